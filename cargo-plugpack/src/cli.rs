@@ -1,0 +1,117 @@
+//! Command-line definitions (clap derive). Only parsing lives here; each subcommand's
+//! `Args` converts into the core's options type in `commands/`.
+
+use camino::Utf8PathBuf;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands;
+
+/// Cargo runs `cargo-plugpack plugpack <args>`; the top level is that one-variant enum.
+#[derive(Debug, Parser)]
+#[command(name = "cargo", bin_name = "cargo", styles = clap_cargo::style::CLAP_STYLING)]
+pub enum CargoCli {
+    /// Build, bundle, scan, sign and verify Rust plugins.
+    Plugpack(Cli),
+}
+
+/// `cargo plugpack`
+#[derive(Debug, Args)]
+#[command(version, about, long_about = None)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Global output options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Use verbose output (-vv very verbose); also shows plugpack's debug log.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Do not print status messages.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Coloring: auto, always, never (default from CARGO_TERM_COLOR, else auto).
+    #[arg(long, value_name = "WHEN", global = true)]
+    pub color: Option<ColorChoice>,
+    /// Output format for results on stdout.
+    #[arg(
+        long,
+        visible_alias = "format",
+        value_name = "FMT",
+        default_value = "human",
+        global = true
+    )]
+    pub message_format: MessageFormat,
+}
+
+/// `--color`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stderr is a terminal.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// `--message-format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MessageFormat {
+    /// Human-readable text.
+    Human,
+    /// One JSON object per line on stdout.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the selected cdylib/wasm plugins and list the artifacts.
+    Build(commands::build::BuildArgs),
+    /// Build, then write a deterministic OCI image-layout bundle per plugin.
+    Package(commands::package::PackageArgs),
+    /// Show a bundle's index, manifests, layers and annotations (validating it).
+    Inspect(commands::inspect::InspectArgs),
+    /// Validate a bundle and write its plugin artifacts to a directory.
+    Extract(commands::extract::ExtractArgs),
+    /// Create a new plugin crate.
+    New(commands::new::NewArgs),
+}
+
+/// The cargo flags every project command accepts.
+#[derive(Debug, Args, Clone)]
+pub struct ProjectArgs {
+    #[command(flatten)]
+    pub manifest: clap_cargo::Manifest,
+    #[command(flatten)]
+    pub workspace: clap_cargo::Workspace,
+    #[command(flatten)]
+    pub features: clap_cargo::Features,
+    /// Build for the target triple (repeatable); default: `metadata.plugpack.targets`, else the host.
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Vec<String>,
+    /// Build with the release profile.
+    #[arg(short, long, conflicts_with = "profile")]
+    pub release: bool,
+    /// Build with the given profile.
+    #[arg(long, value_name = "PROFILE-NAME")]
+    pub profile: Option<String>,
+    /// Directory for all generated artifacts.
+    #[arg(long, value_name = "DIRECTORY")]
+    pub target_dir: Option<Utf8PathBuf>,
+    /// Assert that `Cargo.lock` will remain unchanged.
+    #[arg(long)]
+    pub locked: bool,
+    /// Equivalent to specifying both --locked and --offline.
+    #[arg(long)]
+    pub frozen: bool,
+    /// Run without accessing the network.
+    #[arg(long)]
+    pub offline: bool,
+}

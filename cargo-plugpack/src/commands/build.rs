@@ -1,0 +1,42 @@
+//! `cargo plugpack build`
+
+use clap::Args;
+use plugpack_core::{Ctx, build, project};
+
+use crate::cli::{GlobalArgs, MessageFormat, ProjectArgs};
+use crate::exit::CliError;
+use crate::shell::Shell;
+
+/// Arguments of `build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+/// Builds and lists the plugin artifacts.
+pub fn run(
+    args: &BuildArgs,
+    global: &GlobalArgs,
+    shell: &Shell,
+    ctx: &Ctx,
+) -> Result<u8, CliError> {
+    let project = project::load(ctx, &args.project.load_options()?)?;
+    let output = build::build(&project, &args.project.build_options(global, shell), ctx)?;
+    for artifact in &output.artifacts {
+        print_artifact(shell, artifact)?;
+    }
+    Ok(0)
+}
+
+/// Prints one artifact line (human) or a `plugin-artifact` message (JSON).
+pub fn print_artifact(shell: &Shell, artifact: &build::BuiltArtifact) -> Result<(), CliError> {
+    match shell.format() {
+        MessageFormat::Json => shell.json("plugin-artifact", artifact)?,
+        MessageFormat::Human => shell.out(&format!(
+            "{:<6} {:<28} {}  {}  {} bytes",
+            artifact.kind, artifact.target, artifact.path, artifact.sha256, artifact.size
+        ))?,
+    }
+    Ok(())
+}

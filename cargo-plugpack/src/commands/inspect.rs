@@ -1,0 +1,77 @@
+//! `cargo plugpack inspect BUNDLE`
+
+use camino::Utf8PathBuf;
+use clap::Args;
+use plugpack_core::oci;
+
+use crate::cli::MessageFormat;
+use crate::exit::CliError;
+use crate::shell::Shell;
+
+/// Arguments of `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The bundle tarball.
+    pub bundle: Utf8PathBuf,
+    /// Print JSON (same as --message-format json).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Validates and describes a bundle.
+pub fn run(args: &InspectArgs, shell: &Shell) -> Result<u8, CliError> {
+    let layout = oci::read_bundle(&args.bundle)?;
+    let info = oci::inspect(&layout)?;
+    if args.json || shell.format() == MessageFormat::Json {
+        shell.json("bundle-info", &info)?;
+        return Ok(0);
+    }
+    shell.out(&format!("bundle   {}", args.bundle))?;
+    shell.out(&format!("tag      {}", info.tag.as_deref().unwrap_or("-")))?;
+    shell.out(&format!(
+        "entry    {} {} ({} bytes)",
+        info.media_type, info.digest, info.size
+    ))?;
+    for m in &info.manifests {
+        shell.out("")?;
+        shell.out(&format!(
+            "manifest {} ({} bytes)  target {}  platform {}",
+            m.digest,
+            m.size,
+            m.target.as_deref().unwrap_or("-"),
+            m.platform.as_deref().unwrap_or("-")
+        ))?;
+        shell.out(&format!(
+            "  config {} {} ({} bytes)",
+            m.config.media_type, m.config.digest, m.config.size
+        ))?;
+        for l in &m.layers {
+            shell.out(&format!(
+                "  layer  {} {} ({} bytes) {}",
+                l.media_type,
+                l.digest,
+                l.size,
+                l.title.as_deref().unwrap_or("")
+            ))?;
+        }
+        for (k, v) in &m.annotations {
+            shell.out(&format!("  {k} = {v}"))?;
+        }
+    }
+    for r in &info.referrers {
+        shell.out("")?;
+        shell.out(&format!(
+            "referrer {} {} → {}",
+            r.digest,
+            r.artifact_type.as_deref().unwrap_or("-"),
+            r.subject
+        ))?;
+        for l in &r.layers {
+            shell.out(&format!(
+                "  layer  {} {} ({} bytes)",
+                l.media_type, l.digest, l.size
+            ))?;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,56 @@
+//! `cargo plugpack new NAME --kind cdylib|wasm [--path DIR]`
+
+use camino::Utf8PathBuf;
+use clap::{Args, ValueEnum};
+use plugpack_core::build::PluginKind;
+use plugpack_core::{Reporter, scaffold};
+
+use crate::cli::MessageFormat;
+use crate::exit::CliError;
+use crate::shell::Shell;
+
+/// `--kind`
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    /// Native shared library with a C ABI.
+    Cdylib,
+    /// WebAssembly module (wasm32-wasip1 by default).
+    Wasm,
+}
+
+/// Arguments of `new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Crate name.
+    pub name: String,
+    /// Plugin kind.
+    #[arg(long, value_enum, default_value = "cdylib")]
+    pub kind: KindArg,
+    /// Directory to create (default: ./NAME).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<Utf8PathBuf>,
+}
+
+/// Scaffolds a plugin crate.
+pub fn run(args: &NewArgs, shell: &Shell) -> Result<u8, CliError> {
+    let options = scaffold::NewOptions {
+        name: args.name.clone(),
+        kind: match args.kind {
+            KindArg::Cdylib => PluginKind::Cdylib,
+            KindArg::Wasm => PluginKind::Wasm,
+        },
+        path: args
+            .path
+            .clone()
+            .unwrap_or_else(|| Utf8PathBuf::from(&args.name)),
+    };
+    let made = scaffold::new(&options)?;
+    match shell.format() {
+        MessageFormat::Json => shell.json("plugin-created", &made)?,
+        MessageFormat::Human => shell.status(
+            "Created",
+            &format!("{} plugin `{}` at {}", made.kind, args.name, made.path),
+        ),
+    }
+    Ok(0)
+}

@@ -1,0 +1,60 @@
+//! `cargo plugpack package`
+
+use camino::Utf8PathBuf;
+use clap::Args;
+use plugpack_core::pipeline::{self, PackageOptions};
+use plugpack_core::{Ctx, project};
+
+use crate::cli::{GlobalArgs, MessageFormat, ProjectArgs};
+use crate::exit::CliError;
+use crate::shell::Shell;
+
+/// Arguments of `package`.
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Output tarball (default: <target-dir>/plugpack/<name>-<version>.oci.tar).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<Utf8PathBuf>,
+    /// Package this prebuilt file instead of building (repeatable, one per --target).
+    #[arg(long, value_name = "PATH")]
+    pub artifact: Vec<Utf8PathBuf>,
+}
+
+/// Builds and bundles.
+pub fn run(
+    args: &PackageArgs,
+    global: &GlobalArgs,
+    shell: &Shell,
+    ctx: &Ctx,
+) -> Result<u8, CliError> {
+    let project = project::load(ctx, &args.project.load_options()?)?;
+    let options = PackageOptions {
+        output: args.output.clone(),
+        artifacts: args.artifact.clone(),
+    };
+    let out = pipeline::package(
+        &project,
+        &args.project.build_options(global, shell),
+        &options,
+        ctx,
+    )?;
+    for bundle in &out.bundles {
+        match shell.format() {
+            MessageFormat::Json => shell.json("bundle-written", bundle)?,
+            MessageFormat::Human => {
+                use plugpack_core::Reporter;
+                shell.status(
+                    "Packaged",
+                    &format!(
+                        "{} v{} → {} ({})",
+                        bundle.plugin, bundle.version, bundle.path, bundle.info.digest
+                    ),
+                );
+                shell.out(bundle.path.as_str())?;
+            }
+        }
+    }
+    Ok(0)
+}

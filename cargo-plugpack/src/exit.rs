@@ -1,0 +1,103 @@
+//! Exit codes and the error type commands return.
+
+use plugpack_core::{Error, build, oci, project, scaffold};
+
+/// Finished, but a policy failed (denied findings, verification rejected).
+#[allow(dead_code)]
+pub const POLICY: u8 = 1;
+/// Usage or configuration error.
+pub const USAGE: u8 = 2;
+/// Advisory database unusable.
+#[allow(dead_code)]
+pub const DATABASE: u8 = 3;
+/// Build or `cargo metadata` failure.
+pub const BUILD: u8 = 4;
+/// Invalid input file (bundle, artifact, key).
+pub const INVALID_INPUT: u8 = 5;
+/// Could not write output.
+pub const OUTPUT: u8 = 6;
+/// A bug in plugpack.
+pub const INTERNAL: u8 = 101;
+
+/// A failed command: a core error, or an I/O error writing to stdout.
+#[derive(Debug)]
+pub enum CliError {
+    /// The core failed.
+    Core(Error),
+    /// Writing results failed.
+    Io(std::io::Error),
+}
+
+impl From<Error> for CliError {
+    fn from(e: Error) -> Self {
+        CliError::Core(e)
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        CliError::Io(e)
+    }
+}
+
+macro_rules! from_stage {
+    ($($t:ty),*) => {$(
+        impl From<$t> for CliError {
+            fn from(e: $t) -> Self {
+                CliError::Core(Error::from(e))
+            }
+        }
+    )*};
+}
+from_stage!(project::Error, build::Error, oci::Error, scaffold::Error);
+
+impl CliError {
+    /// The error to print.
+    pub fn as_error(&self) -> &(dyn std::error::Error + 'static) {
+        match self {
+            CliError::Core(e) => e,
+            CliError::Io(e) => e,
+        }
+    }
+
+    /// Writing to a closed pipe (`cargo plugpack inspect … | head`) is not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, CliError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
+    /// The documented exit code for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Io(_) => OUTPUT,
+            CliError::Core(e) => core_exit_code(e),
+        }
+    }
+}
+
+fn core_exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Project(e) => match e {
+            project::Error::Metadata(_) | project::Error::Process(_) => BUILD,
+            _ => USAGE,
+        },
+        Error::Build(e) => match e {
+            build::Error::BadArtifact { .. } => INVALID_INPUT,
+            _ => BUILD,
+        },
+        Error::Oci(e) => match e {
+            oci::Error::Invalid { .. } | oci::Error::Read { .. } => INVALID_INPUT,
+            oci::Error::Write { .. }
+            | oci::Error::Extract { .. }
+            | oci::Error::ReadSource { .. }
+            | oci::Error::SourceChanged { .. } => OUTPUT,
+            _ => INTERNAL,
+        },
+        Error::Usage(_) => USAGE,
+        Error::Scaffold(e) => match e {
+            scaffold::Error::Io { .. } => OUTPUT,
+            scaffold::Error::Render(_) => INTERNAL,
+            _ => USAGE,
+        },
+        _ => INTERNAL,
+    }
+}

@@ -1,0 +1,76 @@
+//! `cargo-plugpack`: the thin command-line front of plugpack-core. It parses arguments,
+//! builds a `Ctx`, makes one core call per command, renders the result and picks the exit
+//! code. It is the only code that prints.
+//!
+//! Exit codes: 0 success; 1 finished but a policy failed; 2 usage or configuration error;
+//! 3 advisory database unusable; 4 build or `cargo metadata` failure; 5 invalid input file
+//! (bundle, artifact, key); 6 could not write output; 101 internal error. A broken pipe on
+//! stdout exits 0.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod cli;
+mod commands;
+mod exit;
+mod shell;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+
+use cli::CargoCli;
+use shell::Shell;
+
+fn main() -> ExitCode {
+    // `cargo plugpack X` runs `cargo-plugpack plugpack X`; allow `cargo-plugpack X` too.
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).map(|a| a != "plugpack").unwrap_or(true) {
+        args.insert(1, "plugpack".into());
+    }
+    let CargoCli::Plugpack(cli) = match CargoCli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(exit::USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let env_color = std::env::var("CARGO_TERM_COLOR").ok();
+    let shell = Shell::new(
+        cli.global.color,
+        env_color.as_deref(),
+        cli.global.quiet,
+        cli.global.message_format,
+    );
+    init_tracing(cli.global.verbose);
+    let ctx = plugpack_core::Ctx::from_process_env(Arc::new(shell.clone()));
+    match commands::run(&cli, &shell, &ctx) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if err.is_broken_pipe() {
+                return ExitCode::SUCCESS;
+            }
+            shell.error(err.as_error());
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "plugpack_core=debug,cargo_plugpack=debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PLUGPACK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,468 @@
+//! Building plugins: runs `cargo build --lib` for each selected plugin and target, and reads
+//! cargo's `compiler-artifact` messages to find the produced `.so`/`.dylib`/`.dll`/`.wasm`
+//! (paths are never guessed).
+//!
+//! Input: a [`Project`] and [`BuildOptions`]. Output: [`BuildOutput`], which also keeps every
+//! compilation unit cargo reported so later stages (SBOM, audit) know exactly which crates
+//! went into each artifact. Side effects: runs cargo (which writes into the target dir);
+//! cargo's own diagnostics go to stderr unchanged.
+//!
+//! One cargo invocation per target: artifacts then map to their target without inspecting
+//! paths, and a failure names the target that failed.
+
+mod error;
+
+use std::collections::BTreeSet;
+use std::io::BufReader;
+use std::process::{Command, Stdio};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use cargo_metadata::Message;
+use serde::{Deserialize, Serialize};
+
+pub use error::Error;
+
+use crate::ctx::Ctx;
+use crate::process;
+use crate::project::{Plugin, Project};
+use crate::types::Sha256Digest;
+
+/// The two plugin flavours plugpack knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginKind {
+    /// A native shared library (`.so`, `.dylib`, `.dll`).
+    Cdylib,
+    /// A WebAssembly module.
+    Wasm,
+}
+
+impl PluginKind {
+    /// The kind a target triple produces.
+    pub fn for_target(target: &str) -> Self {
+        if target.starts_with("wasm32") || target.starts_with("wasm64") {
+            PluginKind::Wasm
+        } else {
+            PluginKind::Cdylib
+        }
+    }
+}
+
+impl std::fmt::Display for PluginKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PluginKind::Cdylib => "cdylib",
+            PluginKind::Wasm => "wasm",
+        })
+    }
+}
+
+/// Cargo's `--release` / `--profile`.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileSelection {
+    /// `--release`
+    pub release: bool,
+    /// `--profile NAME`
+    pub profile: Option<String>,
+}
+
+impl ProfileSelection {
+    /// The profile's name as cargo calls it (`dev`, `release`, or custom).
+    pub fn name(&self) -> String {
+        match (&self.profile, self.release) {
+            (Some(p), _) => p.clone(),
+            (None, true) => "release".to_owned(),
+            (None, false) => "dev".to_owned(),
+        }
+    }
+}
+
+/// How to run the build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// `--target` values; empty means the plugin's configured `targets`, else the host.
+    pub targets: Vec<String>,
+    /// Profile.
+    pub profile: ProfileSelection,
+    /// `-v` count forwarded to cargo.
+    pub verbose: u8,
+    /// `-q`
+    pub quiet: bool,
+    /// `--color` forwarded to cargo.
+    pub color: Option<String>,
+    /// Extra environment for cargo (e.g. `CARGO_PROFILE_RELEASE_DEBUG`) set by later stages.
+    pub env: Vec<(String, String)>,
+}
+
+/// The toolchain that built (or would build) the artifacts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Toolchain {
+    /// `rustc -V` output, e.g. `rustc 1.95.0 (59807616e 2026-04-14)`.
+    pub rustc_version: String,
+    /// The host triple.
+    pub host: String,
+}
+
+/// One plugin file produced by the build.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuiltArtifact {
+    /// Plugin name (bundle name).
+    pub plugin: String,
+    /// Package name.
+    pub package: String,
+    /// Package version.
+    pub version: String,
+    /// `cdylib` or `wasm`.
+    pub kind: PluginKind,
+    /// Target triple it was built for.
+    pub target: String,
+    /// Absolute path of the file (as cargo reported it).
+    pub path: Utf8PathBuf,
+    /// File name.
+    pub file_name: String,
+    /// SHA-256 of the file.
+    pub sha256: Sha256Digest,
+    /// Size in bytes.
+    pub size: u64,
+    /// Cargo profile name (`dev`, `release`, …), or `external` for `--artifact`.
+    pub profile: String,
+    /// The rustc that built it (absent for `--artifact` files).
+    pub rustc_version: Option<String>,
+}
+
+/// One crate compilation cargo reported (`compiler-artifact`), for SBOM and audit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CompiledUnit {
+    /// Target triple of the cargo run that produced it.
+    pub target: String,
+    /// Cargo package id.
+    pub package_id: String,
+    /// Target name within the package.
+    pub target_name: String,
+    /// Target kinds (`lib`, `proc-macro`, `custom-build`, …).
+    pub kinds: Vec<String>,
+    /// Crate types.
+    pub crate_types: Vec<String>,
+    /// Features rustc was given.
+    pub features: Vec<String>,
+}
+
+/// Everything a build produced.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BuildOutput {
+    /// Plugin files, sorted by plugin then target.
+    pub artifacts: Vec<BuiltArtifact>,
+    /// All compilation units, sorted.
+    pub units: Vec<CompiledUnit>,
+    /// The toolchain used.
+    pub toolchain: Option<Toolchain>,
+}
+
+/// Asks rustc for its version and host triple.
+pub fn toolchain(ctx: &Ctx, dir: &Utf8Path) -> Result<Toolchain, Error> {
+    let mut cmd = Command::new(ctx.rustc());
+    cmd.arg("-vV").current_dir(dir);
+    let out = process::stdout_string(&mut cmd)?;
+    let rustc_version = out.lines().next().unwrap_or_default().to_owned();
+    let host = out
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .unwrap_or_default()
+        .to_owned();
+    Ok(Toolchain {
+        rustc_version,
+        host,
+    })
+}
+
+/// The targets to build for `plugin`: explicit ones, else its config, else the host.
+pub fn targets_for(plugin: &Plugin, options: &BuildOptions, toolchain: &Toolchain) -> Vec<String> {
+    if !options.targets.is_empty() {
+        return options.targets.clone();
+    }
+    match &plugin.config.targets {
+        Some(targets) if !targets.is_empty() => targets.clone(),
+        _ => vec![toolchain.host.clone()],
+    }
+}
+
+/// Fails early, with the fix, when a non-host target's standard library is missing.
+pub fn check_target_installed(
+    ctx: &Ctx,
+    dir: &Utf8Path,
+    target: &str,
+    toolchain: &Toolchain,
+) -> Result<(), Error> {
+    if target == toolchain.host || target.ends_with(".json") {
+        return Ok(());
+    }
+    let mut cmd = Command::new(ctx.rustc());
+    cmd.args(["--print", "target-libdir", "--target", target])
+        .current_dir(dir);
+    let libdir = match process::stdout_string(&mut cmd) {
+        Ok(dir) => Utf8PathBuf::from(dir),
+        // rustc rejects unknown triples itself; let cargo report that in its own words.
+        Err(_) => return Ok(()),
+    };
+    let has_core = std::fs::read_dir(&libdir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .any(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
+        })
+        .unwrap_or(false);
+    if has_core {
+        Ok(())
+    } else {
+        Err(Error::TargetNotInstalled {
+            target: target.to_owned(),
+        })
+    }
+}
+
+/// Builds every plugin of `project` for its targets.
+pub fn build(project: &Project, options: &BuildOptions, ctx: &Ctx) -> Result<BuildOutput, Error> {
+    let toolchain = toolchain(ctx, &project.workspace_root)?;
+    // Group plugins by target so each target is one cargo run.
+    let mut by_target: Vec<(String, Vec<&Plugin>)> = Vec::new();
+    for plugin in &project.plugins {
+        for target in targets_for(plugin, options, &toolchain) {
+            match by_target.iter_mut().find(|(t, _)| *t == target) {
+                Some((_, plugins)) => plugins.push(plugin),
+                None => by_target.push((target, vec![plugin])),
+            }
+        }
+    }
+    let mut output = BuildOutput {
+        toolchain: Some(toolchain.clone()),
+        ..BuildOutput::default()
+    };
+    for (target, plugins) in &by_target {
+        check_target_installed(ctx, &project.workspace_root, target, &toolchain)?;
+        run_cargo(
+            project,
+            options,
+            ctx,
+            &toolchain,
+            target,
+            plugins,
+            &mut output,
+        )?;
+    }
+    output
+        .artifacts
+        .sort_by(|a, b| (&a.plugin, &a.target).cmp(&(&b.plugin, &b.target)));
+    output.units.sort();
+    output.units.dedup();
+    Ok(output)
+}
+
+fn run_cargo(
+    project: &Project,
+    options: &BuildOptions,
+    ctx: &Ctx,
+    toolchain: &Toolchain,
+    target: &str,
+    plugins: &[&Plugin],
+    output: &mut BuildOutput,
+) -> Result<(), Error> {
+    let mut cmd = Command::new(ctx.cargo());
+    cmd.arg("build")
+        .arg("--message-format=json-render-diagnostics")
+        .arg("--lib")
+        .arg("--manifest-path")
+        .arg(&project.root_manifest);
+    for plugin in plugins {
+        cmd.arg("-p")
+            .arg(format!("{}@{}", plugin.package_name, plugin.version));
+    }
+    if target != toolchain.host || !options.targets.is_empty() || plugin_has_config_targets(plugins)
+    {
+        cmd.arg("--target").arg(target);
+    }
+    if let Some(profile) = &options.profile.profile {
+        cmd.arg("--profile").arg(profile);
+    } else if options.profile.release {
+        cmd.arg("--release");
+    }
+    if let Some(dir) = &project.options.target_dir {
+        cmd.arg("--target-dir").arg(dir);
+    }
+    cmd.args(project.options.features.to_args());
+    cmd.args(project.options.network.to_args());
+    for _ in 0..options.verbose {
+        cmd.arg("-v");
+    }
+    if options.quiet {
+        cmd.arg("-q");
+    }
+    if let Some(color) = &options.color {
+        cmd.arg("--color").arg(color);
+    }
+    for (k, v) in &options.env {
+        cmd.env(k, v);
+    }
+    cmd.current_dir(&project.workspace_root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let command = process::describe(&cmd);
+    tracing::debug!(%command, "running cargo");
+    let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+        command: command.clone(),
+        source,
+    })?;
+    let stdout = child.stdout.take().ok_or_else(|| Error::ReadOutput {
+        command: command.clone(),
+        source: std::io::Error::other("no stdout pipe"),
+    })?;
+    let plugin_ids: BTreeSet<&str> = plugins.iter().map(|p| p.package_id.as_str()).collect();
+    let mut found: Vec<(String, Utf8PathBuf)> = Vec::new();
+    for message in Message::parse_stream(BufReader::new(stdout)) {
+        let message = message.map_err(|source| Error::ReadOutput {
+            command: command.clone(),
+            source,
+        })?;
+        if let Message::CompilerArtifact(artifact) = message {
+            let crate_types: Vec<String> = artifact
+                .target
+                .crate_types
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
+            output.units.push(CompiledUnit {
+                target: target.to_owned(),
+                package_id: artifact.package_id.repr.clone(),
+                target_name: artifact.target.name.clone(),
+                kinds: artifact.target.kind.iter().map(|k| k.to_string()).collect(),
+                crate_types: crate_types.clone(),
+                features: artifact.features.clone(),
+            });
+            if plugin_ids.contains(artifact.package_id.repr.as_str())
+                && crate_types.iter().any(|c| c == "cdylib")
+            {
+                for file in artifact.filenames {
+                    if is_plugin_file(&file) {
+                        found.push((artifact.package_id.repr.clone(), file));
+                    }
+                }
+            }
+        }
+    }
+    let status = child.wait().map_err(|source| Error::Spawn {
+        command: command.clone(),
+        source,
+    })?;
+    if !status.success() {
+        let names: Vec<&str> = plugins.iter().map(|p| p.package_name.as_str()).collect();
+        return Err(Error::CargoFailed {
+            what: format!("{} ({target})", names.join(", ")),
+            command,
+            status,
+        });
+    }
+    let profile = options.profile.name();
+    for plugin in plugins {
+        let Some((_, path)) = found.iter().find(|(id, _)| *id == plugin.package_id) else {
+            return Err(Error::NoArtifact {
+                package: plugin.package_name.clone(),
+                target: target.to_owned(),
+            });
+        };
+        let (sha256, size) = Sha256Digest::of_file(path).map_err(|source| Error::ReadArtifact {
+            path: path.clone(),
+            source,
+        })?;
+        output.artifacts.push(BuiltArtifact {
+            plugin: plugin.name.clone(),
+            package: plugin.package_name.clone(),
+            version: plugin.version.clone(),
+            kind: PluginKind::for_target(target),
+            target: target.to_owned(),
+            file_name: path.file_name().unwrap_or_default().to_owned(),
+            path: path.clone(),
+            sha256,
+            size,
+            profile: profile.clone(),
+            rustc_version: Some(toolchain.rustc_version.clone()),
+        });
+    }
+    Ok(())
+}
+
+fn plugin_has_config_targets(plugins: &[&Plugin]) -> bool {
+    plugins
+        .iter()
+        .any(|p| p.config.targets.as_ref().is_some_and(|t| !t.is_empty()))
+}
+
+fn is_plugin_file(path: &Utf8Path) -> bool {
+    matches!(path.extension(), Some("so" | "dylib" | "dll" | "wasm"))
+}
+
+/// Describes a prebuilt file given with `--artifact` as if the build had produced it.
+///
+/// The kind and target come from the file's magic bytes when `target` is not given (wasm
+/// magic → `wasm32-unknown-unknown` unless told otherwise, anything else → the host).
+pub fn external_artifact(
+    plugin: &Plugin,
+    path: &Utf8Path,
+    target: Option<&str>,
+    host: &str,
+) -> Result<BuiltArtifact, Error> {
+    let bad = |reason: &str| Error::BadArtifact {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let meta = std::fs::metadata(path).map_err(|source| Error::ReadArtifact {
+        path: path.to_owned(),
+        source,
+    })?;
+    if !meta.is_file() {
+        return Err(bad("not a regular file"));
+    }
+    let mut magic = [0u8; 4];
+    {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|source| Error::ReadArtifact {
+            path: path.to_owned(),
+            source,
+        })?;
+        let n = f.read(&mut magic).map_err(|source| Error::ReadArtifact {
+            path: path.to_owned(),
+            source,
+        })?;
+        if n < 4 {
+            return Err(bad("too short to be a shared library or wasm module"));
+        }
+    }
+    let is_wasm = magic == *b"\0asm";
+    let target = match target {
+        Some(t) => t.to_owned(),
+        None if is_wasm => "wasm32-unknown-unknown".to_owned(),
+        None => host.to_owned(),
+    };
+    let kind = PluginKind::for_target(&target);
+    if (kind == PluginKind::Wasm) != is_wasm {
+        return Err(bad(&format!(
+            "file content does not match target `{target}`"
+        )));
+    }
+    let (sha256, size) = Sha256Digest::of_file(path).map_err(|source| Error::ReadArtifact {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(BuiltArtifact {
+        plugin: plugin.name.clone(),
+        package: plugin.package_name.clone(),
+        version: plugin.version.clone(),
+        kind,
+        target,
+        path: path.to_owned(),
+        file_name: path.file_name().unwrap_or_default().to_owned(),
+        sha256,
+        size,
+        profile: "external".to_owned(),
+        rustc_version: None,
+    })
+}

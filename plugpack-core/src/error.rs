@@ -1,0 +1,26 @@
+//! The crate-wide error: one variant per stage, nothing else. Each stage's own error type
+//! names the file or command involved.
+
+/// Any plugpack failure ("could not do the work"); findings are values in reports, not errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Loading the workspace or its configuration failed.
+    #[error(transparent)]
+    Project(#[from] crate::project::Error),
+    /// Building failed.
+    #[error(transparent)]
+    Build(#[from] crate::build::Error),
+    /// Writing or reading a bundle failed.
+    #[error(transparent)]
+    Oci(#[from] crate::oci::Error),
+    /// Options that cannot be combined (e.g. `-o` with several plugins).
+    #[error("{0}")]
+    Usage(String),
+    /// Scaffolding failed.
+    #[error(transparent)]
+    Scaffold(#[from] crate::scaffold::Error),
+}
+
+/// `Result` with the crate-wide [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,38 @@
+//! plugpack-core: every decision and side effect behind `cargo plugpack`.
+//!
+//! Data flows one way: **project → build artifacts → {fingerprint, SBOM, audit} → bundle →
+//! signature → verification**. Each stage is a module with a typed input, a typed,
+//! serializable output and its own error type; [`pipeline`] composes them. The library never
+//! prints and never reads the process environment except through [`Ctx`].
+//!
+//! # Code map
+//!
+//! | module | entry point | owns |
+//! |---|---|---|
+//! | [`ctx`] | [`Ctx`] | environment snapshot, `SOURCE_DATE_EPOCH`, the [`Reporter`] |
+//! | [`project`] | [`project::load`] | `cargo metadata`, package selection, `[*.metadata.plugpack]` config |
+//! | [`build`] | [`build::build`] | `cargo build` runs, `compiler-artifact` parsing → [`build::BuiltArtifact`] |
+//! | [`oci`] | [`oci::pack`], [`oci::inspect`], [`oci::extract`] | the OCI image-layout tarball (`*.oci.tar`) |
+//! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |
+//! | [`pipeline`] | [`pipeline::package`] | the only place that puts stages in order |
+//! | [`types`] | | digests, canonical JSON, atomic writes |
+//!
+//! Start reading at [`pipeline`]; each stage's `mod.rs` documents its inputs, outputs and
+//! side effects.
+
+#![warn(missing_docs)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod build;
+pub mod ctx;
+pub mod error;
+pub mod oci;
+pub mod pipeline;
+pub mod process;
+pub mod project;
+pub mod scaffold;
+pub mod templates;
+pub mod types;
+
+pub use ctx::{Ctx, Reporter, SilentReporter};
+pub use error::{Error, Result};

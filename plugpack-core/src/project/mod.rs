@@ -1,0 +1,309 @@
+//! Project loading: find the workspace, run `cargo metadata`, select the plugin packages and
+//! read their configuration.
+//!
+//! Input: [`LoadOptions`] (manifest path, package selection, features, cargo's network
+//! flags). Output: [`Project`]. Side effects: runs `cargo metadata` and, for the bundle's
+//! timestamp and revision, `git` (read-only). No files are written.
+
+mod cfg;
+mod error;
+
+use std::process::Command;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use cargo_metadata::{Metadata, MetadataCommand, Package, PackageId};
+use serde::Serialize;
+
+pub use cfg::{Config, Table, parse as parse_config, read as read_config};
+pub use error::Error;
+
+use crate::ctx::Ctx;
+use crate::process;
+
+/// Which packages to act on, mirroring cargo's `-p/--workspace/--exclude`.
+#[derive(Debug, Clone, Default)]
+pub struct PackageSelection {
+    /// `-p NAME` (repeatable).
+    pub packages: Vec<String>,
+    /// `--workspace`.
+    pub workspace: bool,
+    /// `--exclude NAME` (with `--workspace`).
+    pub exclude: Vec<String>,
+}
+
+/// Cargo's feature flags, forwarded verbatim to every cargo call.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FeatureFlags {
+    /// `-F/--features` values.
+    pub features: Vec<String>,
+    /// `--all-features`.
+    pub all_features: bool,
+    /// `--no-default-features`.
+    pub no_default_features: bool,
+}
+
+impl FeatureFlags {
+    /// The flags as cargo arguments.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if !self.features.is_empty() {
+            args.push("--features".to_owned());
+            args.push(self.features.join(","));
+        }
+        if self.all_features {
+            args.push("--all-features".to_owned());
+        }
+        if self.no_default_features {
+            args.push("--no-default-features".to_owned());
+        }
+        args
+    }
+}
+
+/// Cargo's `--locked/--frozen/--offline`, forwarded to every cargo call.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct NetworkFlags {
+    /// `--locked`
+    pub locked: bool,
+    /// `--frozen`
+    pub frozen: bool,
+    /// `--offline`
+    pub offline: bool,
+}
+
+impl NetworkFlags {
+    /// The flags as cargo arguments.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if self.locked {
+            args.push("--locked".to_owned());
+        }
+        if self.frozen {
+            args.push("--frozen".to_owned());
+        }
+        if self.offline {
+            args.push("--offline".to_owned());
+        }
+        args
+    }
+}
+
+/// What [`load`] needs.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--manifest-path`; default: cargo's search from the current directory.
+    pub manifest_path: Option<Utf8PathBuf>,
+    /// Package selection.
+    pub selection: PackageSelection,
+    /// Feature flags.
+    pub features: FeatureFlags,
+    /// Network flags.
+    pub network: NetworkFlags,
+    /// `--target-dir`; default: cargo's.
+    pub target_dir: Option<Utf8PathBuf>,
+}
+
+/// A plugin: one workspace package whose library is a cdylib.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plugin {
+    /// Cargo's package id.
+    pub package_id: String,
+    /// Package name.
+    pub package_name: String,
+    /// Plugin name used in the bundle (`metadata.plugpack.name` or the package name).
+    pub name: String,
+    /// Package version.
+    pub version: String,
+    /// The package's `Cargo.toml`.
+    pub manifest_path: Utf8PathBuf,
+    /// The lib target's crate name (underscored), which names the built file.
+    pub lib_name: String,
+    /// SPDX licence expression from the manifest.
+    pub license: Option<String>,
+    /// Repository URL from the manifest.
+    pub repository: Option<String>,
+    /// Description from the manifest.
+    pub description: Option<String>,
+    /// Authors from the manifest.
+    pub authors: Vec<String>,
+    /// Merged configuration (package over workspace).
+    pub config: Config,
+}
+
+/// A loaded workspace with its selected plugins.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// Workspace root directory.
+    pub workspace_root: Utf8PathBuf,
+    /// The workspace's root manifest.
+    pub root_manifest: Utf8PathBuf,
+    /// Cargo's target directory (or the `--target-dir` override).
+    pub target_dir: Utf8PathBuf,
+    /// The selected plugins, sorted by name.
+    pub plugins: Vec<Plugin>,
+    /// `[workspace.metadata.plugpack]`.
+    pub workspace_config: Config,
+    /// Full `cargo metadata` output, for stages that need the dependency graph.
+    pub metadata: Metadata,
+    /// The options it was loaded with (cargo flags are forwarded by later stages).
+    pub options: LoadOptions,
+    /// Build timestamp: `SOURCE_DATE_EPOCH`, else the last commit's time, else 0.
+    pub epoch: i64,
+    /// The commit checked out, when the workspace is a git checkout.
+    pub vcs_revision: Option<String>,
+}
+
+/// Loads the workspace and selects its plugin packages.
+pub fn load(ctx: &Ctx, options: &LoadOptions) -> Result<Project, Error> {
+    let mut cmd = MetadataCommand::new();
+    cmd.cargo_path(ctx.cargo());
+    if let Some(path) = &options.manifest_path {
+        cmd.manifest_path(path);
+    }
+    let mut other = options.features.to_args();
+    other.extend(options.network.to_args());
+    cmd.other_options(other);
+    let metadata = cmd.exec().map_err(Error::Metadata)?;
+
+    let root_manifest = metadata.workspace_root.join("Cargo.toml");
+    let workspace_config = if root_manifest.exists() {
+        cfg::read(&root_manifest, Table::Workspace)?
+    } else {
+        Config::default()
+    };
+
+    let selected = select_packages(&metadata, options)?;
+    let explicit =
+        !options.selection.packages.is_empty() || options.manifest_path_is_package(&metadata);
+    let mut plugins = Vec::new();
+    for package in selected {
+        match plugin_from_package(package, &workspace_config)? {
+            Some(plugin) => plugins.push(plugin),
+            None if explicit && !options.selection.workspace => {
+                return Err(Error::NotACdylib {
+                    package: package.name.to_string(),
+                    manifest: package.manifest_path.clone(),
+                });
+            }
+            None => {}
+        }
+    }
+    if plugins.is_empty() {
+        return Err(Error::NoPlugins);
+    }
+    plugins.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let target_dir = options
+        .target_dir
+        .clone()
+        .unwrap_or_else(|| metadata.target_directory.clone());
+    let epoch = match ctx.source_date_epoch()? {
+        Some(epoch) => epoch,
+        None => git_commit_time(&metadata.workspace_root).unwrap_or(0),
+    };
+    let vcs_revision = git(&metadata.workspace_root, &["rev-parse", "HEAD"]);
+    Ok(Project {
+        workspace_root: metadata.workspace_root.clone(),
+        root_manifest,
+        target_dir,
+        plugins,
+        workspace_config,
+        metadata,
+        options: options.clone(),
+        epoch,
+        vcs_revision,
+    })
+}
+
+impl LoadOptions {
+    /// True when `--manifest-path` (or the current directory) names a package rather than a
+    /// virtual workspace, i.e. the user pointed at one specific crate.
+    fn manifest_path_is_package(&self, metadata: &Metadata) -> bool {
+        metadata.root_package().is_some()
+    }
+}
+
+fn select_packages<'m>(
+    metadata: &'m Metadata,
+    options: &LoadOptions,
+) -> Result<Vec<&'m Package>, Error> {
+    let members: Vec<&Package> = metadata.workspace_packages();
+    let selection = &options.selection;
+    if selection.workspace {
+        return Ok(members
+            .into_iter()
+            .filter(|p| !selection.exclude.iter().any(|e| e == p.name.as_str()))
+            .collect());
+    }
+    if !selection.packages.is_empty() {
+        return selection
+            .packages
+            .iter()
+            .map(|name| {
+                // `-p name` or `-p name@version`.
+                let bare = name.split('@').next().unwrap_or(name);
+                members
+                    .iter()
+                    .copied()
+                    .find(|p| p.name.as_str() == bare)
+                    .ok_or_else(|| Error::UnknownPackage(name.clone()))
+            })
+            .collect();
+    }
+    if let Some(root) = metadata.root_package() {
+        return Ok(vec![root]);
+    }
+    let defaults: Vec<&PackageId> = metadata.workspace_default_members.iter().collect();
+    Ok(members
+        .into_iter()
+        .filter(|p| defaults.contains(&&p.id))
+        .collect())
+}
+
+fn plugin_from_package(
+    package: &Package,
+    workspace_config: &Config,
+) -> Result<Option<Plugin>, Error> {
+    let Some(lib) = package
+        .targets
+        .iter()
+        .find(|t| t.crate_types.iter().any(|c| c.to_string() == "cdylib"))
+    else {
+        return Ok(None);
+    };
+    let package_config = cfg::read(&package.manifest_path, Table::Package)?;
+    let config = package_config.layer(workspace_config);
+    Ok(Some(Plugin {
+        package_id: package.id.repr.clone(),
+        package_name: package.name.to_string(),
+        name: config
+            .name
+            .clone()
+            .unwrap_or_else(|| package.name.to_string()),
+        version: package.version.to_string(),
+        manifest_path: package.manifest_path.clone(),
+        lib_name: lib.name.replace('-', "_"),
+        license: package.license.clone(),
+        repository: package.repository.clone(),
+        description: package.description.clone(),
+        authors: package.authors.clone(),
+        config,
+    }))
+}
+
+fn git(dir: &Utf8Path, args: &[&str]) -> Option<String> {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C").arg(dir).args(args);
+    process::stdout_string(&mut cmd)
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+fn git_commit_time(dir: &Utf8Path) -> Option<i64> {
+    git(dir, &["log", "-1", "--format=%ct"])?.parse().ok()
+}
+
+/// Converts a std path to UTF-8 at the boundary.
+pub fn utf8_path(path: std::path::PathBuf) -> Result<Utf8PathBuf, Error> {
+    Utf8PathBuf::from_path_buf(path).map_err(|p| Error::NonUtf8Path(p.display().to_string()))
+}

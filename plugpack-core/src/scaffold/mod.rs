@@ -1,0 +1,191 @@
+//! `new`: scaffolds a ready-to-package plugin crate from the embedded templates.
+//!
+//! Input: [`NewOptions`]. Output: [`NewProject`]. Side effects: creates the directory. The
+//! files are rendered into a temporary directory beside the destination and moved into place
+//! in one rename, so a failure never leaves a half-written crate, and a non-empty destination
+//! is refused rather than overwritten.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::Serialize;
+
+use crate::build::PluginKind;
+use crate::templates::{self, RenderError};
+
+/// Why scaffolding failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The name is not a usable crate name.
+    #[error(
+        "`{0}` is not a valid plugin name: use lowercase ASCII letters, digits, `-` and `_`, starting with a letter"
+    )]
+    BadName(String),
+    /// The destination exists and is not an empty directory.
+    #[error("destination {0} already exists and is not empty; choose another --path")]
+    NotEmpty(Utf8PathBuf),
+    /// Writing failed.
+    #[error("cannot create {path}")]
+    Io {
+        /// What was being written.
+        path: Utf8PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A template failed to render.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+/// What to scaffold.
+#[derive(Debug, Clone)]
+pub struct NewOptions {
+    /// Crate name.
+    pub name: String,
+    /// cdylib or wasm.
+    pub kind: PluginKind,
+    /// Destination directory (default: `./NAME`).
+    pub path: Utf8PathBuf,
+}
+
+/// The scaffolded crate.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewProject {
+    /// Its directory.
+    pub path: Utf8PathBuf,
+    /// Files written, relative to `path`.
+    pub files: Vec<String>,
+    /// Its kind.
+    pub kind: PluginKind,
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Creates the plugin crate.
+pub fn new(options: &NewOptions) -> Result<NewProject, Error> {
+    if !valid_name(&options.name) {
+        return Err(Error::BadName(options.name.clone()));
+    }
+    let dest = &options.path;
+    let io = |path: &Utf8Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    if dest.exists() {
+        let mut entries = std::fs::read_dir(dest).map_err(|_| Error::NotEmpty(dest.clone()))?;
+        if entries.next().is_some() {
+            return Err(Error::NotEmpty(dest.clone()));
+        }
+    }
+    let kind_dir = match options.kind {
+        PluginKind::Cdylib => "cdylib",
+        PluginKind::Wasm => "wasm",
+    };
+    let context = minijinja::context! {
+        name => options.name.clone(),
+        symbol => options.name.replace('-', "_"),
+    };
+    let files = [
+        ("Cargo.toml", format!("{kind_dir}/Cargo.toml")),
+        ("src/lib.rs", format!("{kind_dir}/lib.rs")),
+        (".gitignore", "gitignore".to_owned()),
+    ];
+    let parent = match dest.parent() {
+        Some(p) if !p.as_str().is_empty() => p.to_owned(),
+        _ => Utf8PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".plugpack-new-")
+        .tempdir_in(&parent)
+        .map_err(io(&parent))?;
+    let mut written = Vec::new();
+    for (rel, template) in &files {
+        let text = templates::render(template, context.clone())?;
+        let path = staging.path().join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io(dest))?;
+        }
+        std::fs::write(&path, text).map_err(io(&dest.join(rel)))?;
+        written.push((*rel).to_owned());
+    }
+    let staged = staging.keep();
+    if let Err(source) = std::fs::rename(&staged, dest) {
+        let _ = std::fs::remove_dir_all(&staged);
+        return Err(Error::Io {
+            path: dest.clone(),
+            source,
+        });
+    }
+    Ok(NewProject {
+        path: dest.clone(),
+        files: written,
+        kind: options.kind,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp() -> (tempfile::TempDir, Utf8PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Utf8PathBuf::from_path_buf(dir.path().to_owned()).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn writes_crate_and_refuses_non_empty_destination() {
+        let (_guard, root) = tmp();
+        let dest = root.join("my-plugin");
+        let made = new(&NewOptions {
+            name: "my-plugin".into(),
+            kind: PluginKind::Wasm,
+            path: dest.clone(),
+        })
+        .unwrap();
+        assert_eq!(made.files.len(), 3);
+        let manifest = std::fs::read_to_string(dest.join("Cargo.toml")).unwrap();
+        assert!(manifest.contains("crate-type = [\"cdylib\", \"rlib\"]"));
+        assert!(manifest.contains("panic = \"abort\""));
+        let config = crate::project::parse_config(
+            &dest.join("Cargo.toml"),
+            &manifest,
+            crate::project::Table::Package,
+        )
+        .unwrap();
+        assert_eq!(config.targets, Some(vec!["wasm32-wasip1".to_owned()]));
+        let lib = std::fs::read_to_string(dest.join("src/lib.rs")).unwrap();
+        assert!(lib.contains("pub extern \"C\" fn my_plugin_add"));
+
+        let again = new(&NewOptions {
+            name: "my-plugin".into(),
+            kind: PluginKind::Cdylib,
+            path: dest.clone(),
+        });
+        assert!(matches!(again, Err(Error::NotEmpty(_))));
+        // The first scaffold is untouched and no staging directory is left.
+        assert_eq!(
+            std::fs::read_to_string(dest.join("Cargo.toml")).unwrap(),
+            manifest
+        );
+        assert_eq!(std::fs::read_dir(&root).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn rejects_bad_names() {
+        let (_guard, root) = tmp();
+        for bad in ["", "Upper", "9lives", "has space", "../escape"] {
+            let r = new(&NewOptions {
+                name: bad.into(),
+                kind: PluginKind::Cdylib,
+                path: root.join("x"),
+            });
+            assert!(matches!(r, Err(Error::BadName(_))), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! Small shared value types and helpers used by more than one stage: SHA-256 digests,
+//! streaming hashing, canonical JSON and atomic file writes.
+//!
+//! These live here (rather than in a stage) because every stage that writes or checks
+//! bytes needs exactly the same definition of "digest" and "written safely".
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::str::FromStr;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest as _, Sha256};
+
+/// A SHA-256 digest, written as `sha256:<64 lowercase hex>` (the OCI digest form).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sha256Digest([u8; 32]);
+
+impl Sha256Digest {
+    /// Digest of an in-memory byte string.
+    pub fn of_bytes(bytes: &[u8]) -> Self {
+        Self(Sha256::digest(bytes).into())
+    }
+
+    /// Digest of everything `reader` yields, read in fixed-size chunks (memory stays flat).
+    pub fn of_reader(reader: impl Read) -> io::Result<(Self, u64)> {
+        let mut hashing = HashingReader::new(reader);
+        io::copy(&mut hashing, &mut io::sink())?;
+        Ok(hashing.finish())
+    }
+
+    /// Digest and size of a file, streamed.
+    pub fn of_file(path: &Utf8Path) -> io::Result<(Self, u64)> {
+        Self::of_reader(File::open(path)?)
+    }
+
+    /// The 64 lowercase hex characters, without the `sha256:` prefix.
+    pub fn hex(&self) -> String {
+        let mut out = String::with_capacity(64);
+        for byte in self.0 {
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+        out
+    }
+
+    /// The raw 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Wraps raw digest bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl fmt::Display for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:{}", self.hex())
+    }
+}
+
+impl fmt::Debug for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Why a string is not a `sha256:<hex>` digest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a digest of the form sha256:<64 lowercase hex digits>")]
+pub struct ParseDigestError(pub String);
+
+impl FromStr for Sha256Digest {
+    type Err = ParseDigestError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || ParseDigestError(s.to_owned());
+        let hex = s.strip_prefix("sha256:").ok_or_else(bad)?;
+        if hex.len() != 64 {
+            return Err(bad());
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+            let nibble = |c: u8| HEX.iter().position(|&h| h == c).ok_or_else(bad);
+            let hi = nibble(pair[0])?;
+            let lo = nibble(pair[1])?;
+            out[i] = u8::try_from(hi * 16 + lo).map_err(|_| bad())?;
+        }
+        Ok(Self(out))
+    }
+}
+
+impl Serialize for Sha256Digest {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Sha256Digest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A reader adapter that hashes and counts every byte passing through it.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            len: 0,
+        }
+    }
+
+    /// The digest and byte count of what was read so far.
+    pub fn finish(self) -> (Sha256Digest, u64) {
+        (Sha256Digest(self.hasher.finalize().into()), self.len)
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+}
+
+/// Serializes `value` as canonical compact JSON: object keys sorted by their UTF-8 bytes,
+/// no insignificant white space. Two equal values always give the same bytes, whatever
+/// map type (or serde_json feature set) produced them; digests and signatures rely on it.
+pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
+    let value = serde_json::to_value(value)?;
+    let mut out = Vec::new();
+    write_canonical(&value, &mut out)?;
+    Ok(out)
+}
+
+fn write_canonical(value: &serde_json::Value, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push(b'{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                serde_json::to_writer(&mut *out, key)?;
+                out.push(b':');
+                write_canonical(item, out)?;
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out)?;
+            }
+            out.push(b']');
+        }
+        scalar => serde_json::to_writer(&mut *out, scalar)?,
+    }
+    Ok(())
+}
+
+/// An output file that only appears at its final path once complete.
+///
+/// Bytes go to a temporary file in the destination's directory; [`AtomicFile::commit`]
+/// flushes and renames it into place. Dropping it without committing removes the temporary
+/// file, so an error never leaves a partial file at the output path.
+pub struct AtomicFile {
+    temp: tempfile::NamedTempFile,
+    dest: Utf8PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts writing `dest`; creates missing parent directories.
+    pub fn create(dest: &Utf8Path) -> io::Result<Self> {
+        let parent = match dest.parent() {
+            Some(p) if !p.as_str().is_empty() => p.to_owned(),
+            _ => Utf8PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent)?;
+        let temp = tempfile::Builder::new()
+            .prefix(".plugpack-tmp-")
+            .tempfile_in(&parent)?;
+        Ok(Self {
+            temp,
+            dest: dest.to_owned(),
+        })
+    }
+
+    /// The open temporary file.
+    pub fn file(&mut self) -> &mut File {
+        self.temp.as_file_mut()
+    }
+
+    /// Flushes to disk and renames over the destination.
+    pub fn commit(mut self) -> io::Result<()> {
+        self.temp.as_file_mut().flush()?;
+        self.temp.as_file().sync_all()?;
+        self.temp.persist(&self.dest).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    /// Like [`AtomicFile::commit`] but sets unix permission bits first (e.g. 0o600 for keys).
+    #[cfg(unix)]
+    pub fn commit_with_mode(self, mode: u32) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(self.temp.path(), std::fs::Permissions::from_mode(mode))?;
+        self.commit()
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.temp.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.temp.flush()
+    }
+}
+
+/// Writes `bytes` to `dest` atomically (see [`AtomicFile`]).
+pub fn write_atomic(dest: &Utf8Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = AtomicFile::create(dest)?;
+    file.write_all(bytes)?;
+    file.commit()
+}
+
+/// Formats seconds since 1970 as RFC 3339 UTC (`2024-01-02T03:04:05Z`); out-of-range values
+/// clamp to the epoch so a timestamp never makes output fail.
+pub fn rfc3339(epoch: i64) -> String {
+    let when = time::OffsetDateTime::from_unix_timestamp(epoch)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    when.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_round_trips_and_rejects_bad_forms() {
+        let d = Sha256Digest::of_bytes(b"{}");
+        assert_eq!(
+            d.to_string(),
+            "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        );
+        assert_eq!(d.to_string().parse::<Sha256Digest>().unwrap(), d);
+        for bad in [
+            "sha256:abc",
+            "md5:00",
+            "sha256:44136FA355B3678A1146AD16F7E8649E94FB4FC21FE77E8310C060F61CAAFF8A",
+        ] {
+            assert!(bad.parse::<Sha256Digest>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let mut inner = std::collections::HashMap::new();
+        inner.insert("z", 1);
+        inner.insert("a", 2);
+        let value = serde_json::json!({"b": inner, "a": [{"y": true, "x": null}]});
+        let bytes = canonical_json(&value).unwrap();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            r#"{"a":[{"x":null,"y":true}],"b":{"a":2,"z":1}}"#
+        );
+    }
+
+    #[test]
+    fn atomic_file_leaves_nothing_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = Utf8PathBuf::from_path_buf(dir.path().join("out.bin")).unwrap();
+        {
+            let mut f = AtomicFile::create(&dest).unwrap();
+            f.write_all(b"partial").unwrap();
+        }
+        assert!(!dest.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        write_atomic(&dest, b"whole").unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"whole");
+    }
+}
