@@ -1,0 +1,13 @@
+//! End-to-end tests: the real `cargo-plugpack` binary on real fixture crates.
+//!
+//! Interop tests (third-party tools) are `#[ignore]`d by default and run by `.ci/test` with
+//! `--include-ignored` and `PLUGPACK_INTEROP=1`; they fail, never skip, when a tool is missing.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod support;

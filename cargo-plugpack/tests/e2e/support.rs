@@ -1,0 +1,152 @@
+#![allow(dead_code)]
+//! Shared harness for the end-to-end tests: runs the real `cargo-plugpack` binary on the
+//! fixture crates in `tests/fixtures/` with a shared target directory, a fixed
+//! `SOURCE_DATE_EPOCH` and no colour.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The fixed timestamp every e2e run uses (2024-01-02T03:04:05Z).
+pub const EPOCH: &str = "1704164645";
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// `tests/fixtures/<name>/Cargo.toml`.
+pub fn fixture_manifest(name: &str) -> PathBuf {
+    repo_root()
+        .join("tests/fixtures")
+        .join(name)
+        .join("Cargo.toml")
+}
+
+/// The target dir shared by every e2e build of the fixtures (kept between runs so
+/// rebuilds are incremental).
+pub fn fixture_target_dir() -> PathBuf {
+    repo_root().join("target/e2e-fixtures")
+}
+
+/// A fresh temporary directory.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// A `cargo-plugpack` command with the test environment (no colour, fixed epoch).
+pub fn plugpack() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-plugpack"));
+    cmd.arg("plugpack")
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR");
+    cmd
+}
+
+/// `cargo plugpack <subcommand>` on a fixture, with its manifest, the shared target dir,
+/// `--locked --offline` (the fixtures' dependencies are fetched by `.ci/setup.sh`, and are
+/// the same versions the workspace itself locks) and the extra arguments.
+pub fn on_fixture(subcommand: &str, fixture: &str, extra: &[&str]) -> Command {
+    let mut cmd = plugpack();
+    cmd.arg(subcommand)
+        .arg("--manifest-path")
+        .arg(fixture_manifest(fixture))
+        .arg("--target-dir")
+        .arg(fixture_target_dir())
+        .args(["--locked", "--offline"])
+        .args(extra);
+    cmd
+}
+
+/// Runs a command and returns its output, printing stderr on the test's output for
+/// debugging.
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    eprintln!("--- {:?}\n{}", cmd, String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// Runs a command that must succeed; returns stdout.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "command failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a command that must fail with `code`; returns stderr.
+pub fn run_fails(cmd: &mut Command, code: i32) -> String {
+    let out = run(cmd);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "unexpected exit status; stderr:\n{stderr}"
+    );
+    stderr
+}
+
+/// Parses JSON-lines stdout.
+pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Lowercase hex sha256 of a file.
+pub fn sha256_file(path: &Path) -> String {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).unwrap();
+    format!("sha256:{:x}", sha2::Sha256::digest(&bytes))
+}
+
+/// Packages a fixture into `dir/<fixture>.oci.tar` and returns the path.
+pub fn package_fixture(fixture: &str, dir: &Path, extra: &[&str]) -> PathBuf {
+    let out = dir.join(format!("{fixture}.oci.tar"));
+    let mut args: Vec<&str> = vec!["-o", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    run_ok(&mut on_fixture("package", fixture, &args));
+    out
+}
+
+/// Asserts an external tool is on PATH. Interop tests call this first: with
+/// `PLUGPACK_INTEROP=1` (set by `.ci/test`) a missing tool fails the test loudly.
+pub fn require_tool(tool: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "interop test needs `{tool}` on PATH (PLUGPACK_INTEROP={}); run `bash .ci/setup.sh`",
+        std::env::var("PLUGPACK_INTEROP").unwrap_or_default()
+    );
+}
+
+/// Every entry name of a tar file, in order.
+pub fn tar_entries(path: &Path) -> Vec<(String, tar::Header)> {
+    let mut archive = tar::Archive::new(std::fs::File::open(path).unwrap());
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.path().unwrap().to_string_lossy().into_owned(),
+                e.header().clone(),
+            )
+        })
+        .collect()
+}
