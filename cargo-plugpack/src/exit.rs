@@ -93,6 +93,7 @@ fn core_exit_code(e: &Error) -> u8 {
             _ => INTERNAL,
         },
         Error::Usage(_) => USAGE,
+        Error::DepSet(_) => BUILD,
         Error::Scaffold(e) => match e {
             scaffold::Error::Io { .. } => OUTPUT,
             scaffold::Error::Render(_) => INTERNAL,

@@ -11,6 +11,9 @@ pub enum Error {
     /// Building failed.
     #[error(transparent)]
     Build(#[from] crate::build::Error),
+    /// Computing the dependency set failed.
+    #[error(transparent)]
+    DepSet(#[from] crate::depset::Error),
     /// Writing or reading a bundle failed.
     #[error(transparent)]
     Oci(#[from] crate::oci::Error),

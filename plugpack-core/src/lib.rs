@@ -12,6 +12,7 @@
 //! | [`ctx`] | [`Ctx`] | environment snapshot, `SOURCE_DATE_EPOCH`, the [`Reporter`] |
 //! | [`project`] | [`project::load`] | `cargo metadata`, package selection, `[*.metadata.plugpack]` config |
 //! | [`build`] | [`build::build`] | `cargo build` runs, `compiler-artifact` parsing → [`build::BuiltArtifact`] |
+//! | [`depset`] | [`depset::compute`] | the exact crates compiled into one artifact (SBOM and audit share it), `Cargo.lock` |
 //! | [`oci`] | [`oci::pack`], [`oci::inspect`], [`oci::extract`] | the OCI image-layout tarball (`*.oci.tar`) |
 //! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |
 //! | [`pipeline`] | [`pipeline::package`] | the only place that puts stages in order |
@@ -25,6 +26,7 @@
 
 pub mod build;
 pub mod ctx;
+pub mod depset;
 pub mod error;
 pub mod oci;
 pub mod pipeline;

@@ -1,0 +1,406 @@
+//! The exact dependency set of one plugin artifact: which crates were compiled into it, and
+//! which were compiled only to build it (build scripts, proc-macros and their dependencies).
+//!
+//! Input: the [`Project`] (its `cargo metadata` resolve graph), the [`BuildOutput`] of the
+//! build that produced the artifact, the artifact itself and `Cargo.lock`. Output: [`DepSet`].
+//! No side effects beyond reading `Cargo.lock`.
+//!
+//! Why not just the lockfile or `cargo metadata`: both list crates for every platform and
+//! every feature combination. The truth is what cargo compiled in *this* build
+//! (`compiler-artifact` messages, kept in [`BuildOutput::units`]); the resolve graph then says
+//! how each compiled crate is reached from the plugin. A crate reachable from the plugin through
+//! normal dependencies only, never through a proc-macro or build script, is linked into the
+//! artifact ([`Scope::Required`]); any other compiled crate of the plugin's graph is
+//! [`Scope::BuildOnly`]. Dev-dependencies are never followed. Other-platform and `cfg(any())`
+//! dependencies are in the graph but were not compiled, so they never appear.
+//!
+//! The SBOM and the audit use the same set, so they never disagree about what shipped.
+
+mod lockfile;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use cargo_metadata::{DependencyKind, Metadata, Node, Package};
+use serde::{Deserialize, Serialize};
+
+pub use lockfile::{LockedPackage, Lockfile};
+
+use crate::build::{BuildOutput, BuiltArtifact};
+use crate::project::Project;
+
+/// Why the set could not be computed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `Cargo.lock` could not be read.
+    #[error("cannot read lockfile {path}")]
+    ReadLockfile {
+        /// The lockfile.
+        path: Utf8PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `Cargo.lock` does not parse.
+    #[error("invalid lockfile {path}")]
+    ParseLockfile {
+        /// The lockfile.
+        path: Utf8PathBuf,
+        /// toml's error.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    /// `cargo metadata` had no resolve graph (it was run with `--no-deps`).
+    #[error("cargo metadata has no dependency graph")]
+    NoResolve,
+    /// The plugin's package is not in the graph.
+    #[error("package {0} is not in the dependency graph")]
+    UnknownPackage(String),
+}
+
+/// How a crate relates to the shipped artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Compiled into the artifact.
+    Required,
+    /// Compiled only to build it (build script, proc-macro, or their dependencies).
+    BuildOnly,
+}
+
+/// One crate of the set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepPackage {
+    /// Cargo package id.
+    pub id: String,
+    /// Crate name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Source (`registry+…`, `git+…`), `None` for path packages.
+    pub source: Option<String>,
+    /// For path packages: the directory relative to the workspace root (never absolute).
+    pub local_path: Option<String>,
+    /// Registry checksum from `Cargo.lock`.
+    pub checksum: Option<String>,
+    /// Line of its `[[package]]` entry in `Cargo.lock`.
+    pub lock_line: Option<usize>,
+    /// `license` from its manifest.
+    pub license: Option<String>,
+    /// `license-file` from its manifest, relative to the package directory.
+    pub license_file: Option<String>,
+    /// Package directory (absolute; for reading licence files, never serialized into outputs).
+    #[serde(skip)]
+    pub package_dir: Option<Utf8PathBuf>,
+    /// Authors.
+    pub authors: Vec<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Repository URL.
+    pub repository: Option<String>,
+    /// Homepage URL.
+    pub homepage: Option<String>,
+    /// Documentation URL.
+    pub documentation: Option<String>,
+    /// Scope.
+    pub scope: Scope,
+    /// Features rustc was given (union over its compilations in this build).
+    pub features: Vec<String>,
+    /// Target kinds compiled (`lib`, `proc-macro`, `custom-build`).
+    pub kinds: Vec<String>,
+    /// A shortest dependency path from the plugin (names, plugin first, this crate last).
+    pub path_from_root: Vec<String>,
+    /// True for the plugin itself.
+    pub is_root: bool,
+}
+
+/// The exact dependency set of one artifact.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DepSet {
+    /// Plugin name.
+    pub plugin: String,
+    /// Target triple.
+    pub target: String,
+    /// Package id of the plugin.
+    pub root: String,
+    /// True when computed from the build's compilation units; false when only the resolve
+    /// graph was available (prebuilt `--artifact`), which may over-report platform deps.
+    pub exact: bool,
+    /// Crates, sorted by name then version; the plugin included (`is_root`).
+    pub packages: Vec<DepPackage>,
+    /// Edges among listed packages: id → sorted ids of its listed dependencies.
+    pub edges: BTreeMap<String, Vec<String>>,
+}
+
+impl DepSet {
+    /// The packages with the given scope.
+    pub fn with_scope(&self, scope: Scope) -> impl Iterator<Item = &DepPackage> {
+        self.packages.iter().filter(move |p| p.scope == scope)
+    }
+}
+
+/// Computes the set for `artifact` from the build that produced it.
+pub fn compute(
+    project: &Project,
+    build: &BuildOutput,
+    artifact: &BuiltArtifact,
+) -> Result<DepSet, Error> {
+    let lock_path = project.workspace_root.join("Cargo.lock");
+    let lockfile = if lock_path.exists() {
+        Some(Lockfile::read(&lock_path)?)
+    } else {
+        None
+    };
+    let plugin = project
+        .plugins
+        .iter()
+        .find(|p| p.name == artifact.plugin)
+        .ok_or_else(|| Error::UnknownPackage(artifact.plugin.clone()))?;
+    let units: Vec<_> = build
+        .units
+        .iter()
+        .filter(|u| u.target == artifact.target)
+        .collect();
+    let compiled: Option<BTreeSet<&str>> =
+        (!units.is_empty()).then(|| units.iter().map(|u| u.package_id.as_str()).collect());
+    let mut features: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let mut kinds: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for u in &units {
+        features
+            .entry(&u.package_id)
+            .or_default()
+            .extend(u.features.iter().cloned());
+        kinds
+            .entry(&u.package_id)
+            .or_default()
+            .extend(u.kinds.iter().cloned());
+    }
+    let graph = Graph::new(&project.metadata)?;
+    let root = plugin.package_id.as_str();
+    if !graph.nodes.contains_key(root) {
+        return Err(Error::UnknownPackage(root.to_owned()));
+    }
+    let is_compiled = |id: &str| compiled.as_ref().is_none_or(|c| c.contains(id));
+
+    // Required: normal edges only, never through a proc-macro.
+    let required = graph.reach(root, &is_compiled, |_, dep_kind, dep_pkg| {
+        dep_kind == DependencyKind::Normal && !graph.is_proc_macro(dep_pkg)
+    });
+    // Everything built for it: normal and build edges (proc-macros included).
+    let all = graph.reach(root, &is_compiled, |_, dep_kind, _| {
+        matches!(dep_kind, DependencyKind::Normal | DependencyKind::Build)
+    });
+
+    let mut packages = Vec::new();
+    for (id, path) in &all {
+        let Some(pkg) = graph.packages.get(id.as_str()) else {
+            continue;
+        };
+        let scope = if required.contains_key(id) {
+            Scope::Required
+        } else {
+            Scope::BuildOnly
+        };
+        let path_from_root = required.get(id).unwrap_or(path).clone();
+        packages.push(describe(
+            project,
+            pkg,
+            lockfile.as_ref(),
+            scope,
+            path_from_root,
+            id == root,
+            &features,
+            &kinds,
+        ));
+    }
+    packages.sort_by(|a, b| (&a.name, &a.version, &a.id).cmp(&(&b.name, &b.version, &b.id)));
+    let listed: BTreeSet<&str> = packages.iter().map(|p| p.id.as_str()).collect();
+    let mut edges = BTreeMap::new();
+    for id in &listed {
+        let mut deps: Vec<String> = graph
+            .deps(id)
+            .filter(|(kind, dep)| {
+                matches!(kind, DependencyKind::Normal | DependencyKind::Build)
+                    && listed.contains(dep)
+            })
+            .map(|(_, dep)| dep.to_owned())
+            .collect();
+        deps.sort();
+        deps.dedup();
+        edges.insert((*id).to_owned(), deps);
+    }
+    Ok(DepSet {
+        plugin: plugin.name.clone(),
+        target: artifact.target.clone(),
+        root: root.to_owned(),
+        exact: compiled.is_some(),
+        packages,
+        edges,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn describe(
+    project: &Project,
+    pkg: &Package,
+    lockfile: Option<&Lockfile>,
+    scope: Scope,
+    path_from_root: Vec<String>,
+    is_root: bool,
+    features: &BTreeMap<&str, BTreeSet<String>>,
+    kinds: &BTreeMap<&str, BTreeSet<String>>,
+) -> DepPackage {
+    let source = pkg.source.as_ref().map(|s| s.repr.clone());
+    let package_dir = pkg.manifest_path.parent().map(Utf8Path::to_owned);
+    let local_path = if source.is_none() {
+        package_dir
+            .as_ref()
+            .map(|dir| relative_to(dir, &project.workspace_root))
+    } else {
+        None
+    };
+    let locked = lockfile.and_then(|l| {
+        l.find(
+            pkg.name.as_str(),
+            &pkg.version.to_string(),
+            source.as_deref(),
+        )
+    });
+    DepPackage {
+        id: pkg.id.repr.clone(),
+        name: pkg.name.to_string(),
+        version: pkg.version.to_string(),
+        source,
+        local_path,
+        checksum: locked.and_then(|l| l.checksum.clone()),
+        lock_line: locked.map(|l| l.line),
+        license: pkg.license.clone(),
+        license_file: pkg.license_file.as_ref().map(|f| f.to_string()),
+        package_dir,
+        authors: pkg.authors.clone(),
+        description: pkg.description.clone(),
+        repository: pkg.repository.clone(),
+        homepage: pkg.homepage.clone(),
+        documentation: pkg.documentation.clone(),
+        scope,
+        features: features
+            .get(pkg.id.repr.as_str())
+            .map(|f| f.iter().cloned().collect())
+            .unwrap_or_default(),
+        kinds: kinds
+            .get(pkg.id.repr.as_str())
+            .map(|k| k.iter().cloned().collect())
+            .unwrap_or_default(),
+        path_from_root,
+        is_root,
+    }
+}
+
+/// `dir` relative to `base` with `/` separators; `.` for the same directory. Paths outside
+/// `base` keep only their components after the common prefix, prefixed with `../`.
+fn relative_to(dir: &Utf8Path, base: &Utf8Path) -> String {
+    let d: Vec<&str> = dir.components().map(|c| c.as_str()).collect();
+    let b: Vec<&str> = base.components().map(|c| c.as_str()).collect();
+    let common = d.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut parts: Vec<&str> = std::iter::repeat_n("..", b.len() - common).collect();
+    parts.extend(&d[common..]);
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
+}
+
+struct Graph<'m> {
+    nodes: BTreeMap<&'m str, &'m Node>,
+    packages: BTreeMap<&'m str, &'m Package>,
+}
+
+impl<'m> Graph<'m> {
+    fn new(metadata: &'m Metadata) -> Result<Self, Error> {
+        let resolve = metadata.resolve.as_ref().ok_or(Error::NoResolve)?;
+        Ok(Self {
+            nodes: resolve
+                .nodes
+                .iter()
+                .map(|n| (n.id.repr.as_str(), n))
+                .collect(),
+            packages: metadata
+                .packages
+                .iter()
+                .map(|p| (p.id.repr.as_str(), p))
+                .collect(),
+        })
+    }
+
+    fn is_proc_macro(&self, id: &str) -> bool {
+        self.packages.get(id).is_some_and(|p| {
+            p.targets
+                .iter()
+                .any(|t| t.kind.iter().any(|k| k.to_string() == "proc-macro"))
+        })
+    }
+
+    /// `(kind, dependency id)` for every edge out of `id`.
+    fn deps(&self, id: &str) -> impl Iterator<Item = (DependencyKind, &'m str)> + '_ {
+        self.nodes.get(id).into_iter().flat_map(|n| {
+            n.deps.iter().flat_map(|d| {
+                d.dep_kinds
+                    .iter()
+                    .map(move |k| (k.kind, d.pkg.repr.as_str()))
+            })
+        })
+    }
+
+    /// Breadth-first reach from `root` over edges accepted by `follow`, visiting only
+    /// compiled packages; returns each reached id with a shortest name path.
+    fn reach(
+        &self,
+        root: &str,
+        is_compiled: &dyn Fn(&str) -> bool,
+        follow: impl Fn(&str, DependencyKind, &str) -> bool,
+    ) -> BTreeMap<String, Vec<String>> {
+        let name = |id: &str| {
+            self.packages
+                .get(id)
+                .map(|p| p.name.to_string())
+                .unwrap_or_else(|| id.to_owned())
+        };
+        let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        seen.insert(root.to_owned(), vec![name(root)]);
+        let mut queue = VecDeque::from([root.to_owned()]);
+        while let Some(id) = queue.pop_front() {
+            let path = seen.get(&id).cloned().unwrap_or_default();
+            for (kind, dep) in self.deps(&id) {
+                if seen.contains_key(dep) || !follow(&id, kind, dep) || !is_compiled(dep) {
+                    continue;
+                }
+                let mut dep_path = path.clone();
+                dep_path.push(name(dep));
+                seen.insert(dep.to_owned(), dep_path);
+                queue.push_back(dep.to_owned());
+            }
+        }
+        seen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative_to;
+    use camino::Utf8Path;
+
+    #[test]
+    fn relative_paths_never_absolute() {
+        assert_eq!(
+            relative_to(Utf8Path::new("/w/crates/a"), Utf8Path::new("/w")),
+            "crates/a"
+        );
+        assert_eq!(relative_to(Utf8Path::new("/w"), Utf8Path::new("/w")), ".");
+        assert_eq!(
+            relative_to(Utf8Path::new("/x/b"), Utf8Path::new("/w/ws")),
+            "../../x/b"
+        );
+    }
+}
