@@ -11,3 +11,8 @@
 )]
 
 mod support;
+
+mod bundle;
+mod interop_oci;
+mod package;
+mod scaffold;

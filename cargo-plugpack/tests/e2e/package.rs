@@ -1,0 +1,349 @@
+//! `build` and `package` on the fixture plugins: artifacts, bundle layout, determinism and
+//! the errors a user meets.
+
+use crate::support::*;
+
+fn inspect_json(bundle: &std::path::Path) -> serde_json::Value {
+    let out = run_ok(plugpack().args(["inspect", "--json"]).arg(bundle));
+    json_lines(&out).remove(0)
+}
+
+fn built_artifacts(fixture: &str, extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["--message-format", "json"];
+    args.extend_from_slice(extra);
+    let out = run_ok(&mut on_fixture("build", fixture, &args));
+    let lines = json_lines(&out);
+    assert!(
+        lines.iter().all(|l| l["reason"] == "plugin-artifact"),
+        "{out}"
+    );
+    lines
+}
+
+#[test]
+fn build_reports_the_cdylib_cargo_produced() {
+    let artifacts = built_artifacts("cdylib-plugin", &[]);
+    assert_eq!(artifacts.len(), 1);
+    let a = &artifacts[0];
+    assert_eq!(a["kind"], "cdylib");
+    assert_eq!(a["package"], "cdylib-plugin");
+    let path = std::path::Path::new(a["path"].as_str().unwrap());
+    assert!(path.exists(), "{path:?}");
+    assert!(
+        path.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("libcdylib_plugin.")
+    );
+    assert_eq!(a["sha256"].as_str().unwrap(), sha256_file(path));
+    assert_eq!(
+        a["size"].as_u64().unwrap(),
+        std::fs::metadata(path).unwrap().len()
+    );
+}
+
+#[test]
+fn packages_cdylib_as_oci_layout_with_raw_layer_and_annotations() {
+    let dir = tempdir();
+    let bundle = package_fixture("cdylib-plugin", dir.path(), &[]);
+    let artifact = &built_artifacts("cdylib-plugin", &[])[0];
+    let info = inspect_json(&bundle);
+    assert_eq!(info["tag"], "0.3.1");
+    assert_eq!(
+        info["media_type"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    let manifests = info["manifests"].as_array().unwrap();
+    assert_eq!(manifests.len(), 1);
+    let m = &manifests[0];
+    assert_eq!(m["platform"], "linux/amd64");
+    assert_eq!(
+        m["config"]["media_type"],
+        "application/vnd.plugpack.config.v1+json"
+    );
+    let layer = &m["layers"][0];
+    assert_eq!(layer["media_type"], "application/vnd.plugpack.cdylib.v1");
+    // Layers are stored raw: the layer digest is the artifact's sha256.
+    assert_eq!(layer["digest"], artifact["sha256"]);
+    assert_eq!(layer["title"], "libcdylib_plugin.so");
+    let ann = &m["annotations"];
+    assert_eq!(ann["org.opencontainers.image.version"], "0.3.1");
+    assert_eq!(
+        ann["org.opencontainers.image.licenses"],
+        "MIT OR Apache-2.0"
+    );
+    assert_eq!(
+        ann["org.opencontainers.image.source"],
+        "https://example.com/plugpack-fixtures/cdylib-plugin"
+    );
+    assert_eq!(
+        ann["org.opencontainers.image.created"],
+        "2024-01-02T03:04:05Z"
+    );
+    assert_eq!(ann["dev.plugpack.target"], "x86_64-unknown-linux-gnu");
+    assert_eq!(
+        ann["com.example.team"], "plugins",
+        "metadata.plugpack.annotations are applied"
+    );
+}
+
+#[test]
+fn packaging_twice_gives_identical_bytes_and_deterministic_tar_entries() {
+    let dir = tempdir();
+    let first = package_fixture("cdylib-plugin", dir.path(), &[]);
+    let second = dir.path().join("again.oci.tar");
+    run_ok(&mut on_fixture(
+        "package",
+        "cdylib-plugin",
+        &["-o", second.to_str().unwrap()],
+    ));
+    assert_eq!(
+        std::fs::read(&first).unwrap(),
+        std::fs::read(&second).unwrap()
+    );
+
+    let entries = tar_entries(&first);
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "entries are sorted");
+    assert_eq!(names[..2], ["blobs/", "blobs/sha256/"]);
+    assert_eq!(names[names.len() - 2..], ["index.json", "oci-layout"]);
+    for (name, h) in &entries {
+        assert_eq!(h.mtime().unwrap(), EPOCH.parse::<u64>().unwrap(), "{name}");
+        assert_eq!((h.uid().unwrap(), h.gid().unwrap()), (0, 0), "{name}");
+        let mode = if name.ends_with('/') { 0o755 } else { 0o644 };
+        assert_eq!(h.mode().unwrap(), mode, "{name}");
+        assert!(h.as_ustar().is_some(), "{name} is ustar");
+    }
+    // A different epoch changes the bytes (the timestamp really comes from SOURCE_DATE_EPOCH).
+    let third = dir.path().join("later.oci.tar");
+    run_ok(
+        on_fixture("package", "cdylib-plugin", &["-o", third.to_str().unwrap()])
+            .env("SOURCE_DATE_EPOCH", "1800000000"),
+    );
+    assert_ne!(
+        std::fs::read(&first).unwrap(),
+        std::fs::read(&third).unwrap()
+    );
+}
+
+#[test]
+fn packages_wasm_with_cncf_wasm_media_types() {
+    let dir = tempdir();
+    let bundle = package_fixture("wasm-plugin", dir.path(), &["--release"]);
+    let info = inspect_json(&bundle);
+    let m = &info["manifests"][0];
+    assert_eq!(m["platform"], "wasip1/wasm");
+    assert_eq!(
+        m["target"], "wasm32-wasip1",
+        "targets come from metadata.plugpack.targets"
+    );
+    assert_eq!(
+        m["config"]["media_type"],
+        "application/vnd.wasm.config.v0+json"
+    );
+    assert_eq!(m["layers"][0]["media_type"], "application/wasm");
+    assert_eq!(m["layers"][0]["title"], "wasm_plugin.wasm");
+
+    // The CNCF config lists the layer digests.
+    let extract_dir = tempdir();
+    let out = run_ok(
+        plugpack()
+            .args(["extract", "--message-format", "json"])
+            .arg(&bundle)
+            .arg("-o")
+            .arg(extract_dir.path()),
+    );
+    let files = json_lines(&out);
+    assert_eq!(files.len(), 1);
+    let wasm = extract_dir.path().join("wasm32-wasip1/wasm_plugin.wasm");
+    assert_eq!(std::fs::read(&wasm).unwrap()[..4], *b"\0asm");
+    assert_eq!(
+        sha256_file(&wasm),
+        m["layers"][0]["digest"].as_str().unwrap()
+    );
+    let config = config_blob(&bundle, m["config"]["digest"].as_str().unwrap());
+    assert_eq!(config["architecture"], "wasm");
+    assert_eq!(config["os"], "wasip1");
+    assert_eq!(config["layerDigests"][0], m["layers"][0]["digest"]);
+}
+
+fn config_blob(bundle: &std::path::Path, digest: &str) -> serde_json::Value {
+    let want = format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"));
+    let mut archive = tar::Archive::new(std::fs::File::open(bundle).unwrap());
+    for entry in archive.entries().unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().unwrap().to_str() == Some(want.as_str()) {
+            return serde_json::from_reader(entry).unwrap();
+        }
+    }
+    panic!("blob {digest} not in bundle");
+}
+
+#[test]
+fn several_targets_go_under_one_image_index() {
+    let dir = tempdir();
+    let bundle = package_fixture(
+        "wasm-plugin",
+        dir.path(),
+        &[
+            "--target",
+            "wasm32-wasip1",
+            "--target",
+            "wasm32-unknown-unknown",
+        ],
+    );
+    let info = inspect_json(&bundle);
+    assert_eq!(
+        info["media_type"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    assert_eq!(info["tag"], "1.2.0");
+    let platforms: Vec<&str> = info["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["platform"].as_str().unwrap())
+        .collect();
+    assert_eq!(platforms, ["unknown/wasm", "wasip1/wasm"]);
+}
+
+#[test]
+fn packages_a_prebuilt_artifact() {
+    let artifact = built_artifacts("cdylib-plugin", &[])[0]["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dir = tempdir();
+    let bundle = package_fixture("cdylib-plugin", dir.path(), &["--artifact", &artifact]);
+    let info = inspect_json(&bundle);
+    assert_eq!(
+        info["manifests"][0]["layers"][0]["digest"]
+            .as_str()
+            .unwrap(),
+        sha256_file(artifact.as_ref())
+    );
+
+    // A text file is not a plugin: clear error, exit 5, and nothing at the output path.
+    let junk = dir.path().join("junk.so");
+    std::fs::write(&junk, b"not a library at all").unwrap();
+    let out = dir.path().join("junk.oci.tar");
+    let err = run_fails(
+        &mut on_fixture(
+            "package",
+            "cdylib-plugin",
+            &[
+                "--artifact",
+                junk.to_str().unwrap(),
+                "--target",
+                "wasm32-wasip1",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        ),
+        5,
+    );
+    assert!(
+        err.contains("junk.so") && err.contains("does not match target"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+fn scratch_crate(dir: &std::path::Path, manifest_extra: &str, lib: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!("[package]\nname = \"scratch\"\nversion = \"0.1.0\"\nedition = \"2024\"\n{manifest_extra}\n[workspace]\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/lib.rs"), lib).unwrap();
+    dir.join("Cargo.toml")
+}
+
+fn on_scratch(
+    manifest: &std::path::Path,
+    subcommand: &str,
+    extra: &[&str],
+) -> std::process::Command {
+    let mut cmd = plugpack();
+    cmd.arg(subcommand)
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--offline")
+        .args(extra);
+    cmd
+}
+
+#[test]
+fn a_crate_without_cdylib_is_told_how_to_declare_one() {
+    let dir = tempdir();
+    let manifest = scratch_crate(dir.path(), "", "pub fn f() {}\n");
+    let err = run_fails(&mut on_scratch(&manifest, "build", &[]), 2);
+    assert!(err.contains("does not build a cdylib"), "{err}");
+    assert!(err.contains("crate-type = [\"cdylib\", \"rlib\"]"), "{err}");
+}
+
+#[test]
+fn unknown_config_key_names_file_line_and_key() {
+    let dir = tempdir();
+    let manifest = scratch_crate(
+        dir.path(),
+        "[lib]\ncrate-type = [\"cdylib\"]\n\n[package.metadata.plugpack]\ntargts = [\"wasm32-wasip1\"]\n",
+        "",
+    );
+    let err = run_fails(&mut on_scratch(&manifest, "build", &[]), 2);
+    assert!(err.contains(manifest.to_str().unwrap()), "{err}");
+    assert!(err.contains("targts") && err.contains("line 9"), "{err}");
+}
+
+#[test]
+fn compile_errors_reach_the_user_and_exit_4_without_a_bundle() {
+    let dir = tempdir();
+    let manifest = scratch_crate(
+        dir.path(),
+        "[lib]\ncrate-type = [\"cdylib\"]\n",
+        "pub fn broken() -> u32 { \"nope\" }\n",
+    );
+    let out = dir.path().join("scratch.oci.tar");
+    let err = run_fails(
+        &mut on_scratch(&manifest, "package", &["-o", out.to_str().unwrap()]),
+        4,
+    );
+    assert!(
+        err.contains("error[E0308]: mismatched types"),
+        "cargo's diagnostic is shown unchanged: {err}"
+    );
+    assert!(err.contains("cargo build failed for scratch"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_missing_target_names_the_rustup_command() {
+    let err = run_fails(
+        &mut on_fixture(
+            "build",
+            "cdylib-plugin",
+            &["--target", "aarch64-unknown-linux-gnu"],
+        ),
+        4,
+    );
+    assert!(
+        err.contains("rustup target add aarch64-unknown-linux-gnu"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_package_is_a_usage_error() {
+    let err = run_fails(
+        plugpack()
+            .args(["package", "-p", "nope"])
+            .arg("--manifest-path")
+            .arg(fixture_manifest("cdylib-plugin")),
+        2,
+    );
+    assert!(err.contains("package `nope` is not a member"), "{err}");
+}

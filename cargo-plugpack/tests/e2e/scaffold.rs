@@ -1,0 +1,69 @@
+//! `new`: scaffolds that package with no edits.
+
+use crate::support::*;
+
+fn package_scaffold(kind: &str) -> serde_json::Value {
+    let dir = tempdir();
+    let crate_dir = dir.path().join(format!("my-{kind}-plugin"));
+    run_ok(
+        plugpack()
+            .args([
+                "new",
+                &format!("my-{kind}-plugin"),
+                "--kind",
+                kind,
+                "--path",
+            ])
+            .arg(&crate_dir),
+    );
+    // The fresh crate builds and packages without edits (no dependencies, so offline works).
+    let bundle = dir.path().join("out.oci.tar");
+    run_ok(
+        plugpack()
+            .args(["package", "--offline", "--release", "--manifest-path"])
+            .arg(crate_dir.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(repo_root().join("target/e2e-scaffolds"))
+            .arg("-o")
+            .arg(&bundle),
+    );
+    let out = run_ok(plugpack().args(["inspect", "--json"]).arg(&bundle));
+    // Refuses to overwrite the now non-empty directory.
+    let err = run_fails(
+        plugpack().args(["new", "other", "--path"]).arg(&crate_dir),
+        2,
+    );
+    assert!(err.contains("already exists and is not empty"), "{err}");
+    json_lines(&out).remove(0)
+}
+
+#[test]
+fn new_cdylib_packages_without_edits() {
+    let info = package_scaffold("cdylib");
+    let m = &info["manifests"][0];
+    assert_eq!(
+        m["layers"][0]["media_type"],
+        "application/vnd.plugpack.cdylib.v1"
+    );
+    assert_eq!(m["layers"][0]["title"], "libmy_cdylib_plugin.so");
+}
+
+#[test]
+fn new_wasm_packages_for_wasip1_without_edits() {
+    let info = package_scaffold("wasm");
+    let m = &info["manifests"][0];
+    assert_eq!(m["target"], "wasm32-wasip1");
+    assert_eq!(m["layers"][0]["media_type"], "application/wasm");
+}
+
+#[test]
+fn new_rejects_invalid_names() {
+    let dir = tempdir();
+    let err = run_fails(
+        plugpack()
+            .args(["new", "Bad Name", "--path"])
+            .arg(dir.path().join("x")),
+        2,
+    );
+    assert!(err.contains("not a valid plugin name"), "{err}");
+}
