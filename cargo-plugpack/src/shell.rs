@@ -19,6 +19,7 @@ pub struct Shell {
     color: bool,
     quiet: bool,
     format: MessageFormat,
+    spinner: std::sync::Arc<std::sync::Mutex<Option<indicatif::ProgressBar>>>,
 }
 
 impl Shell {
@@ -43,6 +44,7 @@ impl Shell {
             color,
             quiet,
             format,
+            spinner: Default::default(),
         }
     }
 
@@ -108,6 +110,28 @@ impl Reporter for Shell {
         }
         let verb = self.styled(STATUS, &format!("{verb:>12}"));
         let _ = writeln!(std::io::stderr(), "{verb} {message}");
+    }
+
+    fn begin(&self, label: &str) {
+        if self.quiet {
+            return;
+        }
+        // indicatif draws nothing when stderr is not a terminal (CI logs stay clean).
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        bar.set_message(label.to_owned());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        if let Ok(mut slot) = self.spinner.lock() {
+            *slot = Some(bar);
+        }
+    }
+
+    fn end(&self) {
+        if let Ok(mut slot) = self.spinner.lock() {
+            if let Some(bar) = slot.take() {
+                bar.finish_and_clear();
+            }
+        }
     }
 
     fn warn(&self, message: &str) {

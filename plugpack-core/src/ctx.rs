@@ -15,6 +15,10 @@ pub trait Reporter: Send + Sync {
     fn status(&self, verb: &str, message: &str);
     /// Something the user should know about but that does not stop the work.
     fn warn(&self, message: &str);
+    /// A long step starts (the CLI shows a spinner on a terminal); ended by [`Reporter::end`].
+    fn begin(&self, _label: &str) {}
+    /// The step started by [`Reporter::begin`] ended.
+    fn end(&self) {}
 }
 
 /// A [`Reporter`] that drops everything (for library users that want silence).

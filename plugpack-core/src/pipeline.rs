@@ -97,7 +97,10 @@ pub fn package(
             epoch: project.epoch,
             revision: project.vcs_revision.clone(),
         };
-        let info = oci::pack(plugin, &artifacts, &[], &pack_options)?;
+        ctx.reporter().begin(&format!("writing {output}"));
+        let info = oci::pack(plugin, &artifacts, &[], &pack_options);
+        ctx.reporter().end();
+        let info = info?;
         let (file_sha256, _) =
             crate::types::Sha256Digest::of_file(&output).map_err(|source| oci::Error::Read {
                 path: output.clone(),
