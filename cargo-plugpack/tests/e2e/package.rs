@@ -347,3 +347,37 @@ fn unknown_package_is_a_usage_error() {
     );
     assert!(err.contains("package `nope` is not a member"), "{err}");
 }
+
+#[test]
+fn runs_as_a_cargo_subcommand() {
+    // `cargo plugpack …` finds `cargo-plugpack` on PATH and passes `plugpack` first.
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_cargo-plugpack"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = run_ok(
+        std::process::Command::new(cargo)
+            .env("PATH", path)
+            .args([
+                "plugpack",
+                "build",
+                "--message-format",
+                "json",
+                "--offline",
+                "--locked",
+                "--manifest-path",
+            ])
+            .arg(fixture_manifest("cdylib-plugin"))
+            .arg("--target-dir")
+            .arg(fixture_target_dir()),
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["reason"], "plugin-artifact");
+    assert_eq!(lines[0]["plugin"], "cdylib-plugin");
+}
