@@ -215,14 +215,6 @@ pub fn load(ctx: &Ctx, options: &LoadOptions) -> Result<Project, Error> {
     })
 }
 
-impl LoadOptions {
-    /// True when `--manifest-path` (or the current directory) names a package rather than a
-    /// virtual workspace, i.e. the user pointed at one specific crate.
-    fn manifest_path_is_package(&self, metadata: &Metadata) -> bool {
-        metadata.root_package().is_some()
-    }
-}
-
 fn select_packages<'m>(
     metadata: &'m Metadata,
     options: &LoadOptions,
