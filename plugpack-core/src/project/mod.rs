@@ -173,8 +173,9 @@ pub fn load(ctx: &Ctx, options: &LoadOptions) -> Result<Project, Error> {
     };
 
     let selected = select_packages(&metadata, options)?;
-    let explicit =
-        !options.selection.packages.is_empty() || options.manifest_path_is_package(&metadata);
+    // The user named packages, or pointed at one crate (not a virtual workspace): a selected
+    // package without a cdylib is then an error rather than silently skipped.
+    let explicit = !options.selection.packages.is_empty() || metadata.root_package().is_some();
     let mut plugins = Vec::new();
     for package in selected {
         match plugin_from_package(package, &workspace_config)? {
