@@ -16,3 +16,4 @@ mod bundle;
 mod interop_oci;
 mod package;
 mod scaffold;
+mod workspace;
