@@ -55,6 +55,19 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             shell.error(err.as_error());
+            if shell.format() == cli::MessageFormat::Json {
+                // Machines get the failure on stdout too, with the exit code it maps to.
+                let mut chain = Vec::new();
+                let mut source: Option<&dyn std::error::Error> = Some(err.as_error());
+                while let Some(e) = source {
+                    chain.push(e.to_string());
+                    source = e.source();
+                }
+                let _ = shell.json(
+                    "error",
+                    &serde_json::json!({ "exit_code": err.exit_code(), "messages": chain }),
+                );
+            }
             ExitCode::from(err.exit_code())
         }
     }

@@ -297,6 +297,21 @@ fn unknown_config_key_names_file_line_and_key() {
     let err = run_fails(&mut on_scratch(&manifest, "build", &[]), 2);
     assert!(err.contains(manifest.to_str().unwrap()), "{err}");
     assert!(err.contains("targts") && err.contains("line 9"), "{err}");
+    // With JSON output the failure is also a machine-readable message on stdout.
+    let out = run(&mut on_scratch(
+        &manifest,
+        "build",
+        &["--message-format", "json"],
+    ));
+    let lines = json_lines(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["reason"], "error");
+    assert_eq!(lines[0]["exit_code"], 2);
+    assert!(
+        lines[0]["messages"][1].as_str().unwrap().contains("targts"),
+        "{}",
+        lines[0]
+    );
 }
 
 #[test]
