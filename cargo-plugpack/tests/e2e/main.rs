@@ -10,4 +10,5 @@
     clippy::print_stderr
 )]
 
+mod sbom;
 mod support;
