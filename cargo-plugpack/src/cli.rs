@@ -76,6 +76,8 @@ pub enum Command {
     Build(commands::build::BuildArgs),
     /// Build, then write a deterministic OCI image-layout bundle per plugin.
     Package(commands::package::PackageArgs),
+    /// Build, then write a CycloneDX SBOM of exactly what went into each artifact.
+    Sbom(commands::sbom::SbomArgs),
     /// Show a bundle's index, manifests, layers and annotations (validating it).
     Inspect(commands::inspect::InspectArgs),
     /// Validate a bundle and write its plugin artifacts to a directory.

@@ -1,6 +1,6 @@
 //! Exit codes and the error type commands return.
 
-use plugpack_core::{Error, build, oci, project, scaffold};
+use plugpack_core::{Error, build, oci, project, sbom, scaffold};
 
 /// Finished, but a policy failed (denied findings, verification rejected).
 #[allow(dead_code)]
@@ -50,6 +50,7 @@ macro_rules! from_stage {
     )*};
 }
 from_stage!(project::Error, build::Error, oci::Error, scaffold::Error);
+from_stage!(sbom::Error);
 
 impl CliError {
     /// The error to print.
@@ -94,6 +95,12 @@ fn core_exit_code(e: &Error) -> u8 {
         },
         Error::Usage(_) => USAGE,
         Error::DepSet(_) => BUILD,
+        Error::Sbom(e) => match e {
+            sbom::Error::MissingLockfile { .. } | sbom::Error::SeveralDocuments { .. } => USAGE,
+            sbom::Error::DepSet { .. } => BUILD,
+            sbom::Error::Write { .. } => OUTPUT,
+            _ => INTERNAL,
+        },
         Error::Scaffold(e) => match e {
             scaffold::Error::Io { .. } => OUTPUT,
             scaffold::Error::Render(_) => INTERNAL,

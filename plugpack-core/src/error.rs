@@ -14,6 +14,9 @@ pub enum Error {
     /// Computing the dependency set failed.
     #[error(transparent)]
     DepSet(#[from] crate::depset::Error),
+    /// Generating or writing an SBOM failed.
+    #[error(transparent)]
+    Sbom(#[from] crate::sbom::Error),
     /// Writing or reading a bundle failed.
     #[error(transparent)]
     Oci(#[from] crate::oci::Error),

@@ -13,6 +13,7 @@
 //! | [`project`] | [`project::load`] | `cargo metadata`, package selection, `[*.metadata.plugpack]` config |
 //! | [`build`] | [`build::build`] | `cargo build` runs, `compiler-artifact` parsing → [`build::BuiltArtifact`] |
 //! | [`depset`] | [`depset::compute`] | the exact crates compiled into one artifact (SBOM and audit share it), `Cargo.lock` |
+//! | [`sbom`] | [`sbom::generate`] | CycloneDX 1.6/1.5 JSON SBOM per artifact (`*.cdx.json`) |
 //! | [`oci`] | [`oci::pack`], [`oci::inspect`], [`oci::extract`] | the OCI image-layout tarball (`*.oci.tar`) |
 //! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |
 //! | [`pipeline`] | [`pipeline::package`] | the only place that puts stages in order |
@@ -32,6 +33,7 @@ pub mod oci;
 pub mod pipeline;
 pub mod process;
 pub mod project;
+pub mod sbom;
 pub mod scaffold;
 pub mod templates;
 pub mod types;

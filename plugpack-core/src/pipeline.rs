@@ -1,15 +1,18 @@
 //! The pipeline: the only place that puts stages in order.
 //!
-//! `package` = build (or take `--artifact` files) → attachments from the analysis stages →
-//! one bundle per plugin. Each step is a plain call on the previous step's typed output.
+//! `package` = build (or take `--artifact` files) → attachments from the analysis stages
+//! (the CycloneDX SBOM of each artifact) → one bundle per plugin. `sbom` = build → one SBOM
+//! per artifact, written to files or returned for stdout. Each step is a plain call on the
+//! previous step's typed output.
 
 use camino::Utf8PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::build::{self, BuildOptions, BuildOutput, BuiltArtifact};
 use crate::ctx::Ctx;
-use crate::oci::{self, BundleInfo, PackOptions};
-use crate::project::Project;
+use crate::oci::{self, Attachment, BundleInfo, PackOptions};
+use crate::project::{LoadOptions, Project};
+use crate::sbom::{self, SbomOptions};
 use crate::{Error, Result};
 
 /// Options of `package` beyond the build's.
@@ -97,8 +100,12 @@ pub fn package(
             epoch: project.epoch,
             revision: project.vcs_revision.clone(),
         };
+        let mut attachments = Vec::new();
+        for artifact in &artifacts {
+            attachments.push(sbom_attachment(project, &build, artifact, ctx)?);
+        }
         ctx.reporter().begin(&format!("writing {output}"));
-        let info = oci::pack(plugin, &artifacts, &[], &pack_options);
+        let info = oci::pack(plugin, &artifacts, &attachments, &pack_options);
         ctx.reporter().end();
         let info = info?;
         let (file_sha256, _) =
@@ -115,6 +122,149 @@ pub fn package(
         });
     }
     Ok(PackageOutput { build, bundles })
+}
+
+/// The SBOM of `artifact` as an OCI referrer of its plugin manifest.
+fn sbom_attachment(
+    project: &Project,
+    build: &BuildOutput,
+    artifact: &BuiltArtifact,
+    ctx: &Ctx,
+) -> Result<Attachment> {
+    let doc = sbom::generate(project, build, artifact, &SbomOptions::default(), ctx)?;
+    for finding in &doc.findings {
+        ctx.reporter()
+            .warn(&format!("sbom: {}: {}", finding.package, finding.message));
+    }
+    Ok(Attachment {
+        target: artifact.target.clone(),
+        artifact_type: sbom::MEDIA_TYPE.to_owned(),
+        media_type: sbom::MEDIA_TYPE.to_owned(),
+        bytes: doc.to_json()?,
+        title: doc.file_name(),
+        subject_annotations: Default::default(),
+    })
+}
+
+/// Where `sbom` writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SbomDestination {
+    /// `<target-dir>/plugpack/sbom/<plugin>-<version>-<target>.cdx.json`.
+    #[default]
+    Default,
+    /// `-o -`: return the bytes for stdout (exactly one document).
+    Stdout,
+    /// `-o PATH`: an existing directory receives the default file names; anything else is
+    /// the file (exactly one document).
+    Path(Utf8PathBuf),
+}
+
+/// Options of `sbom` beyond the build's.
+#[derive(Debug, Clone, Default)]
+pub struct SbomRunOptions {
+    /// Document options.
+    pub sbom: SbomOptions,
+    /// Where to write.
+    pub output: SbomDestination,
+}
+
+/// One SBOM produced by `sbom`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WrittenSbom {
+    /// Plugin name.
+    pub plugin: String,
+    /// Plugin version.
+    pub version: String,
+    /// Target triple.
+    pub target: String,
+    /// Where it was written (`None` for stdout).
+    pub path: Option<Utf8PathBuf>,
+    /// `serialNumber`.
+    pub serial_number: String,
+    /// SHA-256 of the written bytes.
+    pub sha256: crate::types::Sha256Digest,
+    /// Number of components (crates), excluding the plugin itself.
+    pub components: usize,
+    /// Findings (missing licences, …).
+    pub findings: Vec<sbom::Finding>,
+}
+
+/// Result of `sbom`.
+#[derive(Debug, Clone)]
+pub struct SbomRun {
+    /// The build.
+    pub build: BuildOutput,
+    /// One entry per artifact, sorted by plugin then target.
+    pub sboms: Vec<WrittenSbom>,
+    /// The document for stdout (with [`SbomDestination::Stdout`]).
+    pub stdout: Option<Vec<u8>>,
+}
+
+/// Loads the project, builds, then writes one CycloneDX SBOM per artifact.
+pub fn sbom(
+    load_options: &LoadOptions,
+    build_options: &BuildOptions,
+    options: &SbomRunOptions,
+    ctx: &Ctx,
+) -> Result<SbomRun> {
+    sbom::check_lockfile(ctx, load_options)?;
+    let project = &crate::project::load(ctx, load_options)?;
+    let build = build::build(project, build_options, ctx)?;
+    let mut docs = Vec::new();
+    for artifact in &build.artifacts {
+        docs.push(sbom::generate(
+            project,
+            &build,
+            artifact,
+            &options.sbom,
+            ctx,
+        )?);
+    }
+    let dir_output = match &options.output {
+        SbomDestination::Default => Some(sbom::default_dir(project)),
+        SbomDestination::Path(p) if p.is_dir() => Some(p.clone()),
+        SbomDestination::Stdout | SbomDestination::Path(_) => None,
+    };
+    if dir_output.is_none() && docs.len() != 1 {
+        let artifacts: Vec<String> = docs
+            .iter()
+            .map(|d| format!("{} ({})", d.plugin, d.target))
+            .collect();
+        return Err(sbom::Error::SeveralDocuments {
+            count: docs.len(),
+            artifacts: artifacts.join(", "),
+        }
+        .into());
+    }
+    let mut sboms = Vec::new();
+    let mut stdout = None;
+    for doc in &docs {
+        let bytes = doc.to_json()?;
+        let path = match (&options.output, &dir_output) {
+            (_, Some(dir)) => Some(dir.join(doc.file_name())),
+            (SbomDestination::Path(p), None) => Some(p.clone()),
+            _ => None,
+        };
+        match &path {
+            Some(path) => sbom::write(path, &bytes)?,
+            None => stdout = Some(bytes.clone()),
+        }
+        sboms.push(WrittenSbom {
+            plugin: doc.plugin.clone(),
+            version: doc.version.clone(),
+            target: doc.target.clone(),
+            path,
+            serial_number: doc.bom.serial_number.clone(),
+            sha256: crate::types::Sha256Digest::of_bytes(&bytes),
+            components: doc.bom.components.len(),
+            findings: doc.findings.clone(),
+        });
+    }
+    Ok(SbomRun {
+        build,
+        sboms,
+        stdout,
+    })
 }
 
 fn external_artifacts(

@@ -5,6 +5,7 @@ pub mod extract;
 pub mod inspect;
 pub mod new;
 pub mod package;
+pub mod sbom;
 
 use camino::Utf8PathBuf;
 use plugpack_core::Ctx;
@@ -20,6 +21,7 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
     match &cli.command {
         Command::Build(args) => build::run(args, &cli.global, shell, ctx),
         Command::Package(args) => package::run(args, &cli.global, shell, ctx),
+        Command::Sbom(args) => sbom::run(args, &cli.global, shell, ctx),
         Command::Inspect(args) => inspect::run(args, shell),
         Command::Extract(args) => extract::run(args, shell),
         Command::New(args) => new::run(args, shell),

@@ -10,6 +10,7 @@
     clippy::print_stderr
 )]
 
+mod sbom;
 mod support;
 
 mod bundle;

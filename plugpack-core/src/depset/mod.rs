@@ -14,6 +14,18 @@
 //! [`Scope::BuildOnly`]. Dev-dependencies are never followed. Other-platform and `cfg(any())`
 //! dependencies are in the graph but were not compiled, so they never appear.
 //!
+//! Other-platform edges: `cargo metadata` (unfiltered) lists `[target.'cfg(…)'.dependencies]`
+//! edges for every platform. When the crate at the end of such an edge is also compiled for
+//! another reason (e.g. a Windows-only normal dependency that a build script also uses), the
+//! compiled-units check alone would count it as linked. [`compute_for_target`] takes the
+//! target's `cfg` values ([`target_cfg`], from `rustc --print cfg`) and follows a normal edge
+//! out of a linked crate only when its platform condition holds for the artifact's target.
+//! [`compute`] (no cfg values) keeps the older, unfiltered behaviour.
+//!
+//! Known limit: an optional dependency enabled only by a feature that just the host-side
+//! (build-script/proc-macro) compilation of a shared crate turns on is still reached through
+//! the unified resolve graph; cargo's messages do not say which compilation linked what.
+//!
 //! The SBOM and the audit use the same set, so they never disagree about what shipped.
 
 mod lockfile;
@@ -21,12 +33,15 @@ mod lockfile;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use camino::{Utf8Path, Utf8PathBuf};
+use cargo_metadata::cargo_platform::{Cfg, Platform};
 use cargo_metadata::{DependencyKind, Metadata, Node, Package};
 use serde::{Deserialize, Serialize};
 
 pub use lockfile::{LockedPackage, Lockfile};
 
 use crate::build::{BuildOutput, BuiltArtifact};
+use crate::ctx::Ctx;
+use crate::process::{self, ProcessError};
 use crate::project::Project;
 
 /// Why the set could not be computed.
@@ -57,6 +72,51 @@ pub enum Error {
     /// The plugin's package is not in the graph.
     #[error("package {0} is not in the dependency graph")]
     UnknownPackage(String),
+    /// `rustc --print cfg` failed.
+    #[error("cannot ask rustc for the cfg values of target `{target}`")]
+    TargetCfg {
+        /// The target triple.
+        target: String,
+        /// Why.
+        #[source]
+        source: ProcessError,
+    },
+}
+
+/// The `cfg` values of one target, as `rustc --print cfg --target <triple>` reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetCfg {
+    /// The target triple.
+    pub target: String,
+    /// Its cfg values (`unix`, `target_os = "linux"`, …).
+    pub cfg: Vec<Cfg>,
+}
+
+impl TargetCfg {
+    /// Parses `rustc --print cfg` output; unparsable lines are skipped.
+    pub fn parse(target: &str, text: &str) -> Self {
+        Self {
+            target: target.to_owned(),
+            cfg: text.lines().filter_map(|l| l.trim().parse().ok()).collect(),
+        }
+    }
+
+    /// Whether a dependency declared for `platform` applies to this target.
+    pub fn matches(&self, platform: &Platform) -> bool {
+        platform.matches(&self.target, &self.cfg)
+    }
+}
+
+/// Asks rustc (`ctx.rustc()`) for the cfg values of `target`, running in `dir`.
+pub fn target_cfg(ctx: &Ctx, dir: &Utf8Path, target: &str) -> Result<TargetCfg, Error> {
+    let mut cmd = std::process::Command::new(ctx.rustc());
+    cmd.args(["--print", "cfg", "--target", target])
+        .current_dir(dir);
+    let text = process::stdout_string(&mut cmd).map_err(|source| Error::TargetCfg {
+        target: target.to_owned(),
+        source,
+    })?;
+    Ok(TargetCfg::parse(target, &text))
 }
 
 /// How a crate relates to the shipped artifact.
@@ -140,11 +200,23 @@ impl DepSet {
     }
 }
 
-/// Computes the set for `artifact` from the build that produced it.
+/// Computes the set for `artifact` from the build that produced it, without platform
+/// filtering of edges (see [`compute_for_target`], which is exact).
 pub fn compute(
     project: &Project,
     build: &BuildOutput,
     artifact: &BuiltArtifact,
+) -> Result<DepSet, Error> {
+    compute_for_target(project, build, artifact, None)
+}
+
+/// Computes the set for `artifact`; with `cfg` (the artifact target's, from [`target_cfg`]),
+/// platform-conditional edges out of linked crates are followed only when they apply.
+pub fn compute_for_target(
+    project: &Project,
+    build: &BuildOutput,
+    artifact: &BuiltArtifact,
+    cfg: Option<&TargetCfg>,
 ) -> Result<DepSet, Error> {
     let lock_path = project.workspace_root.join("Cargo.lock");
     let lockfile = if lock_path.exists() {
@@ -176,7 +248,7 @@ pub fn compute(
             .or_default()
             .extend(u.kinds.iter().cloned());
     }
-    let graph = Graph::new(&project.metadata)?;
+    let graph = Graph::new(&project.metadata, cfg)?;
     let root = plugin.package_id.as_str();
     if !graph.nodes.contains_key(root) {
         return Err(Error::UnknownPackage(root.to_owned()));
@@ -184,12 +256,15 @@ pub fn compute(
     let is_compiled = |id: &str| compiled.as_ref().is_none_or(|c| c.contains(id));
 
     // Required: normal edges only, never through a proc-macro.
-    let required = graph.reach(root, &is_compiled, |_, dep_kind, dep_pkg| {
-        dep_kind == DependencyKind::Normal && !graph.is_proc_macro(dep_pkg)
+    let required = graph.reach(root, &is_compiled, |_, edge, dep_pkg| {
+        edge.kind == DependencyKind::Normal
+            && graph.applies_on_target(edge)
+            && !graph.is_proc_macro(dep_pkg)
     });
-    // Everything built for it: normal and build edges (proc-macros included).
-    let all = graph.reach(root, &is_compiled, |_, dep_kind, _| {
-        matches!(dep_kind, DependencyKind::Normal | DependencyKind::Build)
+    // Everything built for it: normal and build edges (proc-macros included). Normal edges
+    // out of linked crates must apply on the target; host-side crates are not filtered.
+    let all = graph.reach(root, &is_compiled, |from, edge, _| {
+        graph.follows(&required, from, edge)
     });
 
     let mut packages = Vec::new();
@@ -220,10 +295,7 @@ pub fn compute(
     for id in &listed {
         let mut deps: Vec<String> = graph
             .deps(id)
-            .filter(|(kind, dep)| {
-                matches!(kind, DependencyKind::Normal | DependencyKind::Build)
-                    && listed.contains(dep)
-            })
+            .filter(|(edge, dep)| graph.follows(&required, id, edge) && listed.contains(dep))
             .map(|(_, dep)| dep.to_owned())
             .collect();
         deps.sort();
@@ -315,12 +387,21 @@ fn relative_to(dir: &Utf8Path, base: &Utf8Path) -> String {
 struct Graph<'m> {
     nodes: BTreeMap<&'m str, &'m Node>,
     packages: BTreeMap<&'m str, &'m Package>,
+    cfg: Option<&'m TargetCfg>,
+}
+
+/// One dependency edge: its kind and the platform it is declared for.
+#[derive(Clone, Copy)]
+struct Edge<'m> {
+    kind: DependencyKind,
+    platform: Option<&'m Platform>,
 }
 
 impl<'m> Graph<'m> {
-    fn new(metadata: &'m Metadata) -> Result<Self, Error> {
+    fn new(metadata: &'m Metadata, cfg: Option<&'m TargetCfg>) -> Result<Self, Error> {
         let resolve = metadata.resolve.as_ref().ok_or(Error::NoResolve)?;
         Ok(Self {
+            cfg,
             nodes: resolve
                 .nodes
                 .iter()
@@ -342,13 +423,43 @@ impl<'m> Graph<'m> {
         })
     }
 
-    /// `(kind, dependency id)` for every edge out of `id`.
-    fn deps(&self, id: &str) -> impl Iterator<Item = (DependencyKind, &'m str)> + '_ {
+    /// Whether an edge's platform condition holds for the artifact's target (always true
+    /// without cfg values).
+    fn applies_on_target(&self, edge: &Edge<'_>) -> bool {
+        match (edge.platform, self.cfg) {
+            (Some(platform), Some(cfg)) => cfg.matches(platform),
+            _ => true,
+        }
+    }
+
+    /// Whether the set follows `edge` out of `from`: normal and build edges; a normal edge out
+    /// of a linked (target-side) crate only when it applies on the target.
+    fn follows(
+        &self,
+        required: &BTreeMap<String, Vec<String>>,
+        from: &str,
+        edge: &Edge<'_>,
+    ) -> bool {
+        match edge.kind {
+            DependencyKind::Build => true,
+            DependencyKind::Normal => !required.contains_key(from) || self.applies_on_target(edge),
+            _ => false,
+        }
+    }
+
+    /// `(edge, dependency id)` for every edge out of `id`.
+    fn deps(&self, id: &str) -> impl Iterator<Item = (Edge<'m>, &'m str)> + '_ {
         self.nodes.get(id).into_iter().flat_map(|n| {
             n.deps.iter().flat_map(|d| {
-                d.dep_kinds
-                    .iter()
-                    .map(move |k| (k.kind, d.pkg.repr.as_str()))
+                d.dep_kinds.iter().map(move |k| {
+                    (
+                        Edge {
+                            kind: k.kind,
+                            platform: k.target.as_ref(),
+                        },
+                        d.pkg.repr.as_str(),
+                    )
+                })
             })
         })
     }
@@ -359,7 +470,7 @@ impl<'m> Graph<'m> {
         &self,
         root: &str,
         is_compiled: &dyn Fn(&str) -> bool,
-        follow: impl Fn(&str, DependencyKind, &str) -> bool,
+        follow: impl Fn(&str, &Edge<'m>, &str) -> bool,
     ) -> BTreeMap<String, Vec<String>> {
         let name = |id: &str| {
             self.packages
@@ -372,8 +483,8 @@ impl<'m> Graph<'m> {
         let mut queue = VecDeque::from([root.to_owned()]);
         while let Some(id) = queue.pop_front() {
             let path = seen.get(&id).cloned().unwrap_or_default();
-            for (kind, dep) in self.deps(&id) {
-                if seen.contains_key(dep) || !follow(&id, kind, dep) || !is_compiled(dep) {
+            for (edge, dep) in self.deps(&id) {
+                if seen.contains_key(dep) || !follow(&id, &edge, dep) || !is_compiled(dep) {
                     continue;
                 }
                 let mut dep_path = path.clone();

@@ -1,0 +1,102 @@
+//! `cargo plugpack sbom`
+
+use camino::Utf8PathBuf;
+use clap::{Args, ValueEnum};
+use plugpack_core::Ctx;
+use plugpack_core::pipeline::{self, SbomDestination, SbomRunOptions};
+use plugpack_core::sbom::{SbomOptions, SpecVersion};
+
+use crate::cli::{GlobalArgs, MessageFormat, ProjectArgs};
+use crate::exit::CliError;
+use crate::shell::Shell;
+
+/// `--spec-version`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SpecVersionArg {
+    /// CycloneDX 1.6 (default).
+    #[value(name = "1.6")]
+    V16,
+    /// CycloneDX 1.5, for older consumers.
+    #[value(name = "1.5")]
+    V15,
+}
+
+/// Arguments of `sbom`.
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// CycloneDX specification version.
+    #[arg(long, value_name = "VERSION", default_value = "1.6")]
+    pub spec_version: SpecVersionArg,
+    /// Leave out crates compiled only to build the plugin (build scripts, proc-macros).
+    #[arg(long)]
+    pub no_build_deps: bool,
+    /// Output: `-` for stdout or a FILE (one artifact), or an existing DIRECTORY that receives
+    /// `<plugin>-<version>-<target>.cdx.json` per artifact
+    /// [default: <target-dir>/plugpack/sbom/]
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<Utf8PathBuf>,
+}
+
+impl From<&SbomArgs> for SbomRunOptions {
+    fn from(args: &SbomArgs) -> Self {
+        SbomRunOptions {
+            sbom: SbomOptions {
+                spec_version: match args.spec_version {
+                    SpecVersionArg::V16 => SpecVersion::V1_6,
+                    SpecVersionArg::V15 => SpecVersion::V1_5,
+                },
+                build_deps: !args.no_build_deps,
+            },
+            output: match &args.output {
+                None => SbomDestination::Default,
+                Some(p) if p.as_str() == "-" => SbomDestination::Stdout,
+                Some(p) => SbomDestination::Path(p.clone()),
+            },
+        }
+    }
+}
+
+/// Builds and writes one SBOM per artifact.
+pub fn run(args: &SbomArgs, global: &GlobalArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
+    let run = pipeline::sbom(
+        &args.project.load_options()?,
+        &args.project.build_options(global, shell),
+        &SbomRunOptions::from(args),
+        ctx,
+    )?;
+    use plugpack_core::Reporter;
+    for doc in &run.sboms {
+        for finding in &doc.findings {
+            shell.warn(&format!(
+                "{} ({}): {}: {}",
+                doc.plugin, doc.target, finding.package, finding.message
+            ));
+        }
+    }
+    if let Some(bytes) = &run.stdout {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(bytes)?;
+        stdout.flush()?;
+        return Ok(0);
+    }
+    for doc in &run.sboms {
+        match shell.format() {
+            MessageFormat::Json => shell.json("sbom-written", doc)?,
+            MessageFormat::Human => {
+                let path = doc.path.as_ref().map(|p| p.as_str()).unwrap_or("-");
+                shell.status(
+                    "Wrote",
+                    &format!(
+                        "SBOM of {} v{} ({}, {} components) → {path}",
+                        doc.plugin, doc.version, doc.target, doc.components
+                    ),
+                );
+                shell.out(path)?;
+            }
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,616 @@
+//! CycloneDX SBOMs of exactly what was compiled into each plugin artifact.
+//!
+//! Input: the [`Project`], the [`BuildOutput`] that produced the artifact, the
+//! [`BuiltArtifact`] and [`SbomOptions`]. Output: [`Sbom`] (the document plus findings such as
+//! crates without a licence). Side effects: runs `rustc --print cfg --target` once per
+//! artifact (to drop other-platform edges) and reads `Cargo.lock`; writing files is the
+//! caller's business ([`Sbom::to_json`] gives the bytes).
+//!
+//! # Which components
+//! The crate set is [`depset::compute_for_target`]: the crates cargo reported compiling in
+//! this build (its `compiler-artifact` messages), reached from the plugin over normal
+//! dependency edges that apply on the artifact's target (`scope: required`) or through build
+//! scripts and proc-macros (`scope: excluded`, dropped with [`SbomOptions::build_deps`] off).
+//! Dev-dependencies, other-platform and `cfg(any())` dependencies never appear.
+//!
+//! # Determinism
+//! Components are sorted by `bom-ref`, dependencies by `ref`, properties by name then value;
+//! `metadata.timestamp` is the project epoch (`SOURCE_DATE_EPOCH`, else the last commit's
+//! time). Nothing in the document names a path of the build machine: path crates get their
+//! directory *relative to the workspace root* in the `plugpack:crate:local-path` property.
+//!
+//! `serialNumber` is `urn:uuid:` + a UUIDv5 whose namespace is the UUIDv5 of the URL
+//! `https://github.com/plugpack/plugpack/sbom` in the URL namespace, and whose name is the
+//! canonical JSON (sorted keys, no whitespace) of the whole document with `serialNumber` set to
+//! the empty string. Same content → same serial number; any change → a new one.
+//!
+//! # Why own serde structs
+//! The `cyclonedx-bom` crate stops at spec 1.5; plugpack writes 1.6 by default and 1.5 on
+//! request. The differences we care about: 1.6 has `authors` (contacts), 1.5 only `author`
+//! (a string). Both versions are validated against the official schemas in the tests.
+//!
+//! # Properties (namespace `plugpack:`)
+//! | name | on | value |
+//! |---|---|---|
+//! | `plugpack:crate:feature` | crates, plugin | one per feature rustc was given |
+//! | `plugpack:crate:kind` | crates, plugin | `lib`, `proc-macro`, `custom-build`, `cdylib` |
+//! | `plugpack:crate:local-path` | path crates | directory relative to the workspace root |
+//! | `plugpack:dependency-path` | crates | a shortest path from the plugin, `a > b > c` |
+//! | `plugpack:license:non-spdx` | crates | `true` when `licenses` holds free text, not SPDX |
+//! | `plugpack:license:missing` | crates | `true` when the crate declares no licence |
+//! | `plugpack:license:file` | crates | `license-file`, relative to the crate |
+//! | `plugpack:artifact:*`, `plugpack:target`, `plugpack:plugin:kind`, `plugpack:rustc:version`, `plugpack:cargo:profile`, `plugpack:dependency-set:exact` | plugin | the artifact and how it was built |
+
+pub mod cyclonedx;
+mod error;
+mod license;
+mod purl;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use camino::Utf8Path;
+use serde::{Deserialize, Serialize};
+
+pub use error::Error;
+pub use license::Licensing;
+pub use purl::cargo_purl;
+
+use crate::build::{BuildOutput, BuiltArtifact};
+use crate::ctx::Ctx;
+use crate::depset::{self, DepPackage, DepSet, Scope};
+use crate::project::{LoadOptions, Project};
+use cyclonedx::{
+    Bom, Component, Contact, Dependency, ExternalReference, Hash, Lifecycle, Metadata, Property,
+    Tools,
+};
+
+/// Media type of the documents (OCI layer and referrer `artifactType`).
+pub const MEDIA_TYPE: &str = "application/vnd.cyclonedx+json";
+
+/// CycloneDX specification version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+pub enum SpecVersion {
+    /// 1.5, for older consumers.
+    #[serde(rename = "1.5")]
+    V1_5,
+    /// 1.6 (default).
+    #[default]
+    #[serde(rename = "1.6")]
+    V1_6,
+}
+
+impl SpecVersion {
+    /// `1.5` / `1.6`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpecVersion::V1_5 => "1.5",
+            SpecVersion::V1_6 => "1.6",
+        }
+    }
+
+    fn schema_url(self) -> String {
+        format!(
+            "http://cyclonedx.org/schema/bom-{}.schema.json",
+            self.as_str()
+        )
+    }
+}
+
+impl std::fmt::Display for SpecVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How to write the SBOM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SbomOptions {
+    /// Spec version.
+    pub spec_version: SpecVersion,
+    /// Include build-only crates (build scripts, proc-macros and their dependencies) with
+    /// `scope: excluded`; off = `--no-build-deps`.
+    pub build_deps: bool,
+}
+
+impl Default for SbomOptions {
+    fn default() -> Self {
+        Self {
+            spec_version: SpecVersion::V1_6,
+            build_deps: true,
+        }
+    }
+}
+
+/// What a finding is about (stable kebab-case codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingCode {
+    /// A crate declares no `license`.
+    MissingLicense,
+    /// A crate's `license` is not an SPDX expression.
+    NonSpdxLicense,
+    /// A registry crate has no checksum in `Cargo.lock`.
+    MissingChecksum,
+    /// The build's units were unknown (prebuilt `--artifact`): the list may over-report.
+    InexactDependencySet,
+}
+
+/// Something a reader of the SBOM should know; not an error.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Finding {
+    /// What kind.
+    pub code: FindingCode,
+    /// `name@version` it is about.
+    pub package: String,
+    /// One line for humans.
+    pub message: String,
+}
+
+/// One generated SBOM.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Sbom {
+    /// Plugin name.
+    pub plugin: String,
+    /// Plugin version.
+    pub version: String,
+    /// Target triple of the artifact.
+    pub target: String,
+    /// The document.
+    pub bom: Bom,
+    /// Findings, sorted.
+    pub findings: Vec<Finding>,
+}
+
+impl Sbom {
+    /// The document as pretty JSON with a trailing newline (the bytes plugpack writes).
+    pub fn to_json(&self) -> Result<Vec<u8>, Error> {
+        let mut bytes =
+            serde_json::to_vec_pretty(&self.bom).map_err(|source| Error::Serialize {
+                plugin: self.plugin.clone(),
+                target: self.target.clone(),
+                source,
+            })?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+
+    /// `<plugin>-<version>-<target>.cdx.json`.
+    pub fn file_name(&self) -> String {
+        format!("{}-{}-{}.cdx.json", self.plugin, self.version, self.target)
+    }
+}
+
+/// Before loading the project (whose `cargo metadata` would silently create a lockfile):
+/// warns when the workspace has no `Cargo.lock` (cargo resolves afresh, so the SBOM describes a
+/// resolution nobody committed), or fails under `--locked`/`--frozen` with the fix.
+pub fn check_lockfile(ctx: &Ctx, options: &LoadOptions) -> Result<(), Error> {
+    let mut cmd = std::process::Command::new(ctx.cargo());
+    cmd.args(["locate-project", "--workspace", "--message-format", "plain"]);
+    if let Some(path) = &options.manifest_path {
+        cmd.arg("--manifest-path").arg(path);
+    }
+    // If cargo cannot locate the workspace, project loading reports it in cargo's words.
+    let Ok(manifest) = crate::process::stdout_string(&mut cmd) else {
+        return Ok(());
+    };
+    let Some(root) = Utf8Path::new(manifest.trim()).parent() else {
+        return Ok(());
+    };
+    if root.join("Cargo.lock").exists() {
+        return Ok(());
+    }
+    if options.network.locked || options.network.frozen {
+        return Err(Error::MissingLockfile {
+            workspace_root: root.to_owned(),
+        });
+    }
+    ctx.reporter().warn(&format!(
+        "no Cargo.lock in {root}: cargo resolves dependency versions now and the SBOM describes \
+         that resolution; commit Cargo.lock so builds and SBOMs are reproducible"
+    ));
+    Ok(())
+}
+
+/// Generates the SBOM of `artifact`, produced by `build`.
+pub fn generate(
+    project: &Project,
+    build: &BuildOutput,
+    artifact: &BuiltArtifact,
+    options: &SbomOptions,
+    ctx: &Ctx,
+) -> Result<Sbom, Error> {
+    let wrap = |source| Error::DepSet {
+        plugin: artifact.plugin.clone(),
+        target: artifact.target.clone(),
+        source: Box::new(source),
+    };
+    let cfg = match depset::target_cfg(ctx, &project.workspace_root, &artifact.target) {
+        Ok(cfg) => Some(cfg),
+        Err(e) => {
+            ctx.reporter().warn(&format!(
+                "{e}; platform-specific dependencies of {} are not filtered",
+                artifact.plugin
+            ));
+            None
+        }
+    };
+    let set = depset::compute_for_target(project, build, artifact, cfg.as_ref()).map_err(wrap)?;
+    Ok(from_depset(&set, artifact, project.epoch, options))
+}
+
+/// Builds the document from a computed set (pure; no I/O).
+pub fn from_depset(
+    set: &DepSet,
+    artifact: &BuiltArtifact,
+    epoch: i64,
+    options: &SbomOptions,
+) -> Sbom {
+    let mut findings = BTreeSet::new();
+    if !set.exact {
+        findings.insert(Finding {
+            code: FindingCode::InexactDependencySet,
+            package: format!("{}@{}", artifact.package, artifact.version),
+            message: "no build information (prebuilt artifact): components come from the \
+                      resolve graph and may include crates that were not compiled"
+                .to_owned(),
+        });
+    }
+    let included: Vec<&DepPackage> = set
+        .packages
+        .iter()
+        .filter(|p| p.is_root || options.build_deps || p.scope == Scope::Required)
+        .collect();
+    // bom-ref = purl; a second crate with the same purl (a path crate shadowing a registry
+    // crate of the same name and version) gets a `#n` suffix so refs stay unique.
+    let mut refs: BTreeMap<&str, String> = BTreeMap::new();
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for p in &included {
+        let purl = cargo_purl(&p.name, &p.version, p.source.as_deref());
+        let mut bom_ref = purl.clone();
+        let mut n = 2;
+        while used.contains(&bom_ref) {
+            bom_ref = format!("{purl}#{n}");
+            n += 1;
+        }
+        used.insert(bom_ref.clone());
+        refs.insert(p.id.as_str(), bom_ref);
+    }
+
+    let mut root_component = None;
+    let mut components = Vec::new();
+    for p in &included {
+        let bom_ref = refs.get(p.id.as_str()).cloned().unwrap_or_default();
+        let mut component = describe(p, bom_ref, options.spec_version, &mut findings);
+        if p.is_root {
+            component.scope = None;
+            component.properties.retain(|prop| {
+                !matches!(
+                    prop.name.as_str(),
+                    "plugpack:dependency-path" | "plugpack:crate:local-path"
+                )
+            });
+            component.hashes = vec![Hash {
+                alg: "SHA-256".to_owned(),
+                content: artifact.sha256.hex(),
+            }];
+            component
+                .properties
+                .extend(artifact_properties(set, artifact));
+            component.properties.sort();
+            root_component = Some(component);
+        } else {
+            components.push(component);
+        }
+    }
+    components.sort_by(|a, b| a.bom_ref.cmp(&b.bom_ref));
+    let root_component = root_component.unwrap_or_else(|| Component {
+        kind: "library".to_owned(),
+        bom_ref: Some(cargo_purl(&artifact.package, &artifact.version, None)),
+        name: artifact.package.clone(),
+        version: Some(artifact.version.clone()),
+        ..Component::default()
+    });
+
+    let mut dependencies: Vec<Dependency> = included
+        .iter()
+        .filter_map(|p| {
+            let reference = refs.get(p.id.as_str())?.clone();
+            let mut depends_on: Vec<String> = set
+                .edges
+                .get(&p.id)
+                .into_iter()
+                .flatten()
+                .filter_map(|dep| refs.get(dep.as_str()).cloned())
+                .collect();
+            depends_on.sort();
+            depends_on.dedup();
+            Some(Dependency {
+                reference,
+                depends_on,
+            })
+        })
+        .collect();
+    dependencies.sort();
+
+    let mut bom = Bom {
+        schema: options.spec_version.schema_url(),
+        bom_format: "CycloneDX".to_owned(),
+        spec_version: options.spec_version.as_str().to_owned(),
+        serial_number: String::new(),
+        version: 1,
+        metadata: Metadata {
+            timestamp: crate::types::rfc3339(epoch),
+            lifecycles: vec![Lifecycle {
+                phase: "build".to_owned(),
+            }],
+            tools: Tools {
+                components: vec![tool_component()],
+            },
+            component: root_component,
+            properties: Vec::new(),
+        },
+        components,
+        dependencies,
+    };
+    bom.serial_number = serial_number(&bom);
+    Sbom {
+        plugin: artifact.plugin.clone(),
+        version: artifact.version.clone(),
+        target: artifact.target.clone(),
+        bom,
+        findings: findings.into_iter().collect(),
+    }
+}
+
+/// The content-derived serial number (see the module doc): `urn:uuid:<UUIDv5>`.
+pub fn serial_number(bom: &Bom) -> String {
+    let namespace = uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        b"https://github.com/plugpack/plugpack/sbom",
+    );
+    let mut unsealed = bom.clone();
+    unsealed.serial_number = String::new();
+    // Serializing plain structs of strings cannot fail; fall back to Debug just in case.
+    let bytes = crate::types::canonical_json(&unsealed)
+        .unwrap_or_else(|_| format!("{unsealed:?}").into_bytes());
+    format!("urn:uuid:{}", uuid::Uuid::new_v5(&namespace, &bytes))
+}
+
+fn tool_component() -> Component {
+    Component {
+        kind: "application".to_owned(),
+        name: "plugpack".to_owned(),
+        version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        external_references: vec![ExternalReference {
+            kind: "vcs".to_owned(),
+            url: env!("CARGO_PKG_REPOSITORY").to_owned(),
+        }],
+        ..Component::default()
+    }
+}
+
+fn artifact_properties(set: &DepSet, artifact: &BuiltArtifact) -> Vec<Property> {
+    let mut props = vec![
+        Property::new("plugpack:artifact:file-name", artifact.file_name.clone()),
+        Property::new("plugpack:artifact:size", artifact.size.to_string()),
+        Property::new("plugpack:target", artifact.target.clone()),
+        Property::new("plugpack:plugin:name", artifact.plugin.clone()),
+        Property::new("plugpack:plugin:kind", artifact.kind.to_string()),
+        Property::new("plugpack:cargo:profile", artifact.profile.clone()),
+        Property::new("plugpack:dependency-set:exact", set.exact.to_string()),
+    ];
+    if let Some(rustc) = &artifact.rustc_version {
+        props.push(Property::new("plugpack:rustc:version", rustc.clone()));
+    }
+    props
+}
+
+fn describe(
+    p: &DepPackage,
+    bom_ref: String,
+    spec: SpecVersion,
+    findings: &mut BTreeSet<Finding>,
+) -> Component {
+    let who = format!("{}@{}", p.name, p.version);
+    let mut properties = Vec::new();
+    let licensing = Licensing::of(p.license.as_deref());
+    match &licensing {
+        Licensing::Spdx(_) => {}
+        Licensing::NonSpdx(raw) => {
+            properties.push(Property::new("plugpack:license:non-spdx", "true"));
+            findings.insert(Finding {
+                code: FindingCode::NonSpdxLicense,
+                package: who.clone(),
+                message: format!(
+                    "licence `{raw}` is not an SPDX expression; recorded as a named licence"
+                ),
+            });
+        }
+        Licensing::Missing => {
+            properties.push(Property::new("plugpack:license:missing", "true"));
+            let message = match &p.license_file {
+                Some(file) => {
+                    format!("no SPDX `license`, only license-file `{file}`; no licence recorded")
+                }
+                None => "declares no licence (`license` is missing)".to_owned(),
+            };
+            findings.insert(Finding {
+                code: FindingCode::MissingLicense,
+                package: who.clone(),
+                message,
+            });
+        }
+    }
+    if let Some(file) = &p.license_file {
+        properties.push(Property::new("plugpack:license:file", file.clone()));
+    }
+    for feature in &p.features {
+        properties.push(Property::new("plugpack:crate:feature", feature.clone()));
+    }
+    for kind in &p.kinds {
+        properties.push(Property::new("plugpack:crate:kind", kind.clone()));
+    }
+    if let Some(local) = &p.local_path {
+        properties.push(Property::new("plugpack:crate:local-path", local.clone()));
+    }
+    if p.path_from_root.len() > 1 {
+        properties.push(Property::new(
+            "plugpack:dependency-path",
+            p.path_from_root.join(" > "),
+        ));
+    }
+    properties.sort();
+
+    let mut hashes = Vec::new();
+    match &p.checksum {
+        Some(sum) if is_sha256_hex(sum) => hashes.push(Hash {
+            alg: "SHA-256".to_owned(),
+            content: sum.to_ascii_lowercase(),
+        }),
+        _ => {
+            if p.source.as_deref().is_some_and(|s| !s.starts_with("git+")) {
+                findings.insert(Finding {
+                    code: FindingCode::MissingChecksum,
+                    package: who.clone(),
+                    message: "registry crate without a checksum in Cargo.lock; no hash recorded"
+                        .to_owned(),
+                });
+            }
+        }
+    }
+
+    let contacts: Vec<Contact> = p.authors.iter().map(|a| contact(a)).collect();
+    let (authors, author) = match spec {
+        SpecVersion::V1_6 => (contacts, None),
+        SpecVersion::V1_5 => (
+            Vec::new(),
+            (!p.authors.is_empty()).then(|| p.authors.join(", ")),
+        ),
+    };
+
+    let mut external_references: Vec<ExternalReference> = [
+        ("vcs", &p.repository),
+        ("website", &p.homepage),
+        ("documentation", &p.documentation),
+    ]
+    .into_iter()
+    .filter_map(|(kind, url)| {
+        let url = url.as_deref()?.trim();
+        is_url(url).then(|| ExternalReference {
+            kind: kind.to_owned(),
+            url: url.to_owned(),
+        })
+    })
+    .collect();
+    external_references.sort();
+    external_references.dedup();
+
+    Component {
+        kind: "library".to_owned(),
+        purl: Some(cargo_purl(&p.name, &p.version, p.source.as_deref())),
+        bom_ref: Some(bom_ref),
+        authors,
+        author,
+        name: p.name.clone(),
+        version: Some(p.version.clone()),
+        description: p
+            .description
+            .as_deref()
+            .map(|d| d.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|d| !d.is_empty()),
+        scope: Some(
+            match p.scope {
+                Scope::Required => "required",
+                Scope::BuildOnly => "excluded",
+            }
+            .to_owned(),
+        ),
+        hashes,
+        licenses: licensing.choices(),
+        external_references,
+        properties,
+    }
+}
+
+/// `Name <email>` → contact; anything else is a name.
+fn contact(author: &str) -> Contact {
+    let author = author.trim();
+    if let Some((name, rest)) = author.split_once('<')
+        && let Some(email) = rest.strip_suffix('>')
+        && email.contains('@')
+        && !email.contains(char::is_whitespace)
+    {
+        let name = name.trim();
+        return Contact {
+            name: (!name.is_empty()).then(|| name.to_owned()),
+            email: Some(email.to_owned()),
+        };
+    }
+    Contact {
+        name: Some(author.to_owned()),
+        email: None,
+    }
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A conservative check for an absolute URL (the schema wants an IRI reference).
+fn is_url(s: &str) -> bool {
+    s.split_once("://").is_some_and(|(scheme, rest)| {
+        !scheme.is_empty()
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+            && !rest.is_empty()
+            && !s.contains(char::is_whitespace)
+    })
+}
+
+/// Where `write` puts the documents.
+pub fn default_dir(project: &Project) -> camino::Utf8PathBuf {
+    project.target_dir.join("plugpack").join("sbom")
+}
+
+/// Writes `bytes` atomically to `path`, creating parent directories.
+pub fn write(path: &Utf8Path, bytes: &[u8]) -> Result<(), Error> {
+    let wrap = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(wrap)?;
+    }
+    crate::types::write_atomic(path, bytes).map_err(wrap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contacts_split_name_and_email() {
+        assert_eq!(
+            contact("Jane Doe <jane@example.com>"),
+            Contact {
+                name: Some("Jane Doe".to_owned()),
+                email: Some("jane@example.com".to_owned())
+            }
+        );
+        assert_eq!(
+            contact("The Team"),
+            Contact {
+                name: Some("The Team".to_owned()),
+                email: None
+            }
+        );
+    }
+
+    #[test]
+    fn urls_are_checked() {
+        assert!(is_url("https://github.com/a/b"));
+        assert!(!is_url("github.com/a/b"));
+        assert!(!is_url("https://a b"));
+    }
+}
