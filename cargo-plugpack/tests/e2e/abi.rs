@@ -586,3 +586,57 @@ fn abidiff_agrees_with_our_verdicts() {
         }
     }
 }
+
+/// The wasm host: guard first, then instantiate with a real runtime (wasmtime's Python
+/// package) only what passed; the runtime agrees that the refused variant cannot link.
+#[test]
+#[ignore = "interop: needs python3 with wasmtime (.ci/requirements.txt); run by .ci/test"]
+fn wasm_host_guards_then_instantiates_with_wasmtime() {
+    support::require_tool("python3");
+    let dir = support::tempdir();
+    let target = Some("wasm32-unknown-unknown");
+    let (base_json, base) = fingerprint_variant("base", target, dir.path());
+    let (_, imp) = fingerprint_variant("wasm-new-import", target, dir.path());
+    let expectation = AbiExpectation::from_json(&std::fs::read(&base_json).unwrap()).unwrap();
+    let utf8 = |p: &Path| Utf8PathBuf::from_path_buf(p.to_owned()).unwrap();
+    const HOST: &str = r#"
+import sys, wasmtime
+engine = wasmtime.Engine()
+store = wasmtime.Store(engine)
+module = wasmtime.Module.from_file(engine, sys.argv[1])
+try:
+    instance = wasmtime.Linker(engine).instantiate(store, module)
+except Exception as e:
+    print("link-error:", e)
+    sys.exit(3)
+print(instance.exports(store)["plugin_scale"](store, 21))
+"#;
+    let host = |path: &Path| {
+        Command::new("python3")
+            .arg("-c")
+            .arg(HOST)
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    check_file(&utf8(&base), &expectation).expect("baseline wasm is compatible");
+    let out = host(&base);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
+    // Refused by the guard before instantiation; wasmtime agrees it cannot link.
+    let reasons = check_file(&utf8(&imp), &expectation).unwrap_err().reasons;
+    assert!(
+        matches!(&reasons[..], [Reason::UnprovidedImport { name, .. }] if name == "host::host_log"),
+        "{reasons:?}"
+    );
+    let out = host(&imp);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("host_log"),
+        "{out:?}"
+    );
+}

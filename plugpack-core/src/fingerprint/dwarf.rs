@@ -64,9 +64,9 @@ struct Loc {
     offset: UnitOffset<usize>,
 }
 
-pub(crate) fn describe(
+pub(crate) fn describe<'d>(
     path: &Utf8Path,
-    loader: &dyn Fn(&str) -> Vec<u8>,
+    loader: &dyn Fn(&str) -> Cow<'d, [u8]>,
     little_endian: bool,
     functions: &[String],
     data: &[String],

@@ -173,10 +173,9 @@ pub(crate) fn read(path: &Utf8Path, bytes: &[u8]) -> Result<RawAbi, Error> {
         .filter(|s| s.kind == Some(SymbolKind::Data))
         .map(|s| s.name.clone())
         .collect();
-    let loader = |name: &str| -> Vec<u8> {
+    let loader = |name: &str| -> std::borrow::Cow<'_, [u8]> {
         file.section_by_name(name)
             .and_then(|s| s.uncompressed_data().ok())
-            .map(|d| d.into_owned())
             .unwrap_or_default()
     };
     match super::dwarf::describe(path, &loader, file.is_little_endian(), &functions, &data)? {

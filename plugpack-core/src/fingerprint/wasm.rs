@@ -71,7 +71,7 @@ pub(crate) fn read(path: &Utf8Path, bytes: &[u8]) -> Result<RawAbi, Error> {
     let mut tables: Vec<String> = Vec::new();
     let mut imports = Vec::new();
     let mut exports_raw: Vec<(String, ExternalKind, u32)> = Vec::new();
-    let mut custom: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut custom: BTreeMap<&str, &[u8]> = BTreeMap::new();
     let ftype = |types: &[String], idx: u32| {
         types
             .get(idx as usize)
@@ -158,7 +158,7 @@ pub(crate) fn read(path: &Utf8Path, bytes: &[u8]) -> Result<RawAbi, Error> {
                 }
             }
             Payload::CustomSection(reader) if reader.name().starts_with(".debug_") => {
-                custom.insert(reader.name().to_owned(), reader.data().to_vec());
+                custom.insert(reader.name(), reader.data());
             }
             _ => {}
         }
@@ -197,7 +197,8 @@ pub(crate) fn read(path: &Utf8Path, bytes: &[u8]) -> Result<RawAbi, Error> {
         .filter(|s| s.kind == Some(SymbolKind::Function))
         .map(|s| s.name.clone())
         .collect();
-    let loader = |name: &str| custom.get(name).cloned().unwrap_or_default();
+    let loader =
+        |name: &str| std::borrow::Cow::Borrowed(custom.get(name).copied().unwrap_or_default());
     match super::dwarf::describe(path, &loader, true, &functions, &[])? {
         super::dwarf::Outcome::NoDwarf => notes.push(
             "no DWARF debug info: core wasm signatures only (build with debug = \"full\", \
