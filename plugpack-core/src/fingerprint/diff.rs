@@ -232,7 +232,7 @@ fn describe(s: &Symbol) -> String {
     match s.kind {
         SymbolKind::Function => format!("function `{}`", s.name),
         SymbolKind::Data => format!("data `{}`", s.name),
-        other => format!("{} `{}`", format!("{other:?}").to_lowercase(), s.name),
+        other => format!("{} `{}`", other.as_str(), s.name),
     }
 }
 
@@ -269,7 +269,7 @@ fn compare_export(
             Bump::Major,
             ChangeKind::SignatureChanged,
             name,
-            format!("kind {:?} → {:?}", o.kind, n.kind),
+            format!("kind {} → {}", o.kind.as_str(), n.kind.as_str()),
         ));
         return;
     }

@@ -87,8 +87,8 @@ pub(crate) fn describe<'d>(
         RunTimeEndian::Big
     };
     let dwarf = sections.borrow(|s| EndianSlice::new(s, endian));
-    let wanted_fns: BTreeSet<&str> = functions.iter().map(String::as_str).collect();
-    let wanted_data: BTreeSet<&str> = data.iter().map(String::as_str).collect();
+    let wanted_fns: BTreeSet<&[u8]> = functions.iter().map(|f| f.as_bytes()).collect();
+    let wanted_data: BTreeSet<&[u8]> = data.iter().map(|d| d.as_bytes()).collect();
 
     let mut reader = Reader {
         dwarf: &dwarf,
@@ -140,9 +140,10 @@ pub(crate) fn describe<'d>(
                         let Some(name) = symbol_name(&dwarf, &unit, entry) else {
                             continue;
                         };
-                        if !wanted.contains(name.as_str()) {
+                        if !wanted.contains(name) {
                             continue;
                         }
+                        let name = String::from_utf8_lossy(name).into_owned();
                         let score = candidate_score(entry, is_fn);
                         let loc = Loc {
                             unit: unit_idx,
@@ -172,7 +173,7 @@ pub(crate) fn describe<'d>(
 
     let mut symbols = BTreeMap::new();
     for (name, (_, loc)) in found {
-        let is_fn = wanted_fns.contains(name.as_str());
+        let is_fn = wanted_fns.contains(name.as_bytes());
         let mut direct = BTreeSet::new();
         let signature = if is_fn {
             reader
@@ -226,22 +227,26 @@ fn attr_str(
 }
 
 /// The linker-visible name of a subprogram/variable DIE: its linkage name, else its name
-/// (no_mangle items), following `abstract_origin`/`specification` once.
-fn symbol_name(
-    dwarf: &gimli::Dwarf<R<'_>>,
-    unit: &gimli::Unit<R<'_>>,
-    entry: &Die<'_>,
-) -> Option<String> {
-    let own = attr_str(dwarf, unit, entry, gimli::DW_AT_linkage_name)
-        .or_else(|| attr_str(dwarf, unit, entry, gimli::DW_AT_name));
+/// (no_mangle items), following `abstract_origin`/`specification` once. Borrowed from the
+/// string section: this runs on every function DIE, so it must not allocate.
+fn symbol_name<'a>(
+    dwarf: &gimli::Dwarf<R<'a>>,
+    unit: &gimli::Unit<R<'a>>,
+    entry: &Die<'a>,
+) -> Option<&'a [u8]> {
+    let raw = |e: &Die<'a>, at: gimli::DwAt| -> Option<&'a [u8]> {
+        let value = e.attr_value(at)?;
+        Some(dwarf.attr_string(unit, value).ok()?.slice())
+    };
+    let own = raw(entry, gimli::DW_AT_linkage_name).or_else(|| raw(entry, gimli::DW_AT_name));
     if own.is_some() {
         return own;
     }
     for at in [gimli::DW_AT_abstract_origin, gimli::DW_AT_specification] {
         if let Some(AttributeValue::UnitRef(off)) = entry.attr_value(at) {
             let origin = unit.entry(off).ok()?;
-            return attr_str(dwarf, unit, &origin, gimli::DW_AT_linkage_name)
-                .or_else(|| attr_str(dwarf, unit, &origin, gimli::DW_AT_name));
+            return raw(&origin, gimli::DW_AT_linkage_name)
+                .or_else(|| raw(&origin, gimli::DW_AT_name));
         }
     }
     None

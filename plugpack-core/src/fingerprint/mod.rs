@@ -130,6 +130,21 @@ pub enum SymbolKind {
     Unknown,
 }
 
+impl SymbolKind {
+    /// The lowercase name used in JSON and in hashed lines.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SymbolKind::Function => "function",
+            SymbolKind::Data => "data",
+            SymbolKind::Global => "global",
+            SymbolKind::Memory => "memory",
+            SymbolKind::Table => "table",
+            SymbolKind::Tag => "tag",
+            SymbolKind::Unknown => "unknown",
+        }
+    }
+}
+
 /// One export or import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Symbol {
@@ -401,7 +416,7 @@ pub(crate) struct RawAbi {
 fn finish(raw: RawAbi) -> AbiFingerprint {
     let hash_symbol = |s: RawSymbol, types: &BTreeMap<String, TypeLayout>| {
         let kind = s.kind.unwrap_or(SymbolKind::Unknown);
-        let mut text = format!("{} {:?} {}", s.name, kind, s.signature);
+        let mut text = format!("{} {} {}", s.name, kind.as_str(), s.signature);
         if let Some(size) = s.size {
             text.push_str(&format!(" size={size}"));
         }
