@@ -640,3 +640,39 @@ print(instance.exports(store)["plugin_scale"](store, 21))
         "{out:?}"
     );
 }
+
+/// Mutated and truncated real artifacts never panic the reader (library call, in process).
+#[test]
+fn corrupted_artifacts_never_panic() {
+    let dir = support::tempdir();
+    let (_, so) = fingerprint_variant("base", None, dir.path());
+    let (_, wasm) = fingerprint_variant("base", Some("wasm32-unknown-unknown"), dir.path());
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for path in [so, wasm] {
+        let bytes = std::fs::read(&path).unwrap();
+        let name = camino::Utf8Path::new("mutated");
+        for round in 0..60 {
+            let mut copy = bytes.clone();
+            // Headers and tables live at both ends: bias half the mutations there.
+            let len = copy.len();
+            for _ in 0..4 {
+                let r = next() as usize;
+                let pos = match round % 3 {
+                    0 => r % len.min(4096),
+                    1 => len - 1 - r % len.min(4096),
+                    _ => r % len,
+                };
+                copy[pos] = (next() & 0xff) as u8;
+            }
+            let _ = plugpack_core::fingerprint::fingerprint_bytes(name, &copy);
+            let cut = next() as usize % len;
+            let _ = plugpack_core::fingerprint::fingerprint_bytes(name, &bytes[..cut]);
+        }
+    }
+}

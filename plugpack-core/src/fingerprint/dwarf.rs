@@ -41,6 +41,7 @@ pub(crate) struct SymbolDesc {
 }
 
 const MAX_DEPTH: usize = 96;
+const MAX_STEPS: usize = 4_000_000;
 
 struct Namespace {
     start: usize,
@@ -56,6 +57,10 @@ struct Reader<'a> {
     types: BTreeMap<String, TypeLayout>,
     deps: BTreeMap<String, BTreeSet<String>>,
     in_progress: BTreeSet<String>,
+    /// Anonymous types already named (by DIE), and those being described (cycle guard).
+    anon: BTreeMap<(usize, usize), Option<String>>,
+    /// Type DIEs rendered so far; bounded so hostile DWARF cannot make us spin.
+    steps: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -97,6 +102,8 @@ pub(crate) fn describe<'d>(
         types: BTreeMap::new(),
         deps: BTreeMap::new(),
         in_progress: BTreeSet::new(),
+        anon: BTreeMap::new(),
+        steps: 0,
     };
     // (name) -> best candidate (score, loc)
     let mut found: BTreeMap<String, (u8, Loc)> = BTreeMap::new();
@@ -405,7 +412,8 @@ impl<'a> Reader<'a> {
         direct: &mut BTreeSet<String>,
         depth: usize,
     ) -> gimli::Result<String> {
-        if depth > MAX_DEPTH {
+        self.steps += 1;
+        if depth > MAX_DEPTH || self.steps > MAX_STEPS {
             return Ok("?deep".to_owned());
         }
         let die = self.entry(loc)?;
@@ -441,7 +449,7 @@ impl<'a> Reader<'a> {
                                     .attr_value(gimli::DW_AT_lower_bound)
                                     .and_then(|v| v.udata_value())
                                     .unwrap_or(0);
-                                (upper + 1).checked_sub(lower)
+                                upper.checked_add(1)?.checked_sub(lower)
                             });
                         dims.push(count);
                     }
@@ -480,6 +488,15 @@ impl<'a> Reader<'a> {
                     Some(n) => self.qualified(loc, n),
                     None => {
                         // Anonymous: named by its layout, never by its address.
+                        match self.anon.get(&(loc.unit, loc.offset.0)) {
+                            Some(Some(key)) => {
+                                direct.insert(key.clone());
+                                return Ok(key.clone());
+                            }
+                            Some(None) => return Ok("?cycle".to_owned()),
+                            None => {}
+                        }
+                        self.anon.insert((loc.unit, loc.offset.0), None);
                         let mut scratch = BTreeSet::new();
                         let layout = self.layout(loc, &die, &mut scratch, depth)?;
                         let digest =
@@ -487,6 +504,8 @@ impl<'a> Reader<'a> {
                         let key = format!("{{anon {}}}", &digest.hex()[..16]);
                         self.types.entry(key.clone()).or_insert(layout);
                         self.deps.entry(key.clone()).or_default().extend(scratch);
+                        self.anon
+                            .insert((loc.unit, loc.offset.0), Some(key.clone()));
                         direct.insert(key.clone());
                         return Ok(key);
                     }
@@ -599,7 +618,7 @@ impl<'a> Reader<'a> {
         let ty = self.render_opt(unit, die, deps, depth)?;
         Ok(Some(Field {
             name,
-            offset: base + offset,
+            offset: base.saturating_add(offset),
             ty,
         }))
     }
