@@ -59,13 +59,18 @@ RS
 fi
 
 size=$(stat -c %s "$lib")
-dwarf=$(objdump -h "$lib" 2>/dev/null | awk '/\.debug_info/ {print strtonum("0x"$3)}')
+hex=$(objdump -h "$lib" 2>/dev/null | awk '$2 == ".debug_info" {print $3}' || true)
+dwarf=$([ -n "$hex" ] && printf '%d' "0x$hex" || echo '?')
 echo "file: $lib ($size bytes, .debug_info ${dwarf:-?} bytes)"
 
 measure() { # name, command... → prints a line on stderr, the seconds on stdout
   local name=$1; shift
   local out
-  out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+  local tmp
+  tmp=$(mktemp)
+  /usr/bin/time -f '%e %M' -o "$tmp" "$@" >/dev/null 2>&1 || echo "bench: $name failed" >&2
+  out=$(tail -1 "$tmp")
+  rm -f "$tmp"
   printf '%-28s %8ss  %8s KiB peak RSS\n' "$name" "${out% *}" "${out#* }" >&2
   echo "${out% *}"
 }
