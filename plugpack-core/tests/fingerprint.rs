@@ -177,3 +177,47 @@ fn a_missing_file_is_refused_not_panicked() {
     .unwrap_err();
     assert!(matches!(bad.reasons[..], [Reason::Unreadable { .. }]));
 }
+
+#[test]
+fn a_renamed_field_is_patch_but_a_moved_one_is_major() {
+    let with_fields = |fields: serde_json::Value, sha: &str| {
+        let mut f = sym("f", "function", "fn(*p::S) -> ()", sha);
+        f["types"] = json!(["p::S"]);
+        let mut g = sym("g", "function", "fn(*p::S) -> i32", sha);
+        g["types"] = json!(["p::S"]);
+        doc(json!({
+            "exports": [f, g],
+            "types": {"p::S": {"kind": "struct", "size": 8, "align": 4, "fields": fields}}
+        }))
+    };
+    let old = with_fields(
+        json!([{"name": "a", "offset": 0, "type": "u32"}, {"name": "b", "offset": 4, "type": "u32"}]),
+        H1,
+    );
+    let renamed = with_fields(
+        json!([{"name": "a", "offset": 0, "type": "u32"}, {"name": "c", "offset": 4, "type": "u32"}]),
+        H2,
+    );
+    let d = fingerprint::diff(&old, &renamed);
+    assert_eq!(d.verdict, Bump::Patch, "{:#?}", d.changes);
+    assert!(
+        d.changes[0].reason.contains("renamed to `c`"),
+        "{:#?}",
+        d.changes
+    );
+    // Both exports that reach the type are listed.
+    assert_eq!(d.changes.len(), 2, "{:#?}", d.changes);
+    let swapped = with_fields(
+        json!([{"name": "b", "offset": 0, "type": "u32"}, {"name": "a", "offset": 4, "type": "u32"}]),
+        H2,
+    );
+    let d = fingerprint::diff(&old, &swapped);
+    assert_eq!(d.verdict, Bump::Major);
+    assert!(
+        d.changes
+            .iter()
+            .any(|c| c.reason.contains("field `a` offset 0 → 4")),
+        "{:#?}",
+        d.changes
+    );
+}

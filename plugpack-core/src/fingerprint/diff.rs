@@ -3,7 +3,8 @@
 //! Rules: **major** when an export is removed, a function signature or any reachable layout
 //! changed (size, alignment, field offset or type), exported data changed type or size, or a
 //! wasm module needs a new import or changed an import's signature; **minor** when exports
-//! were only added; **patch** otherwise (nothing changed, or a wasm import was dropped).
+//! were only added; **patch** otherwise (nothing changed, a wasm import was dropped, or a
+//! field was renamed without moving or changing type).
 //! When the two sides have different detail levels the comparison is made at the symbols
 //! level and the diff says so.
 
@@ -155,7 +156,7 @@ pub fn diff(old: &AbiFingerprint, new: &AbiFingerprint) -> AbiDiff {
         list.iter().map(|s| (s.name.clone(), s.clone())).collect()
     };
     let (old_exports, new_exports) = (by_name(&old.exports), by_name(&new.exports));
-    let mut reported_types: BTreeSet<String> = BTreeSet::new();
+    let mut reported_types: BTreeMap<String, Bump> = BTreeMap::new();
     for (name, o) in &old_exports {
         let Some(n) = new_exports.get(name) else {
             changes.push(change(
@@ -261,7 +262,7 @@ fn compare_export(
     n: &Symbol,
     detail: Detail,
     changes: &mut Vec<Change>,
-    reported: &mut BTreeSet<String>,
+    reported: &mut BTreeMap<String, Bump>,
 ) {
     let name = &o.name;
     if o.kind != n.kind {
@@ -314,10 +315,10 @@ fn compare_export(
     // Layout changes of reachable types, reported once per type (naming the first export).
     let reach: BTreeSet<&String> = o.types.iter().chain(n.types.iter()).collect();
     for ty in reach {
-        if reported.contains(ty) {
-            if old.types.get(ty) != new.types.get(ty) && o.sha256 != n.sha256 {
+        if let Some(bump) = reported.get(ty) {
+            if o.sha256 != n.sha256 {
                 changes.push(change(
-                    Bump::Major,
+                    *bump,
                     ChangeKind::LayoutChanged,
                     name,
                     format!("reaches changed type `{ty}`"),
@@ -327,10 +328,12 @@ fn compare_export(
         }
         match (old.types.get(ty), new.types.get(ty)) {
             (Some(a), Some(b)) if a != b => {
-                reported.insert(ty.clone());
-                for reason in layout_changes(a, b) {
+                let reasons = layout_changes(a, b);
+                let worst = reasons.iter().map(|(b, _)| *b).max().unwrap_or(Bump::Major);
+                reported.insert(ty.clone(), worst);
+                for (bump, reason) in reasons {
                     changes.push(change(
-                        Bump::Major,
+                        bump,
                         ChangeKind::LayoutChanged,
                         name,
                         format!("type `{ty}`: {reason}"),
@@ -342,28 +345,38 @@ fn compare_export(
     }
 }
 
-/// Human reasons for a layout difference.
-pub(crate) fn layout_changes(a: &TypeLayout, b: &TypeLayout) -> Vec<String> {
+/// Reasons for a layout difference, each with the bump it requires. A field renamed at the
+/// same offset with the same type changes no byte of the layout: patch (API-level only).
+pub(crate) fn layout_changes(a: &TypeLayout, b: &TypeLayout) -> Vec<(Bump, String)> {
     let mut out = Vec::new();
     let opt = |v: Option<u64>| v.map_or("?".to_owned(), |v| v.to_string());
     if a.kind != b.kind {
-        out.push(format!("kind {:?} → {:?}", a.kind, b.kind));
+        out.push((Bump::Major, format!("kind {:?} → {:?}", a.kind, b.kind)));
     }
     if a.size != b.size {
-        out.push(format!("size {} → {}", opt(a.size), opt(b.size)));
+        out.push((
+            Bump::Major,
+            format!("size {} → {}", opt(a.size), opt(b.size)),
+        ));
     }
     if a.align != b.align {
-        out.push(format!("alignment {} → {}", opt(a.align), opt(b.align)));
+        out.push((
+            Bump::Major,
+            format!("alignment {} → {}", opt(a.align), opt(b.align)),
+        ));
     }
     field_changes("", &a.fields, &b.fields, &mut out);
     let av: BTreeMap<&str, _> = a.variants.iter().map(|v| (v.name.as_str(), v)).collect();
     let bv: BTreeMap<&str, _> = b.variants.iter().map(|v| (v.name.as_str(), v)).collect();
     for (name, va) in &av {
         match bv.get(name) {
-            None => out.push(format!("variant `{name}` removed")),
+            None => out.push((Bump::Major, format!("variant `{name}` removed"))),
             Some(vb) => {
                 if va.discriminant != vb.discriminant {
-                    out.push(format!("variant `{name}` discriminant changed"));
+                    out.push((
+                        Bump::Major,
+                        format!("variant `{name}` discriminant changed"),
+                    ));
                 }
                 field_changes(&format!("{name}."), &va.fields, &vb.fields, &mut out);
             }
@@ -371,51 +384,84 @@ pub(crate) fn layout_changes(a: &TypeLayout, b: &TypeLayout) -> Vec<String> {
     }
     for name in bv.keys() {
         if !av.contains_key(name) {
-            out.push(format!("variant `{name}` added"));
+            out.push((Bump::Major, format!("variant `{name}` added")));
         }
     }
     if a.enumerators != b.enumerators {
-        out.push(format!(
-            "enumerators [{}] → [{}]",
-            a.enumerators.join(", "),
-            b.enumerators.join(", ")
+        out.push((
+            Bump::Major,
+            format!(
+                "enumerators [{}] → [{}]",
+                a.enumerators.join(", "),
+                b.enumerators.join(", ")
+            ),
         ));
     }
     if out.is_empty() {
-        out.push("layout changed".to_owned());
+        out.push((Bump::Major, "layout changed".to_owned()));
     }
     out
 }
 
-fn field_changes(prefix: &str, a: &[Field], b: &[Field], out: &mut Vec<String>) {
+fn field_changes(prefix: &str, a: &[Field], b: &[Field], out: &mut Vec<(Bump, String)>) {
     let am: BTreeMap<&str, &Field> = a.iter().map(|f| (f.name.as_str(), f)).collect();
     let bm: BTreeMap<&str, &Field> = b.iter().map(|f| (f.name.as_str(), f)).collect();
+    let removed: Vec<&Field> = a
+        .iter()
+        .filter(|f| !bm.contains_key(f.name.as_str()))
+        .collect();
+    let mut added: Vec<&Field> = b
+        .iter()
+        .filter(|f| !am.contains_key(f.name.as_str()))
+        .collect();
+    for fa in removed {
+        // Same offset and type under a new name: a rename.
+        if let Some(i) = added
+            .iter()
+            .position(|fb| fb.offset == fa.offset && fb.ty == fa.ty)
+        {
+            let fb = added.remove(i);
+            out.push((
+                Bump::Patch,
+                format!(
+                    "field `{prefix}{}` renamed to `{prefix}{}` (offset {}, type {} unchanged)",
+                    fa.name, fb.name, fa.offset, fa.ty
+                ),
+            ));
+            continue;
+        }
+        out.push((
+            Bump::Major,
+            format!("field `{prefix}{}` (offset {}) removed", fa.name, fa.offset),
+        ));
+    }
     for (name, fa) in &am {
-        match bm.get(name) {
-            None => out.push(format!(
-                "field `{prefix}{name}` (offset {}) removed",
-                fa.offset
-            )),
-            Some(fb) => {
-                if fa.offset != fb.offset {
-                    out.push(format!(
+        if let Some(fb) = bm.get(name) {
+            if fa.offset != fb.offset {
+                out.push((
+                    Bump::Major,
+                    format!(
                         "field `{prefix}{name}` offset {} → {}",
                         fa.offset, fb.offset
-                    ));
-                }
-                if fa.ty != fb.ty {
-                    out.push(format!("field `{prefix}{name}` type {} → {}", fa.ty, fb.ty));
-                }
+                    ),
+                ));
+            }
+            if fa.ty != fb.ty {
+                out.push((
+                    Bump::Major,
+                    format!("field `{prefix}{name}` type {} → {}", fa.ty, fb.ty),
+                ));
             }
         }
     }
-    for (name, fb) in &bm {
-        if !am.contains_key(name) {
-            out.push(format!(
-                "field `{prefix}{name}` inserted at offset {}",
-                fb.offset
-            ));
-        }
+    for fb in added {
+        out.push((
+            Bump::Major,
+            format!(
+                "field `{prefix}{}` inserted at offset {}",
+                fb.name, fb.offset
+            ),
+        ));
     }
 }
 
