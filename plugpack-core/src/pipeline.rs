@@ -386,6 +386,7 @@ pub fn abi_check(
     let current = fingerprint(project, build_options, ctx)?;
     let mut out = Vec::new();
     for (plugin, baseline, old_version) in baselines {
+        let before = out.len();
         for fp in current.iter().filter(|f| f.artifact.plugin == plugin.name) {
             if let (Some(a), Some(b)) = (&baseline.fingerprint.target, &fp.fingerprint.target)
                 && a != b
@@ -401,6 +402,20 @@ pub fn abi_check(
                 diff,
                 version,
             });
+        }
+        if out.len() == before {
+            return Err(Error::Usage(format!(
+                "the ABI baseline {} is for target {}, but {} was built for {}",
+                baseline.path,
+                baseline.fingerprint.target.as_deref().unwrap_or("?"),
+                plugin.name,
+                current
+                    .iter()
+                    .filter(|f| f.artifact.plugin == plugin.name)
+                    .map(|f| f.artifact.target.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
         }
     }
     Ok(out)

@@ -356,6 +356,21 @@ fn abi_check_reads_the_baseline_from_package_metadata() {
         .args(["--locked", "--offline"]);
     let stderr = run_fails(&mut cmd, 2);
     assert!(stderr.contains("abi-baseline"), "{stderr}");
+    // A baseline for another target is an error, not a silent pass.
+    let (wasm_base, _) = fingerprint_variant("base", Some("wasm32-unknown-unknown"), dir.path());
+    let mut cmd = plugpack();
+    cmd.arg("abi-check")
+        .arg("--manifest-path")
+        .arg(support::fixture_manifest(FIXTURE))
+        .arg("--target-dir")
+        .arg(variant_target_dir("check-config", None))
+        .args(["--locked", "--offline", "--baseline"])
+        .arg(&wasm_base);
+    let stderr = run_fails(&mut cmd, 2);
+    assert!(
+        stderr.contains("is for target wasm32-unknown-unknown"),
+        "{stderr}"
+    );
 }
 
 #[test]
