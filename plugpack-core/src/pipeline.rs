@@ -206,14 +206,45 @@ pub struct FingerprintedArtifact {
     pub fingerprint: fingerprint::AbiFingerprint,
 }
 
-/// Builds the plugins and fingerprints every artifact (see [`fingerprint_artifacts`]).
+/// Options of `fingerprint` (and `abi-check`) beyond the build's.
+#[derive(Debug, Clone, Default)]
+pub struct FingerprintOptions {
+    /// Also hash the public API from rustdoc JSON (`--api`).
+    pub api: bool,
+}
+
+/// Builds the plugins and fingerprints every artifact (see [`fingerprint_artifacts`]);
+/// with `api`, adds the rustdoc-JSON API hashes of each plugin.
 pub fn fingerprint(
     project: &Project,
     build_options: &BuildOptions,
+    options: &FingerprintOptions,
     ctx: &Ctx,
 ) -> Result<Vec<FingerprintedArtifact>> {
     let build = build::build(project, build_options, ctx)?;
-    fingerprint_artifacts(project, build_options, &build, ctx)
+    let mut out = fingerprint_artifacts(project, build_options, &build, ctx)?;
+    if options.api {
+        let mut args = project.options.features.to_args();
+        args.extend(project.options.network.to_args());
+        for plugin in &project.plugins {
+            ctx.reporter().status(
+                "Documenting",
+                &format!("{} (rustdoc JSON API hash)", plugin.name),
+            );
+            let api = fingerprint::api::rustdoc(
+                &ctx.cargo(),
+                &project.root_manifest,
+                &format!("{}@{}", plugin.package_name, plugin.version),
+                &plugin.lib_name,
+                &args,
+                &project.target_dir.join("plugpack-api"),
+            )?;
+            for f in out.iter_mut().filter(|f| f.artifact.plugin == plugin.name) {
+                f.fingerprint.api = Some(api.clone());
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Fingerprints built artifacts. An artifact without full DWARF (release profiles) is
@@ -334,6 +365,8 @@ pub struct AbiCheckOptions {
     /// `--baseline`: fingerprint JSON, artifact or bundle of the previous release; default
     /// `metadata.plugpack.abi-baseline` (relative to the package directory).
     pub baseline: Option<Utf8PathBuf>,
+    /// Also compare public APIs (warnings only).
+    pub api: bool,
 }
 
 /// The `abi-check` result for one artifact.
@@ -383,7 +416,12 @@ pub fn abi_check(
             .ok_or_else(|| fingerprint::Error::BaselineVersionUnknown { path: path.clone() })?;
         baselines.push((plugin, loaded, version));
     }
-    let current = fingerprint(project, build_options, ctx)?;
+    let current = fingerprint(
+        project,
+        build_options,
+        &FingerprintOptions { api: options.api },
+        ctx,
+    )?;
     let mut out = Vec::new();
     for (plugin, baseline, old_version) in baselines {
         let before = out.len();

@@ -18,6 +18,9 @@ pub struct AbiCheckArgs {
     /// `metadata.plugpack.abi-baseline`).
     #[arg(long, value_name = "FILE|BUNDLE")]
     pub baseline: Option<Utf8PathBuf>,
+    /// Also compare the public API from rustdoc JSON (differences are warnings).
+    #[arg(long)]
+    pub api: bool,
 }
 
 /// Builds, diffs against the baseline and checks the version bump.
@@ -30,6 +33,7 @@ pub fn run(
     let project = project::load(ctx, &args.project.load_options()?)?;
     let options = AbiCheckOptions {
         baseline: args.baseline.clone(),
+        api: args.api,
     };
     let checks = pipeline::abi_check(
         &project,

@@ -45,6 +45,9 @@ pub fn print_diff(shell: &Shell, diff: &AbiDiff) -> std::io::Result<()> {
     if diff.changes.is_empty() {
         shell.out("no ABI changes")?;
     }
+    for warning in &diff.api_changes {
+        shell.out(&format!("warning: {warning}"))?;
+    }
     shell.out(&format!(
         "verdict: {} ({} change(s), compared at the {} level)",
         diff.verdict,

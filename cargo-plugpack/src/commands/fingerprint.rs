@@ -17,6 +17,9 @@ pub struct FingerprintArgs {
     /// Fingerprint this file (cdylib or wasm) instead of building.
     #[arg(long, value_name = "PATH")]
     pub artifact: Option<Utf8PathBuf>,
+    /// Also hash the public API from rustdoc JSON (RUSTC_BOOTSTRAP=1; not with --artifact).
+    #[arg(long, conflicts_with = "artifact")]
+    pub api: bool,
     /// Write the document here (one artifact only) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<Utf8PathBuf>,
@@ -37,10 +40,16 @@ pub fn run(
         }
         None => {
             let project = project::load(ctx, &args.project.load_options()?)?;
-            pipeline::fingerprint(&project, &args.project.build_options(global, shell), ctx)?
-                .into_iter()
-                .map(|f| f.fingerprint)
-                .collect()
+            let options = pipeline::FingerprintOptions { api: args.api };
+            pipeline::fingerprint(
+                &project,
+                &args.project.build_options(global, shell),
+                &options,
+                ctx,
+            )?
+            .into_iter()
+            .map(|f| f.fingerprint)
+            .collect()
         }
     };
     if let Some(output) = &args.output {

@@ -691,3 +691,47 @@ fn corrupted_artifacts_never_panic() {
         }
     }
 }
+
+/// `--api` adds rustdoc-JSON API hashes; their differences are warnings, not the verdict.
+#[test]
+fn api_level_differences_are_warnings_not_gates() {
+    let dir = support::tempdir();
+    let api_fp = |variant: &str| {
+        let out = dir.path().join(format!("api-{variant}.json"));
+        let mut cmd = plugpack();
+        cmd.arg("fingerprint")
+            .arg("--manifest-path")
+            .arg(support::fixture_manifest(FIXTURE))
+            .arg("--target-dir")
+            .arg(variant_target_dir(&format!("api-{variant}"), None))
+            .args(["--locked", "--offline", "-q", "--api", "-o"])
+            .arg(&out);
+        if variant != "base" {
+            cmd.args(["--features", variant]);
+        }
+        run_ok(&mut cmd);
+        out
+    };
+    let base = api_fp("base");
+    let doc = read_json(&base);
+    let items = doc["api"]["items"].as_object().unwrap();
+    assert!(items.contains_key("abi_plugin::plugin_scale"), "{items:#?}");
+    assert!(items.contains_key("abi_plugin::Settings"), "{items:#?}");
+    // The API hash is outside the ABI fingerprint.
+    let (plain, _) = fingerprint_variant("base", None, dir.path());
+    assert_eq!(read_json(&plain)["fingerprint"], doc["fingerprint"]);
+
+    let added = api_fp("fn-added");
+    let diff = abi_diff_json(&base, &added);
+    assert_eq!(diff["verdict"], "minor");
+    assert_eq!(
+        diff["api_changes"],
+        serde_json::json!(["API: `abi_plugin::plugin_extra` added"])
+    );
+    let widened = api_fp("param-i64");
+    let human = run_ok(plugpack().arg("abi-diff").arg(&base).arg(&widened));
+    assert!(
+        human.contains("warning: API: `abi_plugin::plugin_scale` changed"),
+        "{human}"
+    );
+}

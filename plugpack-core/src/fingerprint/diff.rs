@@ -91,6 +91,9 @@ pub struct AbiDiff {
     pub detail: Detail,
     /// Every change, most severe first.
     pub changes: Vec<Change>,
+    /// Public API differences (rustdoc JSON, when both sides have it): warnings only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_changes: Vec<String>,
 }
 
 impl AbiDiff {
@@ -226,6 +229,10 @@ pub fn diff(old: &AbiFingerprint, new: &AbiFingerprint) -> AbiDiff {
         new_fingerprint: new.fingerprint,
         detail,
         changes,
+        api_changes: match (&old.api, &new.api) {
+            (Some(a), Some(b)) => super::api::changes(a, b),
+            _ => Vec::new(),
+        },
     }
 }
 

@@ -87,6 +87,15 @@ pub enum Error {
         /// The baseline.
         path: Utf8PathBuf,
     },
+    /// `cargo rustdoc` (API level) failed.
+    #[error("cannot produce rustdoc JSON for {package}")]
+    Rustdoc {
+        /// The package spec.
+        package: String,
+        /// The failed command.
+        #[source]
+        source: crate::process::ProcessError,
+    },
     /// Serializing the document failed (a bug).
     #[error("cannot serialize the fingerprint")]
     Serialize(#[source] serde_json::Error),

@@ -41,6 +41,7 @@
 //! keeping only namespace ranges and the DIEs of exported functions; types are described
 //! only when reached.
 
+pub mod api;
 mod diff;
 mod dwarf;
 mod error;
@@ -313,6 +314,9 @@ pub struct AbiFingerprint {
     /// Platform requirements.
     #[serde(default)]
     pub platform: Platform,
+    /// Public API hashes from rustdoc JSON (optional extra, outside `fingerprint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<api::ApiFingerprint>,
     /// sha256 over the sorted per-symbol lines.
     pub fingerprint: Sha256Digest,
 }
@@ -468,6 +472,7 @@ fn finish(raw: RawAbi) -> AbiFingerprint {
         imports,
         types: raw.types,
         platform: raw.platform,
+        api: None,
         fingerprint: Sha256Digest::from_bytes([0; 32]),
     };
     doc.seal();
