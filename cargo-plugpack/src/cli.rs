@@ -84,6 +84,12 @@ pub enum Command {
     Extract(commands::extract::ExtractArgs),
     /// Create a new plugin crate.
     New(commands::new::NewArgs),
+    /// Compute the ABI fingerprint (plugpack-abi/1 JSON) of the built plugins or a file.
+    Fingerprint(commands::fingerprint::FingerprintArgs),
+    /// Compare two ABI fingerprints (JSON, artifact or bundle) and give the semver verdict.
+    AbiDiff(commands::abi_diff::AbiDiffArgs),
+    /// Check the Cargo.toml version bump against the ABI diff from the previous release.
+    AbiCheck(commands::abi_check::AbiCheckArgs),
 }
 
 /// The cargo flags every project command accepts.

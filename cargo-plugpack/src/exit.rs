@@ -1,6 +1,6 @@
 //! Exit codes and the error type commands return.
 
-use plugpack_core::{Error, build, oci, project, sbom, scaffold};
+use plugpack_core::{Error, build, fingerprint, oci, project, sbom, scaffold};
 
 /// Finished, but a policy failed (denied findings, verification rejected).
 #[allow(dead_code)]
@@ -16,6 +16,8 @@ pub const BUILD: u8 = 4;
 pub const INVALID_INPUT: u8 = 5;
 /// Could not write output.
 pub const OUTPUT: u8 = 6;
+/// `abi-check`: the version bump is smaller than the ABI changes require.
+pub const ABI_BUMP: u8 = 7;
 /// A bug in plugpack.
 pub const INTERNAL: u8 = 101;
 
@@ -100,6 +102,13 @@ fn core_exit_code(e: &Error) -> u8 {
             sbom::Error::DepSet { .. } => BUILD,
             sbom::Error::Write { .. } => OUTPUT,
             _ => INTERNAL,
+        },
+        Error::Fingerprint(e) => match e {
+            fingerprint::Error::Write { .. } => OUTPUT,
+            fingerprint::Error::Serialize(_) => INTERNAL,
+            fingerprint::Error::BadVersion { .. }
+            | fingerprint::Error::BaselineVersionUnknown { .. } => USAGE,
+            _ => INVALID_INPUT,
         },
         Error::Scaffold(e) => match e {
             scaffold::Error::Io { .. } => OUTPUT,

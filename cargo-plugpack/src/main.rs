@@ -4,7 +4,8 @@
 //!
 //! Exit codes: 0 success; 1 finished but a policy failed; 2 usage or configuration error;
 //! 3 advisory database unusable; 4 build or `cargo metadata` failure; 5 invalid input file
-//! (bundle, artifact, key); 6 could not write output; 101 internal error. A broken pipe on
+//! (bundle, artifact, key); 6 could not write output; 7 `abi-check`: the version bump is
+//! smaller than the ABI changes require; 101 internal error. A broken pipe on
 //! stdout exits 0.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]

@@ -20,6 +20,9 @@ pub enum Error {
     /// Writing or reading a bundle failed.
     #[error(transparent)]
     Oci(#[from] crate::oci::Error),
+    /// Fingerprinting or comparing ABIs failed.
+    #[error(transparent)]
+    Fingerprint(#[from] crate::fingerprint::Error),
     /// Options that cannot be combined (e.g. `-o` with several plugins).
     #[error("{0}")]
     Usage(String),

@@ -14,6 +14,8 @@
 //! | [`build`] | [`build::build`] | `cargo build` runs, `compiler-artifact` parsing → [`build::BuiltArtifact`] |
 //! | [`depset`] | [`depset::compute`] | the exact crates compiled into one artifact (SBOM and audit share it), `Cargo.lock` |
 //! | [`sbom`] | [`sbom::generate`] | CycloneDX 1.6/1.5 JSON SBOM per artifact (`*.cdx.json`) |
+//! | [`fingerprint`] | [`fingerprint::fingerprint_file`], [`fingerprint::diff`] | `plugpack-abi/1` documents: exports, DWARF layouts, semver verdicts |
+//! | [`guard`] | [`guard::check_file`] | host-side ABI check before `dlopen`/instantiation |
 //! | [`oci`] | [`oci::pack`], [`oci::inspect`], [`oci::extract`] | the OCI image-layout tarball (`*.oci.tar`) |
 //! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |
 //! | [`pipeline`] | [`pipeline::package`] | the only place that puts stages in order |
@@ -29,6 +31,8 @@ pub mod build;
 pub mod ctx;
 pub mod depset;
 pub mod error;
+pub mod fingerprint;
+pub mod guard;
 pub mod oci;
 pub mod pipeline;
 pub mod process;

@@ -1,7 +1,10 @@
 //! One file per subcommand: `Args` → core options → one core call → rendering.
 
+pub mod abi_check;
+pub mod abi_diff;
 pub mod build;
 pub mod extract;
+pub mod fingerprint;
 pub mod inspect;
 pub mod new;
 pub mod package;
@@ -25,6 +28,9 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Inspect(args) => inspect::run(args, shell),
         Command::Extract(args) => extract::run(args, shell),
         Command::New(args) => new::run(args, shell),
+        Command::Fingerprint(args) => fingerprint::run(args, &cli.global, shell, ctx),
+        Command::AbiDiff(args) => abi_diff::run(args, shell),
+        Command::AbiCheck(args) => abi_check::run(args, &cli.global, shell, ctx),
     }
 }
 

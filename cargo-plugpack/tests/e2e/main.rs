@@ -10,6 +10,7 @@
     clippy::print_stderr
 )]
 
+mod abi;
 mod sbom;
 mod support;
 

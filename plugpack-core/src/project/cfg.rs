@@ -26,6 +26,10 @@ pub struct Config {
     /// Extra OCI annotations put on every plugin manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
+    /// Baseline for `abi-check`: a fingerprint JSON or bundle of the previous release,
+    /// relative to the package's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abi_baseline: Option<Utf8PathBuf>,
 }
 
 impl Config {
@@ -35,6 +39,7 @@ impl Config {
             name: self.name.or_else(|| lower.name.clone()),
             targets: self.targets.or_else(|| lower.targets.clone()),
             annotations: self.annotations.or_else(|| lower.annotations.clone()),
+            abi_baseline: self.abi_baseline.or_else(|| lower.abi_baseline.clone()),
         }
     }
 }

@@ -1,0 +1,334 @@
+//! Native shared libraries (ELF, Mach-O, PE) through the `object` crate: exported symbols,
+//! platform requirements, and DWARF types through [`super::dwarf`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use camino::Utf8Path;
+use object::read::elf::{Dyn as _, ElfFile, FileHeader};
+use object::{
+    Endianness, FileKind, Object, ObjectKind, ObjectSection, ObjectSymbol, SymbolKind as OSymKind,
+};
+
+use super::{Detail, Error, Format, Platform, RawAbi, RawSymbol, SymbolKind};
+
+pub(crate) fn read(path: &Utf8Path, bytes: &[u8]) -> Result<RawAbi, Error> {
+    let unsupported = |reason: &str| Error::Unsupported {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if bytes.starts_with(b"!<arch>\n") || bytes.starts_with(b"!<thin>\n") {
+        return Err(unsupported(
+            "a static library (ar archive); plugins are cdylib shared libraries",
+        ));
+    }
+    let kind = FileKind::parse(bytes)
+        .map_err(|_| unsupported("unknown file format (expected ELF, Mach-O, PE or wasm)"))?;
+    let format = match kind {
+        FileKind::Archive => {
+            return Err(unsupported(
+                "a static library (ar archive); plugins are cdylib shared libraries",
+            ));
+        }
+        FileKind::Elf32 | FileKind::Elf64 => Format::Elf,
+        FileKind::MachO32 | FileKind::MachO64 => Format::Macho,
+        FileKind::Pe32 | FileKind::Pe64 => Format::Pe,
+        other => {
+            return Err(unsupported(&format!(
+                "unsupported object format {other:?} (expected a shared library)"
+            )));
+        }
+    };
+    let format_name = match format {
+        Format::Elf => "ELF",
+        Format::Macho => "Mach-O",
+        Format::Pe => "PE",
+        Format::Wasm => "wasm",
+    };
+    let malformed = |e: object::Error| Error::Malformed {
+        path: path.to_owned(),
+        format: format_name,
+        reason: e.to_string(),
+    };
+    let file = object::File::parse(bytes).map_err(malformed)?;
+    match file.kind() {
+        ObjectKind::Dynamic => {}
+        ObjectKind::Executable => return Err(unsupported("an executable, not a shared library")),
+        ObjectKind::Relocatable => {
+            return Err(unsupported(
+                "a relocatable object file, not a shared library",
+            ));
+        }
+        other => return Err(unsupported(&format!("an object of kind {other:?}"))),
+    }
+    if format == Format::Elf && file.section_by_name(".interp").is_some() {
+        return Err(unsupported(
+            "an executable (it has a program interpreter), not a shared library",
+        ));
+    }
+    if format == Format::Pe && !file.flags_is_dll() {
+        return Err(unsupported("an executable, not a DLL"));
+    }
+
+    let mut exports = Vec::new();
+    let mut platform = Platform::default();
+    match &file {
+        object::File::Elf32(_) | object::File::Elf64(_) => {
+            for sym in file.dynamic_symbols() {
+                let Ok(name) = sym.name() else { continue };
+                if name.is_empty() || !sym.is_global() {
+                    continue;
+                }
+                if sym.is_undefined() {
+                    platform.undefined.push(name.to_owned());
+                    continue;
+                }
+                let (kind, signature, size) = match sym.kind() {
+                    OSymKind::Text => (SymbolKind::Function, "fn".to_owned(), None),
+                    OSymKind::Data => (SymbolKind::Data, "data".to_owned(), Some(sym.size())),
+                    OSymKind::Tls => (SymbolKind::Data, "tls".to_owned(), Some(sym.size())),
+                    _ => continue,
+                };
+                exports.push(RawSymbol {
+                    name: name.to_owned(),
+                    kind: Some(kind),
+                    signature,
+                    size,
+                    types: BTreeSet::new(),
+                });
+            }
+        }
+        _ => {
+            for export in file.exports().map_err(malformed)? {
+                let export = export.map_err(malformed)?;
+                let object::NameOrOrdinal::Name(raw) = export.name() else {
+                    continue;
+                };
+                let Ok(name) = std::str::from_utf8(raw) else {
+                    continue;
+                };
+                let name = if format == Format::Macho {
+                    name.strip_prefix('_').unwrap_or(name)
+                } else {
+                    name
+                };
+                if name.is_empty() {
+                    continue;
+                }
+                // Mach-O/PE export tables carry no kind; a symbol-table entry may.
+                let kind = file
+                    .symbols()
+                    .find(|s| {
+                        s.name()
+                            .ok()
+                            .is_some_and(|n| n == name || n.strip_prefix('_') == Some(name))
+                    })
+                    .map(|s| match s.kind() {
+                        OSymKind::Text => SymbolKind::Function,
+                        OSymKind::Data => SymbolKind::Data,
+                        _ => SymbolKind::Unknown,
+                    });
+                let kind = kind.unwrap_or(SymbolKind::Unknown);
+                let signature = match kind {
+                    SymbolKind::Function => "fn",
+                    SymbolKind::Data => "data",
+                    _ => "symbol",
+                };
+                exports.push(RawSymbol {
+                    name: name.to_owned(),
+                    kind: Some(kind),
+                    signature: signature.to_owned(),
+                    size: None,
+                    types: BTreeSet::new(),
+                });
+            }
+            for import in file.imports().map_err(malformed)? {
+                let import = import.map_err(malformed)?;
+                if let object::NameOrOrdinal::Name(raw) = import.name()
+                    && let Ok(name) = std::str::from_utf8(raw)
+                {
+                    platform.undefined.push(name.to_owned());
+                }
+            }
+        }
+    }
+    platform.needed = needed_libraries(&file, bytes);
+    platform.glibc = match &file {
+        object::File::Elf32(f) => glibc_floor(f),
+        object::File::Elf64(f) => glibc_floor(f),
+        _ => None,
+    };
+    platform.undefined.sort();
+    platform.undefined.dedup();
+
+    let mut notes = Vec::new();
+    let mut types = BTreeMap::new();
+    let mut detail = Detail::Symbols;
+    let functions: Vec<String> = exports
+        .iter()
+        .filter(|s| s.kind == Some(SymbolKind::Function))
+        .map(|s| s.name.clone())
+        .collect();
+    let data: Vec<String> = exports
+        .iter()
+        .filter(|s| s.kind == Some(SymbolKind::Data))
+        .map(|s| s.name.clone())
+        .collect();
+    let loader = |name: &str| -> std::borrow::Cow<'_, [u8]> {
+        file.section_by_name(name)
+            .and_then(|s| s.uncompressed_data().ok())
+            .unwrap_or_default()
+    };
+    match super::dwarf::describe(path, &loader, file.is_little_endian(), &functions, &data)? {
+        super::dwarf::Outcome::NoDwarf => notes.push(
+            "no DWARF debug info: signatures and layouts unknown (build with debug = \"full\")"
+                .to_owned(),
+        ),
+        super::dwarf::Outcome::Incomplete(reason) => notes.push(reason),
+        super::dwarf::Outcome::Described(described) => {
+            let mut complete = true;
+            for sym in &mut exports {
+                match described.symbols.get(&sym.name) {
+                    Some(d) => {
+                        sym.signature = d.signature.clone();
+                        sym.types = d.types.clone();
+                    }
+                    None if sym.kind == Some(SymbolKind::Function) => {
+                        complete = false;
+                        notes.push(format!(
+                            "function `{}` has no DWARF description (not built with full debuginfo?)",
+                            sym.name
+                        ));
+                    }
+                    None => {}
+                }
+            }
+            types = described.types;
+            if complete {
+                detail = Detail::Types;
+            } else {
+                // Never mix: a partially typed fingerprint would compare unequal for the
+                // wrong reasons.
+                for sym in &mut exports {
+                    sym.types.clear();
+                    sym.signature = match sym.kind {
+                        Some(SymbolKind::Function) => "fn".to_owned(),
+                        Some(SymbolKind::Data) => "data".to_owned(),
+                        _ => "symbol".to_owned(),
+                    };
+                }
+                types.clear();
+            }
+        }
+    }
+
+    Ok(RawAbi {
+        format,
+        architecture: format!("{:?}", file.architecture()).to_lowercase(),
+        pointer_width: if file.is_64() { 64 } else { 32 },
+        little_endian: file.is_little_endian(),
+        detail,
+        notes,
+        exports,
+        imports: Vec::new(),
+        types,
+        platform,
+    })
+}
+
+trait DllFlag {
+    fn flags_is_dll(&self) -> bool;
+}
+
+impl DllFlag for object::File<'_> {
+    fn flags_is_dll(&self) -> bool {
+        match self.flags() {
+            object::FileFlags::Coff { characteristics } => {
+                characteristics.contains(object::pe::IMAGE_FILE_DLL)
+            }
+            _ => true,
+        }
+    }
+}
+
+fn needed_libraries(file: &object::File<'_>, _bytes: &[u8]) -> Vec<String> {
+    let mut out: Vec<String> = match file {
+        object::File::Elf32(f) => elf_needed(f),
+        object::File::Elf64(f) => elf_needed(f),
+        _ => file
+            .imports()
+            .map(|imports| {
+                imports
+                    .into_iter()
+                    .filter_map(|i| i.ok())
+                    .filter_map(|i| std::str::from_utf8(i.library()).ok())
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn elf_needed<'a, Elf: FileHeader<Endian = Endianness>>(
+    file: &ElfFile<'a, Elf, &'a [u8]>,
+) -> Vec<String> {
+    let endian = file.endian();
+    let data = file.data();
+    let sections = file.elf_section_table();
+    let mut out = Vec::new();
+    let Ok(Some((dynamic, link))) = sections.dynamic(endian, data) else {
+        return out;
+    };
+    let Ok(strings) = sections.strings(endian, data, link) else {
+        return out;
+    };
+    for entry in dynamic {
+        if entry.tag(endian) == object::elf::DT_NEEDED {
+            if let Ok(name) = entry.string(endian, strings) {
+                if let Ok(name) = std::str::from_utf8(name) {
+                    out.push(name.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The highest `GLIBC_x.y[.z]` version named in the version-needs section.
+fn glibc_floor<'a, Elf: FileHeader<Endian = Endianness>>(
+    file: &ElfFile<'a, Elf, &'a [u8]>,
+) -> Option<String> {
+    let endian = file.endian();
+    let data = file.data();
+    let sections = file.elf_section_table();
+    let (mut needs, link) = sections.gnu_verneed(endian, data).ok()??;
+    let strings = sections.strings(endian, data, link).ok()?;
+    let mut best: Option<(Vec<u64>, String)> = None;
+    while let Ok(Some((_, mut aux))) = needs.next() {
+        while let Ok(Some(vernaux)) = aux.next() {
+            let Ok(name) = vernaux.name(endian, strings) else {
+                continue;
+            };
+            let Ok(name) = std::str::from_utf8(name) else {
+                continue;
+            };
+            let Some(version) = name.strip_prefix("GLIBC_") else {
+                continue;
+            };
+            let Some(key) = version
+                .split('.')
+                .map(|p| p.parse::<u64>().ok())
+                .collect::<Option<Vec<u64>>>()
+            else {
+                continue;
+            };
+            if best.as_ref().is_none_or(|(k, _)| key > *k) {
+                best = Some((key, version.to_owned()));
+            }
+        }
+    }
+    best.map(|(_, v)| v)
+}

@@ -1,0 +1,223 @@
+//! Stage tests of the fingerprint diff and the host guard on recorded documents (no cargo).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use camino::Utf8Path;
+use plugpack_core::fingerprint::{self, AbiFingerprint, Bump, ChangeKind};
+use plugpack_core::guard::{self, AbiExpectation, Reason};
+use serde_json::json;
+
+const H1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const H2: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+const H3: &str = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
+
+fn doc(value: serde_json::Value) -> AbiFingerprint {
+    let mut base = json!({
+        "schema": "plugpack-abi/1",
+        "format": "elf",
+        "architecture": "x86_64",
+        "pointer_width": 64,
+        "endianness": "little",
+        "detail": "types",
+        "exports": [],
+        "imports": [],
+        "fingerprint": H3,
+    });
+    for (k, v) in value.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    AbiFingerprint::from_json(
+        Utf8Path::new("test.json"),
+        &serde_json::to_vec(&base).unwrap(),
+    )
+    .unwrap()
+}
+
+fn sym(name: &str, kind: &str, sig: &str, sha: &str) -> serde_json::Value {
+    json!({"name": name, "kind": kind, "signature": sig, "sha256": sha})
+}
+
+fn kinds(diff: &fingerprint::AbiDiff) -> Vec<ChangeKind> {
+    diff.changes.iter().map(|c| c.kind).collect()
+}
+
+#[test]
+fn exported_data_size_change_is_major() {
+    let mut a = sym("TABLE", "data", "data [u8; 4]", H1);
+    a["size"] = json!(4);
+    let mut b = sym("TABLE", "data", "data [u8; 4]", H1);
+    b["size"] = json!(8);
+    let d = fingerprint::diff(&doc(json!({"exports": [a]})), &doc(json!({"exports": [b]})));
+    assert_eq!(d.verdict, Bump::Major);
+    assert_eq!(kinds(&d), [ChangeKind::DataSizeChanged]);
+    assert_eq!(d.changes[0].reason, "size 4 → 8");
+}
+
+#[test]
+fn wasm_import_changes_map_to_semver() {
+    let wasm = |imports: serde_json::Value| {
+        doc(
+            json!({"format": "wasm", "architecture": "wasm32", "pointer_width": 32,
+                   "imports": imports}),
+        )
+    };
+    let old = wasm(json!([
+        sym("env::log", "function", "fn(i32) -> ()", H1),
+        sym("env::gone", "function", "fn() -> ()", H1)
+    ]));
+    let new = wasm(json!([sym("env::log", "function", "fn(i64) -> ()", H2)]));
+    let d = fingerprint::diff(&old, &new);
+    assert_eq!(d.verdict, Bump::Major);
+    assert_eq!(
+        kinds(&d),
+        [ChangeKind::ImportChanged, ChangeKind::ImportRemoved]
+    );
+    // Only dropping an import: patch.
+    let d = fingerprint::diff(
+        &old,
+        &wasm(json!([sym("env::log", "function", "fn(i32) -> ()", H1)])),
+    );
+    assert_eq!(d.verdict, Bump::Patch);
+    assert_eq!(kinds(&d), [ChangeKind::ImportRemoved]);
+}
+
+#[test]
+fn different_detail_levels_are_reported_and_compared_by_name() {
+    let typed = doc(json!({"exports": [sym("f", "function", "fn(i32) -> i32", H1)]}));
+    let bare = doc(json!({"detail": "symbols", "exports": [sym("f", "function", "fn", H2)]}));
+    let d = fingerprint::diff(&typed, &bare);
+    assert_eq!(d.detail, fingerprint::Detail::Symbols);
+    assert_eq!(kinds(&d), [ChangeKind::DetailDiffers]);
+    assert!(d.changes[0].reason.contains("`types`"), "{:?}", d.changes);
+    // A removal is still seen at the lower level.
+    let empty = doc(json!({"detail": "symbols"}));
+    let d = fingerprint::diff(&typed, &empty);
+    assert_eq!(d.verdict, Bump::Major);
+    assert!(kinds(&d).contains(&ChangeKind::ExportRemoved));
+}
+
+#[test]
+fn another_architecture_is_major() {
+    let d = fingerprint::diff(&doc(json!({})), &doc(json!({"architecture": "aarch64"})));
+    assert_eq!(d.verdict, Bump::Major);
+    assert_eq!(kinds(&d), [ChangeKind::PlatformChanged]);
+}
+
+#[test]
+fn unknown_schema_is_rejected() {
+    let err = AbiFingerprint::from_json(Utf8Path::new("x.json"), br#"{"schema":"plugpack-abi/9"}"#)
+        .unwrap_err();
+    assert!(err.to_string().contains("plugpack-abi/9"), "{err}");
+    let err = AbiFingerprint::from_json(Utf8Path::new("x.json"), b"{").unwrap_err();
+    assert!(matches!(err, fingerprint::Error::BadDocument { .. }));
+}
+
+#[test]
+fn guard_returns_every_reason() {
+    let host = doc(json!({"exports": [
+        sym("a", "function", "fn(i32) -> i32", H1),
+        sym("b", "function", "fn() -> ()", H1)
+    ]}));
+    let mut expectation = AbiExpectation::from_fingerprint(&host);
+    expectation
+        .accepted_fingerprints
+        .insert(H1.parse().unwrap());
+    let plugin = doc(json!({
+        "architecture": "aarch64",
+        "exports": [sym("a", "function", "fn(i64) -> i32", H2), sym("c", "function", "fn", H1)]
+    }));
+    let bad = guard::check(Utf8Path::new("p.so"), &plugin, &expectation).unwrap_err();
+    let got: Vec<&str> = bad
+        .reasons
+        .iter()
+        .map(|r| match r {
+            Reason::WrongTarget { .. } => "wrong-target",
+            Reason::ChangedExport { .. } => "changed",
+            Reason::MissingExport { .. } => "missing",
+            Reason::FingerprintMismatch { .. } => "fingerprint",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(got, ["wrong-target", "changed", "missing", "fingerprint"]);
+    let text = bad.to_string();
+    assert!(text.contains("missing export `b`"), "{text}");
+}
+
+#[test]
+fn guard_wants_types_when_the_host_has_them() {
+    let host = doc(json!({"exports": [sym("a", "function", "fn(i32) -> i32", H1)]}));
+    let expectation = AbiExpectation::from_fingerprint(&host);
+    assert!(expectation.require_types);
+    let plugin = doc(json!({
+        "detail": "symbols",
+        "notes": ["no DWARF debug info"],
+        "exports": [sym("a", "function", "fn", H2)]
+    }));
+    let bad = guard::check(Utf8Path::new("p.so"), &plugin, &expectation).unwrap_err();
+    assert_eq!(
+        bad.reasons,
+        [Reason::NoTypeInfo {
+            notes: vec!["no DWARF debug info".into()]
+        }]
+    );
+    // Extra exports are fine.
+    let plugin = doc(json!({"exports": [
+        sym("a", "function", "fn(i32) -> i32", H1),
+        sym("z", "function", "fn() -> ()", H2)
+    ]}));
+    guard::check(Utf8Path::new("p.so"), &plugin, &expectation).unwrap();
+}
+
+#[test]
+fn a_missing_file_is_refused_not_panicked() {
+    let bad = guard::check_file(
+        Utf8Path::new("/nonexistent/plugin.so"),
+        &AbiExpectation::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(bad.reasons[..], [Reason::Unreadable { .. }]));
+}
+
+#[test]
+fn a_renamed_field_is_patch_but_a_moved_one_is_major() {
+    let with_fields = |fields: serde_json::Value, sha: &str| {
+        let mut f = sym("f", "function", "fn(*p::S) -> ()", sha);
+        f["types"] = json!(["p::S"]);
+        let mut g = sym("g", "function", "fn(*p::S) -> i32", sha);
+        g["types"] = json!(["p::S"]);
+        doc(json!({
+            "exports": [f, g],
+            "types": {"p::S": {"kind": "struct", "size": 8, "align": 4, "fields": fields}}
+        }))
+    };
+    let old = with_fields(
+        json!([{"name": "a", "offset": 0, "type": "u32"}, {"name": "b", "offset": 4, "type": "u32"}]),
+        H1,
+    );
+    let renamed = with_fields(
+        json!([{"name": "a", "offset": 0, "type": "u32"}, {"name": "c", "offset": 4, "type": "u32"}]),
+        H2,
+    );
+    let d = fingerprint::diff(&old, &renamed);
+    assert_eq!(d.verdict, Bump::Patch, "{:#?}", d.changes);
+    assert!(
+        d.changes[0].reason.contains("renamed to `c`"),
+        "{:#?}",
+        d.changes
+    );
+    // Both exports that reach the type are listed.
+    assert_eq!(d.changes.len(), 2, "{:#?}", d.changes);
+    let swapped = with_fields(
+        json!([{"name": "b", "offset": 0, "type": "u32"}, {"name": "a", "offset": 4, "type": "u32"}]),
+        H2,
+    );
+    let d = fingerprint::diff(&old, &swapped);
+    assert_eq!(d.verdict, Bump::Major);
+    assert!(
+        d.changes
+            .iter()
+            .any(|c| c.reason.contains("field `a` offset 0 → 4")),
+        "{:#?}",
+        d.changes
+    );
+}
