@@ -82,6 +82,10 @@ pub enum Command {
     Extract(commands::extract::ExtractArgs),
     /// Create a new plugin crate.
     New(commands::new::NewArgs),
+    /// Create an Ed25519 signing key pair (NAME.key, NAME.pub).
+    Keygen(commands::keygen::KeygenArgs),
+    /// Sign a bundle: attach a DSSE envelope (in-toto statement) as an OCI referrer.
+    Sign(commands::sign::SignArgs),
 }
 
 /// The cargo flags every project command accepts.

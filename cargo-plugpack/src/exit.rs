@@ -1,6 +1,6 @@
 //! Exit codes and the error type commands return.
 
-use plugpack_core::{Error, build, oci, project, scaffold};
+use plugpack_core::{Error, build, oci, project, scaffold, sign};
 
 /// Finished, but a policy failed (denied findings, verification rejected).
 #[allow(dead_code)]
@@ -49,7 +49,13 @@ macro_rules! from_stage {
         }
     )*};
 }
-from_stage!(project::Error, build::Error, oci::Error, scaffold::Error);
+from_stage!(
+    project::Error,
+    build::Error,
+    oci::Error,
+    scaffold::Error,
+    sign::Error
+);
 
 impl CliError {
     /// The error to print.
@@ -84,20 +90,44 @@ fn core_exit_code(e: &Error) -> u8 {
             build::Error::BadArtifact { .. } => INVALID_INPUT,
             _ => BUILD,
         },
-        Error::Oci(e) => match e {
-            oci::Error::Invalid { .. } | oci::Error::Read { .. } => INVALID_INPUT,
-            oci::Error::Write { .. }
-            | oci::Error::Extract { .. }
-            | oci::Error::ReadSource { .. }
-            | oci::Error::SourceChanged { .. } => OUTPUT,
-            _ => INTERNAL,
-        },
+        Error::Oci(e) => oci_exit_code(e),
         Error::Usage(_) => USAGE,
         Error::Scaffold(e) => match e {
             scaffold::Error::Io { .. } => OUTPUT,
             scaffold::Error::Render(_) => INTERNAL,
             _ => USAGE,
         },
+        Error::Sign(e) => sign_exit_code(e),
+        _ => INTERNAL,
+    }
+}
+
+fn sign_exit_code(e: &sign::Error) -> u8 {
+    match e {
+        sign::Error::KeyExists { .. }
+        | sign::Error::InsecurePermissions { .. }
+        | sign::Error::NoKey
+        | sign::Error::Sequence { .. }
+        | sign::Error::BadTime { .. }
+        | sign::Error::WrongKeyKind { .. } => USAGE,
+        sign::Error::MalformedKey { .. }
+        | sign::Error::UnsupportedKeyType { .. }
+        | sign::Error::ReadKey { .. }
+        | sign::Error::Envelope { .. }
+        | sign::Error::NothingToSign { .. } => INVALID_INPUT,
+        sign::Error::WriteKey { .. } | sign::Error::WriteOutput { .. } => OUTPUT,
+        sign::Error::Oci(e) => oci_exit_code(e),
+        _ => INTERNAL,
+    }
+}
+
+fn oci_exit_code(e: &oci::Error) -> u8 {
+    match e {
+        oci::Error::Invalid { .. } | oci::Error::Read { .. } => INVALID_INPUT,
+        oci::Error::Write { .. }
+        | oci::Error::Extract { .. }
+        | oci::Error::ReadSource { .. }
+        | oci::Error::SourceChanged { .. } => OUTPUT,
         _ => INTERNAL,
     }
 }

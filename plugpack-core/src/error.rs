@@ -20,6 +20,9 @@ pub enum Error {
     /// Scaffolding failed.
     #[error(transparent)]
     Scaffold(#[from] crate::scaffold::Error),
+    /// Key handling or signing failed.
+    #[error(transparent)]
+    Sign(#[from] crate::sign::Error),
 }
 
 /// `Result` with the crate-wide [`Error`].

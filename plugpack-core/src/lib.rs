@@ -13,6 +13,7 @@
 //! | [`project`] | [`project::load`] | `cargo metadata`, package selection, `[*.metadata.plugpack]` config |
 //! | [`build`] | [`build::build`] | `cargo build` runs, `compiler-artifact` parsing → [`build::BuiltArtifact`] |
 //! | [`oci`] | [`oci::pack`], [`oci::inspect`], [`oci::extract`] | the OCI image-layout tarball (`*.oci.tar`) |
+//! | [`sign`] | [`sign::sign_bundle`], [`sign::keygen`] | Ed25519 keys (`*.key`/`*.pub`), DSSE envelopes attached as referrers, `*.minisig` |
 //! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |
 //! | [`pipeline`] | [`pipeline::package`] | the only place that puts stages in order |
 //! | [`types`] | | digests, canonical JSON, atomic writes |
@@ -31,6 +32,7 @@ pub mod pipeline;
 pub mod process;
 pub mod project;
 pub mod scaffold;
+pub mod sign;
 pub mod templates;
 pub mod types;
 

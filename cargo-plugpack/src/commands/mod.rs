@@ -3,8 +3,10 @@
 pub mod build;
 pub mod extract;
 pub mod inspect;
+pub mod keygen;
 pub mod new;
 pub mod package;
+pub mod sign;
 
 use camino::Utf8PathBuf;
 use plugpack_core::Ctx;
@@ -23,6 +25,8 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Inspect(args) => inspect::run(args, shell),
         Command::Extract(args) => extract::run(args, shell),
         Command::New(args) => new::run(args, shell),
+        Command::Keygen(args) => keygen::run(args, shell),
+        Command::Sign(args) => sign::run(args, shell, ctx),
     }
 }
 
