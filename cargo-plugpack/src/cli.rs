@@ -86,6 +86,8 @@ pub enum Command {
     Keygen(commands::keygen::KeygenArgs),
     /// Sign a bundle: attach a DSSE envelope (in-toto statement) as an OCI referrer.
     Sign(commands::sign::SignArgs),
+    /// Verify a bundle's signatures against keys or a trust policy (exit 1 when rejected).
+    Verify(commands::verify::VerifyArgs),
 }
 
 /// The cargo flags every project command accepts.

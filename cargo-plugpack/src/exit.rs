@@ -3,7 +3,6 @@
 use plugpack_core::{Error, build, oci, project, scaffold, sign};
 
 /// Finished, but a policy failed (denied findings, verification rejected).
-#[allow(dead_code)]
 pub const POLICY: u8 = 1;
 /// Usage or configuration error.
 pub const USAGE: u8 = 2;
@@ -98,6 +97,8 @@ fn core_exit_code(e: &Error) -> u8 {
             _ => USAGE,
         },
         Error::Sign(e) => sign_exit_code(e),
+        // `verify` documents 0 verified / 1 rejected / 2 anything else.
+        Error::Verify(_) => USAGE,
         _ => INTERNAL,
     }
 }

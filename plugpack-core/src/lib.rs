@@ -14,6 +14,7 @@
 //! | [`build`] | [`build::build`] | `cargo build` runs, `compiler-artifact` parsing → [`build::BuiltArtifact`] |
 //! | [`oci`] | [`oci::pack`], [`oci::inspect`], [`oci::extract`] | the OCI image-layout tarball (`*.oci.tar`) |
 //! | [`sign`] | [`sign::sign_bundle`], [`sign::keygen`] | Ed25519 keys (`*.key`/`*.pub`), DSSE envelopes attached as referrers, `*.minisig` |
+//! | [`verify`] | [`verify::Verifier`] | trust policies (`plugpack-trust.toml`), signature checks, anti-rollback state |
 //! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |
 //! | [`pipeline`] | [`pipeline::package`] | the only place that puts stages in order |
 //! | [`types`] | | digests, canonical JSON, atomic writes |
@@ -35,6 +36,8 @@ pub mod scaffold;
 pub mod sign;
 pub mod templates;
 pub mod types;
+#[cfg(feature = "verify")]
+pub mod verify;
 
 pub use ctx::{Ctx, Reporter, SilentReporter};
 pub use error::{Error, Result};

@@ -7,6 +7,7 @@ pub mod keygen;
 pub mod new;
 pub mod package;
 pub mod sign;
+pub mod verify;
 
 use camino::Utf8PathBuf;
 use plugpack_core::Ctx;
@@ -27,6 +28,7 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::New(args) => new::run(args, shell),
         Command::Keygen(args) => keygen::run(args, shell),
         Command::Sign(args) => sign::run(args, shell, ctx),
+        Command::Verify(args) => verify::run(args, shell, ctx),
     }
 }
 
