@@ -10,4 +10,5 @@
     clippy::print_stderr
 )]
 
+mod sign;
 mod support;

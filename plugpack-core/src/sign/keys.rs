@@ -205,6 +205,15 @@ impl SecretKey {
     /// Reads a private key file, refusing one that group or others can access unless
     /// `allow_insecure` (like ssh does).
     pub fn load(path: &Utf8Path, allow_insecure: bool) -> Result<Self, Error> {
+        let text = Zeroizing::new(read_text(path)?);
+        if text.trim_start().starts_with("-----BEGIN PUBLIC KEY-----") {
+            // Say what is wrong before complaining about a public file's permissions.
+            return Err(Error::WrongKeyKind {
+                origin: path.to_string(),
+                found: "public key",
+                expected: "private key",
+            });
+        }
         #[cfg(unix)]
         if !allow_insecure {
             use std::os::unix::fs::PermissionsExt;
@@ -222,7 +231,6 @@ impl SecretKey {
         }
         #[cfg(not(unix))]
         let _ = allow_insecure;
-        let text = Zeroizing::new(read_text(path)?);
         Self::from_pem(&text, path.as_str())
     }
 
