@@ -449,6 +449,18 @@ fn a_signature_moved_from_another_bundle_is_rejected() {
     );
     assert_eq!(code, 1, "{report}");
     assert_eq!(codes(&report), ["subject-mismatch"], "{report}");
+    // The same key signing the victim now adds a real signature: the moved one does not
+    // count as "already signed", and being stale it is replaced.
+    sign(&victim, &key, &[]);
+    let (code, report) = verify(
+        &victim,
+        &dir.path().join("state"),
+        &["--key", public.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["notes"], serde_json::json!([]), "{report}");
+    let info = oci::inspect(&oci::read_bundle(&utf8(&victim)).unwrap()).unwrap();
+    assert_eq!(info.referrers.len(), 1);
 }
 
 #[test]

@@ -172,19 +172,36 @@ pub fn sign_bundle_with(
         })
         .collect();
 
-    let (envelope_bytes, statement, changed) = match existing.first() {
-        Some(found) if !options.force => {
-            let env = found.envelope.as_ref().map_err(|p| Error::Envelope {
-                origin: bundle.to_string(),
-                problem: p.clone(),
-            })?;
-            let payload = env.payload_bytes(bundle.as_str())?;
-            let statement: Statement =
-                serde_json::from_slice(&payload).map_err(|e| Error::Envelope {
-                    origin: bundle.to_string(),
-                    problem: format!("existing statement does not parse ({e})"),
-                })?;
-            let bytes = canonical_json(env).map_err(|source| Error::Json {
+    // A signature by this key that still describes the bundle exactly (and matches any
+    // requested sequence/expiry) makes signing a no-op; stale ones are replaced.
+    let requested_expiry = options
+        .expires
+        .as_deref()
+        .map(|e| parse_time(e).map(rfc3339))
+        .transpose()?;
+    let current = existing.iter().find_map(|found| {
+        let env = found.envelope.as_ref().ok()?;
+        let payload = env.payload_bytes(bundle.as_str()).ok()?;
+        let statement: Statement = serde_json::from_slice(&payload).ok()?;
+        let p = &statement.predicate;
+        let mut subjects = facts.subjects.clone();
+        subjects.sort();
+        let mut signed = statement.subject.clone();
+        signed.sort();
+        let matches = signed == subjects
+            && p.name == facts.name
+            && p.version == facts.version
+            && p.entry == facts.entry
+            && p.targets == facts.targets
+            && p.attachments == facts.attachments
+            && options.sequence.is_none_or(|s| s == p.sequence)
+            && (requested_expiry.is_none() || requested_expiry == p.expires);
+        matches.then(|| (env.clone(), statement))
+    });
+
+    let (envelope_bytes, statement, changed) = match current {
+        Some((env, statement)) if !options.force => {
+            let bytes = canonical_json(&env).map_err(|source| Error::Json {
                 what: "envelope",
                 source,
             })?;
@@ -203,12 +220,7 @@ pub fn sign_bundle_with(
                 Ok(Some(epoch)) => epoch,
                 _ => now(),
             };
-            let expires = options
-                .expires
-                .as_deref()
-                .map(|e| parse_time(e).map(rfc3339))
-                .transpose()?;
-            let statement = Statement::new(facts, sequence, rfc3339(signed_at), expires);
+            let statement = Statement::new(facts, sequence, rfc3339(signed_at), requested_expiry);
             let payload = canonical_json(&statement).map_err(|source| Error::Json {
                 what: "statement",
                 source,

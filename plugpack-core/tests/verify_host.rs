@@ -1,0 +1,228 @@
+//! The host-side API on bundles written by `oci::pack` (no cargo, no CLI): what a plugin
+//! host does before loading a plugin.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use plugpack_core::build::{BuiltArtifact, PluginKind};
+use plugpack_core::oci::{self, PackOptions};
+use plugpack_core::project::{Config, Plugin};
+use plugpack_core::sign::{self, SecretKey, SignOptions};
+use plugpack_core::verify::{FailureCode, StateStore, TrustPolicy, Verifier};
+use plugpack_core::{Ctx, SilentReporter, types::Sha256Digest};
+
+const EPOCH: i64 = 1_704_164_645;
+
+fn ctx() -> Ctx {
+    let mut env = BTreeMap::new();
+    env.insert("SOURCE_DATE_EPOCH".to_owned(), EPOCH.to_string());
+    Ctx::with_env(env, Arc::new(SilentReporter))
+}
+
+fn plugin(name: &str, version: &str) -> Plugin {
+    Plugin {
+        package_id: format!("{name} {version}"),
+        package_name: name.to_owned(),
+        name: name.to_owned(),
+        version: version.to_owned(),
+        manifest_path: Utf8PathBuf::from("Cargo.toml"),
+        lib_name: name.replace('-', "_"),
+        license: None,
+        repository: None,
+        description: None,
+        authors: Vec::new(),
+        config: Config::default(),
+    }
+}
+
+/// A one-target wasm bundle of `name` `version`.
+fn bundle(dir: &Utf8Path, name: &str, version: &str) -> Utf8PathBuf {
+    let module = dir.join(format!("{name}-{version}.wasm"));
+    let bytes = format!("\0asm\x01\0\0\0{version}");
+    std::fs::write(&module, &bytes).unwrap();
+    let plugin = plugin(name, version);
+    let artifact = BuiltArtifact {
+        plugin: name.to_owned(),
+        package: name.to_owned(),
+        version: version.to_owned(),
+        kind: PluginKind::Wasm,
+        target: "wasm32-wasip1".to_owned(),
+        path: module.clone(),
+        file_name: format!("{name}.wasm"),
+        sha256: Sha256Digest::of_bytes(bytes.as_bytes()),
+        size: bytes.len() as u64,
+        profile: "release".to_owned(),
+        rustc_version: None,
+    };
+    let output = dir.join(format!("{name}-{version}.oci.tar"));
+    oci::pack(
+        &plugin,
+        &[artifact],
+        &[],
+        &PackOptions {
+            output: output.clone(),
+            epoch: EPOCH,
+            revision: None,
+        },
+    )
+    .unwrap();
+    output
+}
+
+fn sign_with(bundle: &Utf8Path, key: &SecretKey) {
+    sign::sign_bundle_with(bundle, key, &SignOptions::default(), &ctx()).unwrap();
+}
+
+/// A policy with the key inline (no key files needed).
+fn policy(key: &SecretKey, extra: &str) -> TrustPolicy {
+    let pem = key.public().to_pem().unwrap();
+    let text = format!(
+        "[roots.vendor]\nkeys = [\"\"\"\n{pem}\"\"\"]\n\n[[policy]]\npattern = \"demo-*\"\nroots = [\"vendor\"]\n{extra}\n"
+    );
+    TrustPolicy::parse(&text, "inline", Utf8Path::new(".")).unwrap()
+}
+
+fn tempdir() -> (tempfile::TempDir, Utf8PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = Utf8PathBuf::from_path_buf(dir.path().to_owned()).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn host_verifies_then_loads_only_verified_files_and_refuses_rollback() {
+    let (_guard, dir) = tempdir();
+    let key = SecretKey::from_seed(&[42; 32]);
+    let v1 = bundle(&dir, "demo-plugin", "1.0.0");
+    let v2 = bundle(&dir, "demo-plugin", "2.0.0");
+    sign_with(&v1, &key);
+    sign_with(&v2, &key);
+    let state = StateStore::new(dir.join("state"));
+    let host = Verifier::new(policy(&key, ""), Some(state.clone())).at_time(EPOCH + 60);
+
+    let report = host.verify_bundle_into(&v2, &dir.join("load")).unwrap();
+    assert!(report.verified, "{report:?}");
+    let file = report.artifacts[0].path.clone().unwrap();
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        b"\0asm\x01\0\0\x002.0.0".to_vec()
+    );
+    assert_eq!(report.attestation.unwrap().predicate.version, "2.0.0");
+    assert_eq!(state.get("demo-plugin").unwrap().unwrap().version, "2.0.0");
+
+    let report = host.verify_bundle_into(&v1, &dir.join("old")).unwrap();
+    assert!(!report.verified);
+    assert_eq!(
+        report.codes().into_iter().collect::<Vec<_>>(),
+        [FailureCode::Rollback]
+    );
+    assert!(!dir.join("old").exists(), "a rejected plugin was extracted");
+    assert!(
+        host.clone()
+            .allow_downgrade(true)
+            .verify_bundle(&v1)
+            .unwrap()
+            .verified
+    );
+}
+
+#[test]
+fn host_verifies_an_extracted_layout_directory() {
+    let (_guard, dir) = tempdir();
+    let key = SecretKey::from_seed(&[7; 32]);
+    let b = bundle(&dir, "demo-x", "0.1.0");
+    sign_with(&b, &key);
+    let layout = dir.join("layout");
+    std::fs::create_dir(&layout).unwrap();
+    tar::Archive::new(std::fs::File::open(&b).unwrap())
+        .unpack(&layout)
+        .unwrap();
+    let host = Verifier::new(policy(&key, ""), None).at_time(EPOCH);
+    let report = host.verify_extracted(&layout).unwrap();
+    assert!(report.verified, "{report:?}");
+    let path = report.artifacts[0].path.clone().unwrap();
+    assert!(path.starts_with(&layout));
+    assert_eq!(
+        Sha256Digest::of_file(&path).unwrap().0,
+        report.artifacts[0].digest
+    );
+    // A modified blob in the directory is caught.
+    std::fs::write(&path, b"\0asm\x01\0\0\0evil!").unwrap();
+    let report = host.verify_extracted(&layout).unwrap();
+    assert!(!report.verified);
+    assert!(report.codes().contains(&FailureCode::BundleInvalid));
+}
+
+#[test]
+fn times_are_evaluated_at_the_hosts_clock() {
+    let (_guard, dir) = tempdir();
+    let key = SecretKey::from_seed(&[8; 32]);
+    let b = bundle(&dir, "demo-t", "0.1.0");
+    sign::sign_bundle_with(
+        &b,
+        &key,
+        &SignOptions {
+            expires: Some("2024-02-01T00:00:00Z".to_owned()),
+            ..SignOptions::default()
+        },
+        &ctx(),
+    )
+    .unwrap();
+    let p = policy(&key, "max_age = \"7d\"");
+    let at = |t: i64| {
+        Verifier::new(p.clone(), None)
+            .at_time(t)
+            .verify_bundle(&b)
+            .unwrap()
+    };
+    assert!(at(EPOCH + 86_400).verified);
+    assert_eq!(
+        at(EPOCH + 8 * 86_400)
+            .codes()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        [FailureCode::SignatureTooOld]
+    );
+    let late = Verifier::new(policy(&key, ""), None)
+        .at_time(EPOCH + 60 * 86_400)
+        .verify_bundle(&b)
+        .unwrap();
+    assert_eq!(
+        late.codes().into_iter().collect::<Vec<_>>(),
+        [FailureCode::SignatureExpired]
+    );
+}
+
+#[test]
+fn failure_codes_are_unique() {
+    let all = [
+        FailureCode::BundleInvalid,
+        FailureCode::IndexInvalid,
+        FailureCode::NoSignature,
+        FailureCode::EnvelopeInvalid,
+        FailureCode::StatementInvalid,
+        FailureCode::BadSignature,
+        FailureCode::UntrustedSigner,
+        FailureCode::KeyRevoked,
+        FailureCode::KeyNotYetValid,
+        FailureCode::KeyExpired,
+        FailureCode::SubjectMismatch,
+        FailureCode::PredicateMismatch,
+        FailureCode::SignatureExpired,
+        FailureCode::SignatureTooOld,
+        FailureCode::ThresholdNotMet,
+        FailureCode::NoPolicyMatch,
+        FailureCode::MissingAttachment,
+        FailureCode::Rollback,
+    ];
+    let names: std::collections::BTreeSet<&str> = all.iter().map(|c| c.as_str()).collect();
+    assert_eq!(names.len(), all.len());
+    for c in all {
+        assert_eq!(
+            serde_json::to_value(c).unwrap(),
+            serde_json::json!(c.as_str())
+        );
+    }
+}
