@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use plugpack_core::build::{BuiltArtifact, PluginKind};
-use plugpack_core::oci::{self, PackOptions};
+use plugpack_core::oci::{self, Attachment, PackOptions};
 use plugpack_core::project::{Config, Plugin};
 use plugpack_core::sign::{self, SecretKey, SignOptions};
 use plugpack_core::verify::{FailureCode, StateStore, TrustPolicy, Verifier};
@@ -40,6 +40,29 @@ fn plugin(name: &str, version: &str) -> Plugin {
 
 /// A one-target wasm bundle of `name` `version`.
 fn bundle(dir: &Utf8Path, name: &str, version: &str) -> Utf8PathBuf {
+    bundle_with(dir, name, version, &[])
+}
+
+fn attachment(artifact_type: &str, body: &str, subject_annotations: &[(&str, &str)]) -> Attachment {
+    Attachment {
+        target: "wasm32-wasip1".to_owned(),
+        artifact_type: artifact_type.to_owned(),
+        media_type: artifact_type.to_owned(),
+        bytes: body.as_bytes().to_vec(),
+        title: "doc.json".to_owned(),
+        subject_annotations: subject_annotations
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    }
+}
+
+fn bundle_with(
+    dir: &Utf8Path,
+    name: &str,
+    version: &str,
+    attachments: &[Attachment],
+) -> Utf8PathBuf {
     let module = dir.join(format!("{name}-{version}.wasm"));
     let bytes = format!("\0asm\x01\0\0\0{version}");
     std::fs::write(&module, &bytes).unwrap();
@@ -61,7 +84,7 @@ fn bundle(dir: &Utf8Path, name: &str, version: &str) -> Utf8PathBuf {
     oci::pack(
         &plugin,
         &[artifact],
-        &[],
+        attachments,
         &PackOptions {
             output: output.clone(),
             epoch: EPOCH,
@@ -225,4 +248,93 @@ fn failure_codes_are_unique() {
             serde_json::json!(c.as_str())
         );
     }
+}
+
+#[test]
+fn attachments_are_signed_required_and_later_additions_detected() {
+    let (_guard, dir) = tempdir();
+    let key = SecretKey::from_seed(&[9; 32]);
+    let b = bundle_with(
+        &dir,
+        "demo-a",
+        "0.1.0",
+        &[
+            attachment(
+                "application/vnd.cyclonedx+json",
+                "{\"bomFormat\":\"CycloneDX\"}",
+                &[],
+            ),
+            attachment(
+                "application/vnd.plugpack.audit.v1+json",
+                "{\"findings\":[]}",
+                &[("dev.plugpack.audit.verdict", "pass")],
+            ),
+        ],
+    );
+    sign_with(&b, &key);
+    let strict = policy(&key, "require = [\"sbom\", \"audit\"]");
+    let report = Verifier::new(strict.clone(), None)
+        .at_time(EPOCH)
+        .verify_bundle(&b)
+        .unwrap();
+    assert!(report.verified, "{report:?}");
+    let attachments = report.attestation.unwrap().predicate.attachments;
+    let kinds: Vec<&str> = attachments.iter().map(|a| a.kind.as_str()).collect();
+    assert_eq!(kinds, ["audit", "sbom"]);
+    assert_eq!(attachments[0].verdict.as_deref(), Some("pass"));
+    let missing = Verifier::new(policy(&key, "require = [\"abi\"]"), None)
+        .at_time(EPOCH)
+        .verify_bundle(&b)
+        .unwrap();
+    assert_eq!(
+        missing.codes().into_iter().collect::<Vec<_>>(),
+        [FailureCode::MissingAttachment]
+    );
+
+    // An attachment added after signing is not covered by the signature.
+    let info = oci::inspect(&oci::read_bundle(&b).unwrap()).unwrap();
+    let mut rebuilt = oci::rebuild(&b).unwrap();
+    let subject = rebuilt
+        .builder
+        .index_entries()
+        .iter()
+        .find(|d| d.digest().to_string() == info.manifests[0].digest.to_string())
+        .unwrap()
+        .clone();
+    rebuilt
+        .builder
+        .add_referrer(
+            &subject,
+            &attachment(
+                "application/vnd.plugpack.abi-fingerprint.v1+json",
+                "{}",
+                &[],
+            ),
+            "2024-01-01T00:00:00Z",
+        )
+        .unwrap();
+    rebuilt.builder.write(&b, rebuilt.epoch).unwrap();
+    let report = Verifier::new(strict, None)
+        .at_time(EPOCH)
+        .verify_bundle(&b)
+        .unwrap();
+    assert!(!report.verified);
+    assert_eq!(
+        report.codes().into_iter().collect::<Vec<_>>(),
+        [FailureCode::PredicateMismatch]
+    );
+    assert!(
+        report.failures[0].message.contains("abi"),
+        "{:?}",
+        report.failures
+    );
+    // Re-signing covers it again.
+    sign_with(&b, &key);
+    assert!(
+        Verifier::new(policy(&key, "require = [\"abi\"]"), None)
+            .at_time(EPOCH)
+            .verify_bundle(&b)
+            .unwrap()
+            .verified
+    );
 }

@@ -86,6 +86,10 @@ pub struct AttachmentRef {
     pub subject: Sha256Digest,
     /// Digests of its content layers.
     pub content: Vec<Sha256Digest>,
+    /// For audit reports: the verdict, from an annotation ending in `verdict` on the
+    /// referrer or on the manifest it describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
 }
 
 /// Which attachment kind an `artifactType` is (`signature` for DSSE envelopes).
@@ -202,11 +206,27 @@ pub fn facts(layout: &Layout, info: &BundleInfo) -> Result<BundleFacts, String> 
         .filter_map(|r| {
             let artifact_type = r.artifact_type.clone().unwrap_or_default();
             let kind = attachment_kind(&artifact_type);
+            let verdict = (kind == "audit")
+                .then(|| {
+                    let on_subject = info
+                        .manifests
+                        .iter()
+                        .find(|m| m.digest == r.subject)
+                        .map(|m| &m.annotations);
+                    [Some(&r.annotations), on_subject]
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|a| a.iter())
+                        .find(|(k, _)| k.ends_with("verdict"))
+                        .map(|(_, v)| v.clone())
+                })
+                .flatten();
             (kind != "signature").then(|| AttachmentRef {
                 kind: kind.to_owned(),
                 artifact_type,
                 subject: r.subject,
                 content: r.layers.iter().map(|l| l.digest).collect(),
+                verdict,
             })
         })
         .collect();
