@@ -85,8 +85,7 @@ impl From<&SignArgs> for SignOptions {
 /// Signs a bundle (or attaches an envelope).
 pub fn run(args: &SignArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
     if let Some(envelope) = &args.attach {
-        let bytes = std::fs::read(envelope)?;
-        let digest = sign::attach_envelope(&args.bundle, &bytes)?;
+        let digest = sign::attach_envelope_file(&args.bundle, envelope)?;
         match shell.format() {
             MessageFormat::Json => shell.json(
                 "envelope-attached",

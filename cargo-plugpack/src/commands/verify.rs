@@ -2,7 +2,7 @@
 
 use camino::Utf8PathBuf;
 use clap::Args;
-use plugpack_core::verify::{self, StateStore, TrustPolicy, Verifier, VerifyReport};
+use plugpack_core::verify::{self, VerifyOptions, VerifyReport};
 use plugpack_core::{Ctx, Reporter};
 
 use crate::cli::MessageFormat;
@@ -29,30 +29,21 @@ pub struct VerifyArgs {
     pub allow_downgrade: bool,
 }
 
-/// Builds the verifier from the arguments.
-fn verifier(args: &VerifyArgs, ctx: &Ctx) -> Result<Verifier, verify::Error> {
-    let policy = match (&args.policy, args.key.is_empty()) {
-        (Some(path), true) => TrustPolicy::load(path)?,
-        (Some(_), false) => return Err(verify::Error::PolicyAndKeys),
-        (None, false) => TrustPolicy::from_keys(&args.key)?,
-        (None, true) => return Err(verify::Error::NoTrust),
-    };
-    let state = match &args.state {
-        Some(dir) => StateStore::new(dir.clone()),
-        None => StateStore::default_location(ctx)?,
-    };
-    Ok(Verifier::new(policy, Some(state)).allow_downgrade(args.allow_downgrade))
+impl From<&VerifyArgs> for VerifyOptions {
+    fn from(args: &VerifyArgs) -> Self {
+        VerifyOptions {
+            bundle: args.bundle.clone(),
+            keys: args.key.clone(),
+            policy: args.policy.clone(),
+            state: args.state.clone(),
+            allow_downgrade: args.allow_downgrade,
+        }
+    }
 }
 
 /// Verifies a bundle; exit 0 verified, 1 rejected, 2 usage or policy error.
 pub fn run(args: &VerifyArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
-    let verifier = verifier(args, ctx).map_err(plugpack_core::Error::from)?;
-    let report = if args.bundle.is_dir() {
-        verifier.verify_extracted(&args.bundle)
-    } else {
-        verifier.verify_bundle(&args.bundle)
-    }
-    .map_err(plugpack_core::Error::from)?;
+    let report = verify::verify(&args.into(), ctx).map_err(plugpack_core::Error::from)?;
     render(&report, shell)?;
     Ok(if report.verified { 0 } else { POLICY })
 }

@@ -110,6 +110,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An envelope file could not be read.
+    #[error("cannot read envelope {path}")]
+    ReadEnvelope {
+        /// The file.
+        path: Utf8PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// Reading or rewriting the bundle failed.
     #[error(transparent)]
     Oci(#[from] crate::oci::Error),

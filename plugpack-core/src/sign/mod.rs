@@ -288,9 +288,29 @@ pub fn sign_bundle_with(
     })
 }
 
-/// Attaches an existing (e.g. detached, or signed elsewhere) DSSE envelope to every plugin
+/// Attaches an existing (e.g. detached, or signed elsewhere) DSSE envelope file to every plugin
 /// manifest of the bundle, like `cosign attach signature`. Nothing is checked here: the
 /// verifier decides whether the envelope is any good.
+pub fn attach_envelope_file(bundle: &Utf8Path, envelope: &Utf8Path) -> Result<Sha256Digest, Error> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(envelope).map_err(|source| Error::ReadEnvelope {
+                path: envelope.to_owned(),
+                source,
+            })?,
+            MAX_ENVELOPE_BYTES as u64 + 1,
+        ),
+        &mut bytes,
+    )
+    .map_err(|source| Error::ReadEnvelope {
+        path: envelope.to_owned(),
+        source,
+    })?;
+    attach_envelope(bundle, &bytes)
+}
+
+/// Like [`attach_envelope_file`], from bytes.
 pub fn attach_envelope(bundle: &Utf8Path, envelope: &[u8]) -> Result<Sha256Digest, Error> {
     let parsed = Envelope::parse(envelope, "envelope")?;
     let layout = oci::read_bundle(bundle)?;

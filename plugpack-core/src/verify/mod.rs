@@ -235,6 +235,43 @@ impl VerifyReport {
     }
 }
 
+/// What `cargo plugpack verify` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// A bundle tarball or an extracted OCI layout directory.
+    pub bundle: Utf8PathBuf,
+    /// `--key`: trust exactly these public keys.
+    pub keys: Vec<Utf8PathBuf>,
+    /// `--policy`: the trust policy file.
+    pub policy: Option<Utf8PathBuf>,
+    /// `--state`: the anti-rollback state directory (default: see
+    /// [`StateStore::default_location`]).
+    pub state: Option<Utf8PathBuf>,
+    /// `--allow-downgrade`.
+    pub allow_downgrade: bool,
+}
+
+/// Verifies one bundle or layout directory as the CLI does: trust from `--policy` or
+/// `--key` (never both, never neither), state from `--state` or the default location.
+pub fn verify(options: &VerifyOptions, ctx: &crate::ctx::Ctx) -> Result<VerifyReport, Error> {
+    let policy = match (&options.policy, options.keys.is_empty()) {
+        (Some(path), true) => TrustPolicy::load(path)?,
+        (Some(_), false) => return Err(Error::PolicyAndKeys),
+        (None, false) => TrustPolicy::from_keys(&options.keys)?,
+        (None, true) => return Err(Error::NoTrust),
+    };
+    let state = match &options.state {
+        Some(dir) => StateStore::new(dir.clone()),
+        None => StateStore::default_location(ctx)?,
+    };
+    let verifier = Verifier::new(policy, Some(state)).allow_downgrade(options.allow_downgrade);
+    if options.bundle.is_dir() {
+        verifier.verify_extracted(&options.bundle)
+    } else {
+        verifier.verify_bundle(&options.bundle)
+    }
+}
+
 /// Verifies bundles against a policy; hosts call it before loading a plugin.
 ///
 /// ```no_run
