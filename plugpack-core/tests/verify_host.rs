@@ -338,3 +338,45 @@ fn attachments_are_signed_required_and_later_additions_detected() {
             .verified
     );
 }
+
+#[test]
+fn one_envelope_with_two_signatures_meets_a_threshold_of_two() {
+    use base64ct::{Base64, Encoding};
+    let (_guard, dir) = tempdir();
+    let a = SecretKey::from_seed(&[21; 32]);
+    let b = SecretKey::from_seed(&[22; 32]);
+    let source = bundle(&dir, "demo-m", "0.1.0");
+    let detached = dir.join("a.dsse.json");
+    sign::sign_bundle_with(
+        &source,
+        &a,
+        &SignOptions {
+            detached: Some(detached.clone()),
+            ..SignOptions::default()
+        },
+        &ctx(),
+    )
+    .unwrap();
+    // Co-sign the same envelope with b (as DSSE tools do), then attach it to a fresh copy.
+    let mut envelope: sign::Envelope =
+        serde_json::from_slice(&std::fs::read(&detached).unwrap()).unwrap();
+    let payload = Base64::decode_vec(&envelope.payload).unwrap();
+    envelope.signatures.push(sign::EnvelopeSignature {
+        keyid: b.public().key_id().0.clone(),
+        sig: Base64::encode_string(&b.sign(&sign::pae(&envelope.payload_type, &payload))),
+    });
+    let target = bundle(&dir, "demo-m", "0.1.0");
+    sign::attach_envelope(&target, &serde_json::to_vec(&envelope).unwrap()).unwrap();
+    let text = format!(
+        "[roots.two]\nkeys = [\"\"\"\n{}\"\"\", \"\"\"\n{}\"\"\"]\nthreshold = 2\n\n[[policy]]\npattern = \"*\"\nroots = [\"two\"]\n",
+        a.public().to_pem().unwrap(),
+        b.public().to_pem().unwrap()
+    );
+    let policy = TrustPolicy::parse(&text, "inline", Utf8Path::new(".")).unwrap();
+    let report = Verifier::new(policy, None)
+        .at_time(EPOCH)
+        .verify_bundle(&target)
+        .unwrap();
+    assert!(report.verified, "{report:?}");
+    assert_eq!(report.signers.len(), 2);
+}

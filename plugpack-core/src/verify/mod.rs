@@ -447,7 +447,11 @@ impl Verifier {
         }
         for envelope in &found {
             match self.check_envelope(envelope, &facts, rule) {
-                Ok(ok) => valid.push(ok),
+                Ok((signers, statement)) => valid.extend(
+                    signers
+                        .into_iter()
+                        .map(|(id, roots)| (id, roots, statement.clone())),
+                ),
                 Err(f) => signature_failures.push(f),
             }
         }
@@ -553,7 +557,7 @@ impl Verifier {
         found: &crate::sign::FoundEnvelope,
         facts: &BundleFacts,
         rule: &Rule,
-    ) -> Result<(KeyId, Vec<String>, Statement), Failure> {
+    ) -> Result<(ValidSigners, Statement), Failure> {
         use FailureCode as C;
         let envelope: &Envelope = found
             .envelope
@@ -583,12 +587,14 @@ impl Verifier {
                 }
             }
         }
-        let signer = allowed
+        // Every allowed key with a valid signature in this envelope (DSSE allows several).
+        let verified: Vec<(KeyId, Vec<&TrustRoot>)> = allowed
             .iter()
-            .find(|(_, (key, _))| envelope.verified_by(key))
-            .map(|(id, (_, roots))| (id.clone(), roots.clone()));
+            .filter(|(_, (key, _))| envelope.verified_by(key))
+            .map(|(id, (_, roots))| (id.clone(), roots.clone()))
+            .collect();
         let claimed = envelope.claimed_key_ids();
-        let Some((key_id, roots)) = signer else {
+        if verified.is_empty() {
             if let Some(id) = claimed.iter().find(|id| self.policy.revoked.contains(id)) {
                 return Err(Failure::new(
                     C::KeyRevoked,
@@ -626,44 +632,56 @@ impl Verifier {
                 )
             };
             return Err(Failure::new(C::UntrustedSigner, message));
-        };
-        if self.policy.revoked.contains(&key_id) {
-            return Err(Failure::new(
-                C::KeyRevoked,
-                format!("{what} is signed by revoked key {key_id}"),
-            ));
         }
         let now = self.now();
-        let in_window: Vec<String> = roots
-            .iter()
-            .filter(|r| {
-                r.not_before.is_none_or(|t| now >= t) && r.not_after.is_none_or(|t| now <= t)
-            })
-            .map(|r| r.name.clone())
-            .collect();
-        if in_window.is_empty() {
-            let early = roots.iter().any(|r| r.not_before.is_some_and(|t| now < t));
-            let (code, when) = if early {
-                (C::KeyNotYetValid, "is not valid yet")
-            } else {
-                (C::KeyExpired, "is no longer valid")
-            };
-            let windows: Vec<String> = roots
+        let mut signers: ValidSigners = Vec::new();
+        let mut problem = None;
+        for (key_id, roots) in verified {
+            if self.policy.revoked.contains(&key_id) {
+                problem.get_or_insert(Failure::new(
+                    C::KeyRevoked,
+                    format!("{what} is signed by revoked key {key_id}"),
+                ));
+                continue;
+            }
+            let in_window: Vec<String> = roots
                 .iter()
-                .map(|r| {
-                    format!(
-                        "root `{}` {}..{}",
-                        r.name,
-                        r.not_before.map(rfc3339).unwrap_or_default(),
-                        r.not_after.map(rfc3339).unwrap_or_default()
-                    )
+                .filter(|r| {
+                    r.not_before.is_none_or(|t| now >= t) && r.not_after.is_none_or(|t| now <= t)
                 })
+                .map(|r| r.name.clone())
                 .collect();
-            return Err(Failure::new(
-                code,
-                format!("key {key_id} {when} ({})", windows.join(", ")),
-            ));
+            if in_window.is_empty() {
+                let early = roots.iter().any(|r| r.not_before.is_some_and(|t| now < t));
+                let (code, when) = if early {
+                    (C::KeyNotYetValid, "is not valid yet")
+                } else {
+                    (C::KeyExpired, "is no longer valid")
+                };
+                let windows: Vec<String> = roots
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "root `{}` {}..{}",
+                            r.name,
+                            r.not_before.map(rfc3339).unwrap_or_default(),
+                            r.not_after.map(rfc3339).unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                problem.get_or_insert(Failure::new(
+                    code,
+                    format!("key {key_id} {when} ({})", windows.join(", ")),
+                ));
+                continue;
+            }
+            signers.push((key_id, in_window));
         }
+        let Some(key_id) = signers.first().map(|(id, _)| id.clone()) else {
+            return Err(problem.unwrap_or_else(|| {
+                Failure::new(C::UntrustedSigner, format!("{what} has no usable signer"))
+            }));
+        };
         let payload = envelope
             .payload_bytes(&what)
             .map_err(|e| Failure::new(C::EnvelopeInvalid, e.to_string()))?;
@@ -778,9 +796,12 @@ impl Verifier {
                 ));
             }
         }
-        Ok((key_id, in_window, statement))
+        Ok((signers, statement))
     }
 }
+
+/// Keys with a valid signature and the allowed roots they are valid in now.
+type ValidSigners = Vec<(KeyId, Vec<String>)>;
 
 fn is_older(statement: &Statement, last: &Accepted) -> bool {
     let p = &statement.predicate;
