@@ -380,3 +380,49 @@ fn one_envelope_with_two_signatures_meets_a_threshold_of_two() {
     assert!(report.verified, "{report:?}");
     assert_eq!(report.signers.len(), 2);
 }
+
+#[test]
+fn a_modified_envelope_is_a_bad_signature_and_a_foreign_payload_type_is_invalid() {
+    let (_guard, dir) = tempdir();
+    let key = SecretKey::from_seed(&[31; 32]);
+    let source = bundle(&dir, "demo-s", "0.1.0");
+    let detached = dir.join("s.dsse.json");
+    sign::sign_bundle_with(
+        &source,
+        &key,
+        &SignOptions {
+            detached: Some(detached.clone()),
+            ..SignOptions::default()
+        },
+        &ctx(),
+    )
+    .unwrap();
+    let good: sign::Envelope = serde_json::from_slice(&std::fs::read(&detached).unwrap()).unwrap();
+    let verifier = Verifier::new(policy(&key, ""), None).at_time(EPOCH);
+
+    // Same statement, other payloadType: the PAE differs, so the signature fails too, but
+    // the type is reported first.
+    let mut other_type = good.clone();
+    other_type.payload_type = "application/json".to_owned();
+    // A forged signature claiming the trusted key.
+    let mut forged = good.clone();
+    let mut sig = forged.signatures[0].sig.clone().into_bytes();
+    sig[10] = if sig[10] == b'A' { b'B' } else { b'A' };
+    forged.signatures[0].sig = String::from_utf8(sig).unwrap();
+
+    for (name, envelope, code) in [
+        ("type", other_type, FailureCode::EnvelopeInvalid),
+        ("forged", forged, FailureCode::BadSignature),
+    ] {
+        let target = bundle(&dir, "demo-s", "0.1.0");
+        let copy = dir.join(format!("{name}.oci.tar"));
+        std::fs::rename(&target, &copy).unwrap();
+        sign::attach_envelope(&copy, &serde_json::to_vec(&envelope).unwrap()).unwrap();
+        let report = verifier.verify_bundle(&copy).unwrap();
+        assert_eq!(
+            report.codes().into_iter().collect::<Vec<_>>(),
+            [code],
+            "{name}: {report:?}"
+        );
+    }
+}
