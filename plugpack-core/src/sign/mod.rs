@@ -192,6 +192,7 @@ pub fn sign_bundle_with(
             && p.name == facts.name
             && p.version == facts.version
             && p.entry == facts.entry
+            && p.index_annotations == facts.index_annotations
             && p.targets == facts.targets
             && p.attachments == facts.attachments
             && options.sequence.is_none_or(|s| s == p.sequence)

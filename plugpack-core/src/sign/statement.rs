@@ -54,6 +54,9 @@ pub struct PluginPredicate {
     /// The tagged `index.json` entry exactly as written (so its tag, platform and size are
     /// signed too).
     pub entry: serde_json::Value,
+    /// Top-level `index.json` annotations, if any.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub index_annotations: BTreeMap<String, String>,
     /// One entry per plugin manifest.
     pub targets: Vec<TargetRef>,
     /// The analysis attachments (ABI fingerprint, SBOM, audit report, …) present when signed.
@@ -137,6 +140,8 @@ pub struct BundleFacts {
     pub subjects: Vec<Subject>,
     /// The tagged index entry.
     pub entry: serde_json::Value,
+    /// Top-level `index.json` annotations.
+    pub index_annotations: BTreeMap<String, String>,
     /// Targets, sorted.
     pub targets: Vec<TargetRef>,
     /// Attachments other than signatures, sorted.
@@ -200,6 +205,7 @@ pub fn facts(layout: &Layout, info: &BundleInfo) -> Result<BundleFacts, String> 
     subjects.sort();
     targets.sort();
     let entry = tagged_entry(layout, info)?;
+    let index_annotations = index_annotations(layout)?;
     let mut attachments: Vec<AttachmentRef> = info
         .referrers
         .iter()
@@ -236,9 +242,20 @@ pub fn facts(layout: &Layout, info: &BundleInfo) -> Result<BundleFacts, String> 
         version,
         subjects,
         entry,
+        index_annotations,
         targets,
         attachments,
     })
+}
+
+fn index_annotations(layout: &Layout) -> Result<BTreeMap<String, String>, String> {
+    let index: serde_json::Value = serde_json::from_slice(&layout.index_json)
+        .map_err(|e| format!("`index.json` is not JSON ({e})"))?;
+    match index.get("annotations") {
+        None => Ok(BTreeMap::new()),
+        Some(a) => serde_json::from_value(a.clone())
+            .map_err(|e| format!("`index.json` annotations are not strings ({e})")),
+    }
 }
 
 fn subject(name: String, digest: &Sha256Digest) -> Subject {
@@ -285,6 +302,7 @@ impl Statement {
                 signed_at,
                 expires,
                 entry: facts.entry,
+                index_annotations: facts.index_annotations,
                 targets: facts.targets,
                 attachments: facts.attachments,
             },

@@ -737,6 +737,9 @@ impl Verifier {
         if p.entry != facts.entry {
             diffs.push("the tagged index.json entry differs".to_owned());
         }
+        if p.index_annotations != facts.index_annotations {
+            diffs.push("the index.json annotations differ".to_owned());
+        }
         if p.targets != facts.targets {
             diffs.push("targets or artifact digests differ".to_owned());
         }
@@ -851,7 +854,8 @@ fn check_index(layout: &Layout, info: &BundleInfo) -> Result<(), String> {
         .as_object()
         .ok_or_else(|| "`index.json` is not an object".to_owned())?;
     let keys: BTreeSet<&str> = top.keys().map(String::as_str).collect();
-    let allowed: BTreeSet<&str> = ["schemaVersion", "mediaType", "manifests"].into();
+    // Top-level `annotations` are signed (predicate `index_annotations`).
+    let allowed: BTreeSet<&str> = ["schemaVersion", "mediaType", "manifests", "annotations"].into();
     if !keys.is_subset(&allowed) {
         return Err(format!(
             "`index.json` has unexpected fields {:?}",
@@ -892,12 +896,16 @@ fn check_index(layout: &Layout, info: &BundleInfo) -> Result<(), String> {
                 "`index.json` lists {digest}, which is neither the tagged entry nor a referrer"
             ));
         };
-        let expected = serde_json::json!({
+        let mut expected = serde_json::json!({
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "digest": digest,
             "size": layout.blob_size(&referrer.digest),
             "artifactType": referrer.artifact_type,
         });
+        // Descriptor annotations may only mirror the referrer manifest's own.
+        if entry.get("annotations").is_some() {
+            expected["annotations"] = serde_json::json!(referrer.annotations);
+        }
         if *entry != expected {
             return Err(format!(
                 "`index.json` entry for referrer {digest} does not match its manifest"
