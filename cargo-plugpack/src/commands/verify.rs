@@ -76,7 +76,7 @@ fn render(report: &VerifyReport, shell: &Shell) -> std::io::Result<()> {
                 failure.code, failure.message
             ));
         } else {
-            shell.warn(&format!("[{}] {}", failure.code, failure.message));
+            shell.error_line(&format!("[{}] {}", failure.code, failure.message));
         }
     }
     if report.verified {
