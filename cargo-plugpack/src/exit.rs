@@ -115,8 +115,7 @@ fn sign_exit_code(e: &sign::Error) -> u8 {
         | sign::Error::UnsupportedKeyType { .. }
         | sign::Error::ReadKey { .. }
         | sign::Error::ReadEnvelope { .. }
-        | sign::Error::Envelope { .. }
-        | sign::Error::NothingToSign { .. } => INVALID_INPUT,
+        | sign::Error::Envelope { .. } => INVALID_INPUT,
         sign::Error::WriteKey { .. } | sign::Error::WriteOutput { .. } => OUTPUT,
         sign::Error::Oci(e) => oci_exit_code(e),
         _ => INTERNAL,

@@ -95,12 +95,6 @@ pub enum Error {
         /// The value.
         value: String,
     },
-    /// The bundle has nothing to sign.
-    #[error("bundle {path} has no plugin manifest to sign")]
-    NothingToSign {
-        /// The bundle.
-        path: Utf8PathBuf,
-    },
     /// Writing the detached envelope or signature failed.
     #[error("cannot write {path}")]
     WriteOutput {

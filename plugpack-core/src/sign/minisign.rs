@@ -30,8 +30,8 @@ pub struct MinisignFiles {
 }
 
 /// `[STEM.minisign.key, STEM.minisign.pub]`.
-pub(crate) fn file_names(stem: &str) -> Vec<Utf8PathBuf> {
-    vec![
+pub(crate) fn file_names(stem: &str) -> [Utf8PathBuf; 2] {
+    [
         Utf8PathBuf::from(format!("{stem}.minisign.key")),
         Utf8PathBuf::from(format!("{stem}.minisign.pub")),
     ]
@@ -66,8 +66,7 @@ pub fn public_key_text(public: &PublicKey) -> String {
 
 /// Writes `STEM.minisign.key` (unencrypted, 0600) and `STEM.minisign.pub`.
 pub(crate) fn write_key_pair(key: &SecretKey, stem: &str) -> Result<MinisignFiles, Error> {
-    let [secret_path, public_path] = <[Utf8PathBuf; 2]>::try_from(file_names(stem))
-        .map_err(|_| Error::Random("internal: minisign file names".to_owned()))?;
+    let [secret_path, public_path] = file_names(stem);
     let n = key_number(key.public());
     let mut keypair = Zeroizing::new([0u8; 64]);
     keypair[..32].copy_from_slice(key.seed().as_slice());
