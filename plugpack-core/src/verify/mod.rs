@@ -531,6 +531,23 @@ impl Verifier {
             }
         }
         report.attestation = statement.clone();
+        if report.failures.is_empty() {
+            if let (Some(store), Some(statement)) = (&self.state, &statement) {
+                // Another verifier may have recorded a newer version meanwhile: never
+                // move the state backwards without --allow-downgrade.
+                if let Some(last) = store.get(&facts.name)? {
+                    if is_older(statement, &last) && !self.allow_downgrade {
+                        report.failures.push(Failure::new(
+                            FailureCode::Rollback,
+                            format!(
+                                "version {} was superseded by {} while verifying",
+                                statement.predicate.version, last.version
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         report.verified = report.failures.is_empty() || rule.level == Level::Audit;
         if report.failures.is_empty() {
             if let (Some(store), Some(statement)) = (&self.state, &statement) {

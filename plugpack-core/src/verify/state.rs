@@ -105,3 +105,38 @@ impl StateStore {
         crate::types::write_atomic(&path, &bytes).map_err(|source| Error::State { path, source })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_never_escape_the_directory_and_records_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::from_path_buf(dir.path().to_owned()).unwrap();
+        let store = StateStore::new(root.join("state"));
+        assert_eq!(
+            store.file("my-plugin_2"),
+            root.join("state/my-plugin_2.json")
+        );
+        let evil = store.file("../../etc/passwd");
+        assert_eq!(evil.parent(), Some(root.join("state").as_path()));
+        assert!(
+            evil.as_str()
+                .ends_with("x-2e2e2f2e2e2f6574632f706173737764.json")
+        );
+        assert_eq!(store.get("p").unwrap(), None);
+        let record = Accepted {
+            schema_version: 1,
+            name: "p".to_owned(),
+            version: "1.0.0".to_owned(),
+            sequence: 1,
+            manifests: vec![Sha256Digest::of_bytes(b"m")],
+            accepted_at: "2024-01-01T00:00:00Z".to_owned(),
+        };
+        store.put(&record).unwrap();
+        assert_eq!(store.get("p").unwrap(), Some(record));
+        std::fs::write(store.file("p"), b"{").unwrap();
+        assert!(matches!(store.get("p"), Err(Error::StateCorrupt { .. })));
+    }
+}
