@@ -90,6 +90,12 @@ pub enum Command {
     AbiDiff(commands::abi_diff::AbiDiffArgs),
     /// Check the Cargo.toml version bump against the ABI diff from the previous release.
     AbiCheck(commands::abi_check::AbiCheckArgs),
+    /// Create an Ed25519 signing key pair (NAME.key, NAME.pub).
+    Keygen(commands::keygen::KeygenArgs),
+    /// Sign a bundle: attach a DSSE envelope (in-toto statement) as an OCI referrer.
+    Sign(commands::sign::SignArgs),
+    /// Verify a bundle's signatures against keys or a trust policy (exit 1 when rejected).
+    Verify(commands::verify::VerifyArgs),
 }
 
 /// The cargo flags every project command accepts.

@@ -1,9 +1,8 @@
 //! Exit codes and the error type commands return.
 
-use plugpack_core::{Error, build, fingerprint, oci, project, sbom, scaffold};
+use plugpack_core::{Error, build, fingerprint, oci, project, sbom, scaffold, sign};
 
 /// Finished, but a policy failed (denied findings, verification rejected).
-#[allow(dead_code)]
 pub const POLICY: u8 = 1;
 /// Usage or configuration error.
 pub const USAGE: u8 = 2;
@@ -51,8 +50,14 @@ macro_rules! from_stage {
         }
     )*};
 }
-from_stage!(project::Error, build::Error, oci::Error, scaffold::Error);
-from_stage!(sbom::Error);
+from_stage!(
+    project::Error,
+    build::Error,
+    oci::Error,
+    scaffold::Error,
+    sbom::Error,
+    sign::Error
+);
 
 impl CliError {
     /// The error to print.
@@ -87,14 +92,7 @@ fn core_exit_code(e: &Error) -> u8 {
             build::Error::BadArtifact { .. } => INVALID_INPUT,
             _ => BUILD,
         },
-        Error::Oci(e) => match e {
-            oci::Error::Invalid { .. } | oci::Error::Read { .. } => INVALID_INPUT,
-            oci::Error::Write { .. }
-            | oci::Error::Extract { .. }
-            | oci::Error::ReadSource { .. }
-            | oci::Error::SourceChanged { .. } => OUTPUT,
-            _ => INTERNAL,
-        },
+        Error::Oci(e) => oci_exit_code(e),
         Error::Usage(_) => USAGE,
         Error::DepSet(_) => BUILD,
         Error::Sbom(e) => match e {
@@ -115,6 +113,39 @@ fn core_exit_code(e: &Error) -> u8 {
             scaffold::Error::Render(_) => INTERNAL,
             _ => USAGE,
         },
+        Error::Sign(e) => sign_exit_code(e),
+        // `verify` documents 0 verified / 1 rejected / 2 anything else.
+        Error::Verify(_) => USAGE,
+        _ => INTERNAL,
+    }
+}
+
+fn sign_exit_code(e: &sign::Error) -> u8 {
+    match e {
+        sign::Error::KeyExists { .. }
+        | sign::Error::InsecurePermissions { .. }
+        | sign::Error::NoKey
+        | sign::Error::Sequence { .. }
+        | sign::Error::BadTime { .. }
+        | sign::Error::WrongKeyKind { .. } => USAGE,
+        sign::Error::MalformedKey { .. }
+        | sign::Error::UnsupportedKeyType { .. }
+        | sign::Error::ReadKey { .. }
+        | sign::Error::ReadEnvelope { .. }
+        | sign::Error::Envelope { .. } => INVALID_INPUT,
+        sign::Error::WriteKey { .. } | sign::Error::WriteOutput { .. } => OUTPUT,
+        sign::Error::Oci(e) => oci_exit_code(e),
+        _ => INTERNAL,
+    }
+}
+
+fn oci_exit_code(e: &oci::Error) -> u8 {
+    match e {
+        oci::Error::Invalid { .. } | oci::Error::Read { .. } => INVALID_INPUT,
+        oci::Error::Write { .. }
+        | oci::Error::Extract { .. }
+        | oci::Error::ReadSource { .. }
+        | oci::Error::SourceChanged { .. } => OUTPUT,
         _ => INTERNAL,
     }
 }

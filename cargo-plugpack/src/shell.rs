@@ -80,6 +80,15 @@ impl Shell {
         let _ = writeln!(std::io::stderr(), "{out}");
     }
 
+    /// Prints one `error: …` line on stderr (a finding, not a failure of the command).
+    pub fn error_line(&self, message: &str) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{} {message}",
+            self.styled(ERROR, "error:")
+        );
+    }
+
     /// Writes one line of human output to stdout.
     pub fn out(&self, line: &str) -> std::io::Result<()> {
         writeln!(std::io::stdout().lock(), "{line}")

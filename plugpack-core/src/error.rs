@@ -29,6 +29,13 @@ pub enum Error {
     /// Scaffolding failed.
     #[error(transparent)]
     Scaffold(#[from] crate::scaffold::Error),
+    /// Key handling or signing failed.
+    #[error(transparent)]
+    Sign(#[from] crate::sign::Error),
+    /// Verification could not be carried out (a rejected bundle is a report, not an error).
+    #[cfg(feature = "verify")]
+    #[error(transparent)]
+    Verify(#[from] crate::verify::Error),
 }
 
 /// `Result` with the crate-wide [`Error`].

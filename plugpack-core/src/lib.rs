@@ -17,6 +17,8 @@
 //! | [`fingerprint`] | [`fingerprint::fingerprint_file`], [`fingerprint::diff`] | `plugpack-abi/1` documents: exports, DWARF layouts, semver verdicts |
 //! | [`guard`] | [`guard::check_file`] | host-side ABI check before `dlopen`/instantiation |
 //! | [`oci`] | [`oci::pack`], [`oci::inspect`], [`oci::extract`] | the OCI image-layout tarball (`*.oci.tar`) |
+//! | [`sign`] | [`sign::sign_bundle`], [`sign::keygen`] | Ed25519 keys (`*.key`/`*.pub`), DSSE envelopes attached as referrers, `*.minisig` |
+//! | [`verify`] | [`verify::Verifier`] | trust policies (`plugpack-trust.toml`), signature checks, anti-rollback state |
 //! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |
 //! | [`pipeline`] | [`pipeline::package`] | the only place that puts stages in order |
 //! | [`types`] | | digests, canonical JSON, atomic writes |
@@ -39,8 +41,11 @@ pub mod process;
 pub mod project;
 pub mod sbom;
 pub mod scaffold;
+pub mod sign;
 pub mod templates;
 pub mod types;
+#[cfg(feature = "verify")]
+pub mod verify;
 
 pub use ctx::{Ctx, Reporter, SilentReporter};
 pub use error::{Error, Result};

@@ -23,6 +23,8 @@ pub struct PackageOptions {
     pub output: Option<Utf8PathBuf>,
     /// `--artifact`: package these prebuilt files instead of building.
     pub artifacts: Vec<Utf8PathBuf>,
+    /// `--key`/`--sign`: sign each bundle after writing it.
+    pub sign: Option<crate::sign::SignOptions>,
 }
 
 /// One bundle written by `package`.
@@ -38,6 +40,9 @@ pub struct WrittenBundle {
     pub file_sha256: crate::types::Sha256Digest,
     /// What it contains.
     pub info: BundleInfo,
+    /// The signature, when signed (`--key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::sign::SignOutput>,
 }
 
 /// Result of `package`.
@@ -79,6 +84,8 @@ pub fn package(
     } else {
         external_fingerprints(&build, ctx)?
     };
+    // Load the key before building so a bad key fails fast.
+    let signing_key = options.sign.as_ref().map(|o| o.key.load(ctx)).transpose()?;
     let mut bundles = Vec::new();
     for plugin in &project.plugins {
         let artifacts: Vec<BuiltArtifact> = build
@@ -119,7 +126,15 @@ pub fn package(
         ctx.reporter().begin(&format!("writing {output}"));
         let info = oci::pack(plugin, &artifacts, &attachments, &pack_options);
         ctx.reporter().end();
-        let info = info?;
+        let mut info = info?;
+        let signature = match (&signing_key, &options.sign) {
+            (Some(key), Some(sign_options)) => {
+                let signed = crate::sign::sign_bundle_with(&output, key, sign_options, ctx)?;
+                info = oci::inspect(&oci::read_bundle(&output)?)?;
+                Some(signed)
+            }
+            _ => None,
+        };
         let (file_sha256, _) =
             crate::types::Sha256Digest::of_file(&output).map_err(|source| oci::Error::Read {
                 path: output.clone(),
@@ -131,6 +146,7 @@ pub fn package(
             path: output,
             file_sha256,
             info,
+            signature,
         });
     }
     Ok(PackageOutput { build, bundles })

@@ -6,9 +6,12 @@ pub mod build;
 pub mod extract;
 pub mod fingerprint;
 pub mod inspect;
+pub mod keygen;
 pub mod new;
 pub mod package;
 pub mod sbom;
+pub mod sign;
+pub mod verify;
 
 use camino::Utf8PathBuf;
 use plugpack_core::Ctx;
@@ -31,6 +34,9 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Fingerprint(args) => fingerprint::run(args, &cli.global, shell, ctx),
         Command::AbiDiff(args) => abi_diff::run(args, shell),
         Command::AbiCheck(args) => abi_check::run(args, &cli.global, shell, ctx),
+        Command::Keygen(args) => keygen::run(args, shell),
+        Command::Sign(args) => sign::run(args, shell, ctx),
+        Command::Verify(args) => verify::run(args, shell, ctx),
     }
 }
 

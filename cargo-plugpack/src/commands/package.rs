@@ -20,6 +20,11 @@ pub struct PackageArgs {
     /// Package this prebuilt file instead of building (repeatable, one per --target).
     #[arg(long, value_name = "PATH")]
     pub artifact: Vec<Utf8PathBuf>,
+    /// Sign each bundle with the key in $PLUGPACK_SIGNING_KEY (implied by --key).
+    #[arg(long)]
+    pub sign: bool,
+    #[command(flatten)]
+    pub signing: crate::commands::sign::KeyArgs,
 }
 
 /// Builds and bundles.
@@ -33,6 +38,7 @@ pub fn run(
     let options = PackageOptions {
         output: args.output.clone(),
         artifacts: args.artifact.clone(),
+        sign: (args.sign || args.signing.key.is_some()).then(|| args.signing.sign_options()),
     };
     let out = pipeline::package(
         &project,

@@ -12,6 +12,7 @@
 
 mod abi;
 mod sbom;
+mod sign;
 mod support;
 
 mod bundle;

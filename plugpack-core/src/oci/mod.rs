@@ -25,6 +25,7 @@
 mod error;
 mod pack;
 mod read;
+mod rebuild;
 
 pub use error::Error;
 pub use pack::{Attachment, LayoutBuilder, PackOptions, pack};
@@ -32,6 +33,7 @@ pub use read::{
     BundleInfo, ExtractedFile, LayerInfo, Layout, ManifestInfo, ReferrerInfo, extract, inspect,
     read_bundle,
 };
+pub use rebuild::{RebuiltLayout, rebuild};
 
 /// `oci-layout` file content.
 pub const OCI_LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;

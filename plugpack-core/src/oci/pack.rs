@@ -24,23 +24,23 @@ use crate::types::{AtomicFile, HashingReader, Sha256Digest, canonical_json, rfc3
 
 use super::read::{BundleInfo, inspect, read_bundle};
 
-enum BlobSource {
+pub(super) enum BlobSource {
     Bytes(Vec<u8>),
     File(Utf8PathBuf),
 }
 
-struct Blob {
-    size: u64,
-    source: BlobSource,
+pub(super) struct Blob {
+    pub(super) size: u64,
+    pub(super) source: BlobSource,
 }
 
 /// An OCI image layout being assembled: content-addressed blobs plus the entries of
 /// `index.json`. Writing is deterministic (see the module docs).
 #[derive(Default)]
 pub struct LayoutBuilder {
-    blobs: BTreeMap<Sha256Digest, Blob>,
-    index: Vec<Descriptor>,
-    index_annotations: BTreeMap<String, String>,
+    pub(super) blobs: BTreeMap<Sha256Digest, Blob>,
+    pub(super) index: Vec<Descriptor>,
+    pub(super) index_annotations: BTreeMap<String, String>,
 }
 
 impl LayoutBuilder {
@@ -466,7 +466,7 @@ pub fn pack(
     inspect(&read_bundle(&options.output)?)
 }
 
-fn referrer_manifest(
+pub(super) fn referrer_manifest(
     layout: &mut LayoutBuilder,
     attachment: &Attachment,
     subject: &Descriptor,

@@ -1,0 +1,93 @@
+//! `cargo plugpack verify BUNDLE [--key PUB …] [--policy FILE] [--state DIR]`
+
+use camino::Utf8PathBuf;
+use clap::Args;
+use plugpack_core::verify::{self, VerifyOptions, VerifyReport};
+use plugpack_core::{Ctx, Reporter};
+
+use crate::cli::MessageFormat;
+use crate::exit::{CliError, POLICY};
+use crate::shell::Shell;
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The bundle tarball, or an extracted OCI layout directory.
+    pub bundle: Utf8PathBuf,
+    /// Trust this Ed25519 public key (SPKI PEM; repeatable). Conflicts with --policy.
+    #[arg(long, value_name = "PUB")]
+    pub key: Vec<Utf8PathBuf>,
+    /// Trust policy (plugpack-trust.toml).
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    pub policy: Option<Utf8PathBuf>,
+    /// Anti-rollback state directory (default: $PLUGPACK_STATE_DIR, else
+    /// $XDG_DATA_HOME/plugpack/trust-state, else ~/.local/share/plugpack/trust-state).
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<Utf8PathBuf>,
+    /// Accept a version older than the last accepted one.
+    #[arg(long)]
+    pub allow_downgrade: bool,
+}
+
+impl From<&VerifyArgs> for VerifyOptions {
+    fn from(args: &VerifyArgs) -> Self {
+        VerifyOptions {
+            bundle: args.bundle.clone(),
+            keys: args.key.clone(),
+            policy: args.policy.clone(),
+            state: args.state.clone(),
+            allow_downgrade: args.allow_downgrade,
+        }
+    }
+}
+
+/// Verifies a bundle; exit 0 verified, 1 rejected, 2 usage or policy error.
+pub fn run(args: &VerifyArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
+    let report = verify::verify(&args.into(), ctx).map_err(plugpack_core::Error::from)?;
+    render(&report, shell)?;
+    Ok(if report.verified { 0 } else { POLICY })
+}
+
+fn render(report: &VerifyReport, shell: &Shell) -> std::io::Result<()> {
+    if shell.format() == MessageFormat::Json {
+        return shell.json("verify-result", report);
+    }
+    let what = format!(
+        "{} v{}",
+        report.plugin.as_deref().unwrap_or("?"),
+        report.version.as_deref().unwrap_or("?")
+    );
+    for note in &report.notes {
+        shell.warn(&format!("[{}] {}", note.code, note.message));
+    }
+    if report.verified && report.failures.is_empty() {
+        let keys: Vec<&str> = report.signers.iter().map(|s| s.key_id.short()).collect();
+        shell.status(
+            "Verified",
+            &format!("{what} ({}) signed by {}", report.bundle, keys.join(", ")),
+        );
+        shell.out(&format!("verified {what}"))?;
+        return Ok(());
+    }
+    for failure in &report.failures {
+        if report.verified {
+            shell.warn(&format!(
+                "[{}] {} (audit: not enforced)",
+                failure.code, failure.message
+            ));
+        } else {
+            shell.error_line(&format!("[{}] {}", failure.code, failure.message));
+        }
+    }
+    if report.verified {
+        shell.out(&format!(
+            "verified {what} (audit mode, {} problem(s))",
+            report.failures.len()
+        ))
+    } else {
+        shell.out(&format!(
+            "rejected {what}: {} problem(s)",
+            report.failures.len()
+        ))
+    }
+}
