@@ -436,7 +436,8 @@ pub fn fingerprint_artifacts(
         let mut doc = fingerprint::fingerprint_file(&artifact.path)?;
         if doc.detail != fingerprint::Detail::Types && artifact.profile != "external" {
             if companion.is_none() {
-                companion = Some(companion_build(project, build_options, ctx)?);
+                let apple = artifact.target.contains("-apple-");
+                companion = Some(companion_build(project, build_options, apple, ctx)?);
             }
             let twin = companion.as_ref().and_then(|c| {
                 c.artifacts
@@ -481,9 +482,12 @@ pub fn fingerprint_artifacts(
     Ok(out)
 }
 
+/// `apple`: Apple targets keep DWARF in a `.dSYM` only with `split-debuginfo = "packed"`
+/// (with `off` it stays in the object files); elsewhere `off` keeps it in the library.
 fn companion_build(
     project: &Project,
     build_options: &BuildOptions,
+    apple: bool,
     ctx: &Ctx,
 ) -> Result<BuildOutput> {
     let profile = build_options.profile.name();
@@ -496,7 +500,8 @@ fn companion_build(
     let mut options = build_options.clone();
     options.env.push((var("DEBUG"), "full".to_owned()));
     options.env.push((var("STRIP"), "none".to_owned()));
-    options.env.push((var("SPLIT_DEBUGINFO"), "off".to_owned()));
+    let split = if apple { "packed" } else { "off" };
+    options.env.push((var("SPLIT_DEBUGINFO"), split.to_owned()));
     let mut twin = project.clone();
     let dir = project.target_dir.join("plugpack-abi");
     twin.options.target_dir = Some(dir.clone());

@@ -221,3 +221,61 @@ fn a_renamed_field_is_patch_but_a_moved_one_is_major() {
         d.changes
     );
 }
+
+fn data(name: &str) -> camino::Utf8PathBuf {
+    camino::Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data/abi")
+        .join(name)
+}
+
+#[test]
+fn macho_dylib_reads_types_from_its_dsym() {
+    let doc = fingerprint::fingerprint_file(&data("libnocore.dylib")).unwrap();
+    assert_eq!(doc.format, fingerprint::Format::Macho);
+    assert_eq!(doc.architecture, "x86_64");
+    assert_eq!(doc.detail, fingerprint::Detail::Types, "{:?}", doc.notes);
+    let sigs: Vec<(&str, &str)> = doc
+        .exports
+        .iter()
+        .map(|s| (s.name.as_str(), s.signature.as_str()))
+        .collect();
+    assert_eq!(
+        sigs,
+        [
+            ("PLUGIN_DATA", "data i32"),
+            ("plugin_answer", "fn(i32) -> i32")
+        ]
+    );
+    // The same bytes without the .dSYM beside them: symbols level, kinds still known.
+    let bytes = std::fs::read(data("libnocore.dylib")).unwrap();
+    let bare = fingerprint::fingerprint_bytes(Utf8Path::new("lib.dylib"), &bytes).unwrap();
+    assert_eq!(bare.detail, fingerprint::Detail::Symbols);
+    assert_eq!(bare.exports[1].kind, fingerprint::SymbolKind::Function);
+}
+
+#[test]
+fn pe_dll_is_read_at_the_symbols_level() {
+    let doc = fingerprint::fingerprint_file(&data("nocore.dll")).unwrap();
+    assert_eq!(doc.format, fingerprint::Format::Pe);
+    assert_eq!(doc.pointer_width, 64);
+    assert_eq!(doc.detail, fingerprint::Detail::Symbols);
+    let names: Vec<(&str, fingerprint::SymbolKind)> = doc
+        .exports
+        .iter()
+        .map(|s| (s.name.as_str(), s.kind))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("PLUGIN_DATA", fingerprint::SymbolKind::Data),
+            ("plugin_answer", fingerprint::SymbolKind::Function)
+        ]
+    );
+    assert!(!doc.notes.is_empty());
+}
+
+#[test]
+fn object_files_are_not_plugins() {
+    let err = fingerprint::fingerprint_file(&data("nocore.o")).unwrap_err();
+    assert!(err.to_string().contains("relocatable object"), "{err}");
+}

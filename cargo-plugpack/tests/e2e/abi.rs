@@ -97,9 +97,17 @@ fn fingerprint_document_has_types_level_signatures_and_layouts() {
         [
             "plugin_abi_version",
             "plugin_limit",
+            "plugin_mode_level",
             "plugin_reset",
             "plugin_scale"
         ]
+    );
+    let mode = &doc["types"]["abi_plugin::Mode"];
+    assert_eq!(mode["size"], 4, "{mode:#}");
+    assert_eq!(
+        mode["variants"][0],
+        serde_json::json!({"name": "Level", "discriminant": 1,
+                           "fields": [{"name": "__0", "offset": 2, "type": "u16"}]})
     );
     let limit = &exports[1];
     assert_eq!(limit["signature"], "fn(*abi_plugin::Settings) -> u32");
@@ -141,6 +149,11 @@ fn variants_give_the_semver_verdicts() {
         ("field-in-padding", "major", vec!["layout-changed"]),
         (
             "struct-grown",
+            "major",
+            vec!["layout-changed", "layout-changed", "layout-changed"],
+        ),
+        (
+            "variant-added",
             "major",
             vec!["layout-changed", "layout-changed", "layout-changed"],
         ),
@@ -239,6 +252,22 @@ fn debug_and_release_builds_have_the_same_fingerprint() {
         doc["notes"][0].as_str().unwrap().contains("no DWARF"),
         "{doc:#}"
     );
+    // The wasm fixture strips its release build (`strip = true`): same story.
+    let wdev = dir.path().join("wdev.json");
+    let wrel = dir.path().join("wrel.json");
+    run_ok(&mut support::on_fixture(
+        "fingerprint",
+        "wasm-plugin",
+        &["-q", "-o", wdev.to_str().unwrap()],
+    ));
+    run_ok(&mut support::on_fixture(
+        "fingerprint",
+        "wasm-plugin",
+        &["-q", "--release", "-o", wrel.to_str().unwrap()],
+    ));
+    let (wdev, wrel) = (read_json(&wdev), read_json(&wrel));
+    assert_eq!(wrel["detail"], "types", "{wrel:#}");
+    assert_eq!(wdev["fingerprint"], wrel["fingerprint"]);
 }
 
 #[test]

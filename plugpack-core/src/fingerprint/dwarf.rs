@@ -595,7 +595,7 @@ impl<'a> Reader<'a> {
                 _ => {}
             }
         }
-        layout.fields.sort();
+        sort_fields(&mut layout.fields);
         layout.variants.sort();
         Ok(layout)
     }
@@ -613,7 +613,13 @@ impl<'a> Reader<'a> {
         }
         let name = self
             .str_attr(unit, die, gimli::DW_AT_name)
-            .unwrap_or_else(|| "<base>".to_owned());
+            .unwrap_or_else(|| {
+                if die.tag() == gimli::DW_TAG_inheritance {
+                    "<base>".to_owned()
+                } else {
+                    "<anon>".to_owned()
+                }
+            });
         let offset = member_offset(die);
         let ty = self.render_opt(unit, die, deps, depth)?;
         Ok(Some(Field {
@@ -633,7 +639,10 @@ impl<'a> Reader<'a> {
         for child in self.children(part)? {
             match child.tag() {
                 gimli::DW_TAG_member => {
-                    if let Some(field) = self.member(part.unit, &child, 0, deps, depth)? {
+                    if let Some(mut field) = self.member(part.unit, &child, 0, deps, depth)? {
+                        if field.name == "<anon>" {
+                            field.name = "<tag>".to_owned(); // the discriminant
+                        }
                         layout.fields.push(field);
                     }
                 }
@@ -701,7 +710,7 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        fields.sort();
+        sort_fields(&mut fields);
         Ok(fields)
     }
 
@@ -718,6 +727,11 @@ impl<'a> Reader<'a> {
         }
         out
     }
+}
+
+/// Offset order (then name), the order a reader of the layout expects.
+fn sort_fields(fields: &mut [Field]) {
+    fields.sort_by(|a, b| (a.offset, &a.name, &a.ty).cmp(&(b.offset, &b.name, &b.ty)));
 }
 
 fn member_offset(die: &Die<'_>) -> u64 {

@@ -481,21 +481,56 @@ fn finish(raw: RawAbi) -> AbiFingerprint {
 
 /// Fingerprints artifact bytes; `path` only names the file in errors.
 pub fn fingerprint_bytes(path: &Utf8Path, bytes: &[u8]) -> Result<AbiFingerprint, Error> {
+    fingerprint_with_debug(path, bytes, None)
+}
+
+fn fingerprint_with_debug(
+    path: &Utf8Path,
+    bytes: &[u8],
+    debug: Option<&[u8]>,
+) -> Result<AbiFingerprint, Error> {
     let raw = if bytes.starts_with(b"\0asm") {
         wasm::read(path, bytes)?
     } else {
-        native::read(path, bytes)?
+        native::read(path, bytes, debug)?
     };
     Ok(finish(raw))
 }
 
-/// Reads and fingerprints an artifact file (never loads or runs it).
+/// The `.dSYM` DWARF file Apple toolchains (and rustc's default `split-debuginfo =
+/// "packed"` on macOS) put next to a Mach-O library: `<lib>.dSYM/Contents/Resources/DWARF/<lib>`.
+fn dsym_companion(path: &Utf8Path, bytes: &[u8]) -> Option<Utf8PathBuf> {
+    let macho = matches!(
+        bytes.get(..4),
+        Some([0xcf, 0xfa, 0xed, 0xfe] | [0xce, 0xfa, 0xed, 0xfe] | [0xfe, 0xed, 0xfa, 0xcf])
+    );
+    if !macho {
+        return None;
+    }
+    let name = path.file_name()?;
+    let dsym = Utf8PathBuf::from(format!("{path}.dSYM"))
+        .join("Contents/Resources/DWARF")
+        .join(name);
+    dsym.is_file().then_some(dsym)
+}
+
+/// Reads and fingerprints an artifact file (never loads or runs it). For a Mach-O library
+/// with a `.dSYM` bundle beside it, DWARF is read from the bundle.
 pub fn fingerprint_file(path: &Utf8Path) -> Result<AbiFingerprint, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::Read {
         path: path.to_owned(),
         source,
     })?;
-    fingerprint_bytes(path, &bytes)
+    match dsym_companion(path, &bytes) {
+        Some(dsym) => {
+            let debug = std::fs::read(&dsym).map_err(|source| Error::Read {
+                path: dsym.clone(),
+                source,
+            })?;
+            fingerprint_with_debug(path, &bytes, Some(&debug))
+        }
+        None => fingerprint_bytes(path, &bytes),
+    }
 }
 
 /// Writes `doc` as pretty JSON to `path`, atomically.

@@ -11,7 +11,9 @@ use object::{
 
 use super::{Detail, Error, Format, Platform, RawAbi, RawSymbol, SymbolKind};
 
-pub(crate) fn read(path: &Utf8Path, bytes: &[u8]) -> Result<RawAbi, Error> {
+/// Reads a native library; `debug`, when given, is a separate debug-info file (a Mach-O
+/// `.dSYM` DWARF file) to take DWARF from instead of the library itself.
+pub(crate) fn read(path: &Utf8Path, bytes: &[u8], debug: Option<&[u8]>) -> Result<RawAbi, Error> {
     let unsupported = |reason: &str| Error::Unsupported {
         path: path.to_owned(),
         reason: reason.to_owned(),
@@ -114,19 +116,26 @@ pub(crate) fn read(path: &Utf8Path, bytes: &[u8]) -> Result<RawAbi, Error> {
                 if name.is_empty() {
                     continue;
                 }
-                // Mach-O/PE export tables carry no kind; a symbol-table entry may.
-                let kind = file
-                    .symbols()
-                    .find(|s| {
-                        s.name()
-                            .ok()
-                            .is_some_and(|n| n == name || n.strip_prefix('_') == Some(name))
-                    })
-                    .map(|s| match s.kind() {
-                        OSymKind::Text => SymbolKind::Function,
-                        OSymKind::Data => SymbolKind::Data,
-                        _ => SymbolKind::Unknown,
-                    });
+                // Export tables carry no kind: take it from the section the address is in.
+                let address = match export.target() {
+                    object::ExportTarget::Address { address } => Some(address),
+                    _ => None,
+                };
+                let kind = address.and_then(|address| {
+                    file.sections()
+                        .find(|sec| {
+                            sec.address() <= address
+                                && address < sec.address().saturating_add(sec.size())
+                        })
+                        .map(|sec| match sec.kind() {
+                            object::SectionKind::Text => SymbolKind::Function,
+                            object::SectionKind::Data
+                            | object::SectionKind::ReadOnlyData
+                            | object::SectionKind::UninitializedData
+                            | object::SectionKind::Tls => SymbolKind::Data,
+                            _ => SymbolKind::Unknown,
+                        })
+                });
                 let kind = kind.unwrap_or(SymbolKind::Unknown);
                 let signature = match kind {
                     SymbolKind::Function => "fn",
@@ -173,8 +182,18 @@ pub(crate) fn read(path: &Utf8Path, bytes: &[u8]) -> Result<RawAbi, Error> {
         .filter(|s| s.kind == Some(SymbolKind::Data))
         .map(|s| s.name.clone())
         .collect();
+    let debug_file = match debug {
+        Some(d) => Some(object::File::parse(d).map_err(|e| Error::Malformed {
+            path: path.to_owned(),
+            format: "debug info (.dSYM)",
+            reason: e.to_string(),
+        })?),
+        None => None,
+    };
+    let dwarf_source = debug_file.as_ref().unwrap_or(&file);
     let loader = |name: &str| -> std::borrow::Cow<'_, [u8]> {
-        file.section_by_name(name)
+        dwarf_source
+            .section_by_name(name)
             .and_then(|s| s.uncompressed_data().ok())
             .unwrap_or_default()
     };
