@@ -98,7 +98,7 @@ fn core_exit_code(e: &Error) -> u8 {
         Error::Sbom(e) => match e {
             sbom::Error::MissingLockfile { .. } | sbom::Error::SeveralDocuments { .. } => USAGE,
             sbom::Error::DepSet { .. } => BUILD,
-            sbom::Error::Write { .. } => OUTPUT,
+            sbom::Error::Write { .. } | sbom::Error::Embed { .. } => OUTPUT,
             _ => INTERNAL,
         },
         Error::Scaffold(e) => match e {

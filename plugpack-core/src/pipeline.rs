@@ -22,6 +22,8 @@ pub struct PackageOptions {
     pub output: Option<Utf8PathBuf>,
     /// `--artifact`: package these prebuilt files instead of building.
     pub artifacts: Vec<Utf8PathBuf>,
+    /// `--no-embed-deps`: do not embed the dependency list (`.dep-v0`) into the artifacts.
+    pub no_embed_dependencies: bool,
 }
 
 /// One bundle written by `package`.
@@ -69,7 +71,11 @@ pub fn package(
         ));
     }
     let build = if options.artifacts.is_empty() {
-        build::build(project, build_options, ctx)?
+        let mut build = build::build(project, build_options, ctx)?;
+        if !options.no_embed_dependencies {
+            sbom::embed_dependency_lists(project, &mut build, ctx)?;
+        }
+        build
     } else {
         external_artifacts(project, build_options, options, ctx)?
     };
@@ -163,6 +169,8 @@ pub struct SbomRunOptions {
     pub sbom: SbomOptions,
     /// Where to write.
     pub output: SbomDestination,
+    /// `--no-embed-deps`: do not embed the dependency list (`.dep-v0`) into the artifacts.
+    pub no_embed_dependencies: bool,
 }
 
 /// One SBOM produced by `sbom`.
@@ -176,6 +184,8 @@ pub struct WrittenSbom {
     pub target: String,
     /// Where it was written (`None` for stdout).
     pub path: Option<Utf8PathBuf>,
+    /// The artifact it describes (with the embedded dependency list, unless disabled).
+    pub artifact: Utf8PathBuf,
     /// `serialNumber`.
     pub serial_number: String,
     /// SHA-256 of the written bytes.
@@ -206,7 +216,10 @@ pub fn sbom(
 ) -> Result<SbomRun> {
     sbom::check_lockfile(ctx, load_options)?;
     let project = &crate::project::load(ctx, load_options)?;
-    let build = build::build(project, build_options, ctx)?;
+    let mut build = build::build(project, build_options, ctx)?;
+    if !options.no_embed_dependencies {
+        sbom::embed_dependency_lists(project, &mut build, ctx)?;
+    }
     let mut docs = Vec::new();
     for artifact in &build.artifacts {
         docs.push(sbom::generate(
@@ -235,7 +248,7 @@ pub fn sbom(
     }
     let mut sboms = Vec::new();
     let mut stdout = None;
-    for doc in &docs {
+    for (doc, artifact) in docs.iter().zip(&build.artifacts) {
         let bytes = doc.to_json()?;
         let path = match (&options.output, &dir_output) {
             (_, Some(dir)) => Some(dir.join(doc.file_name())),
@@ -251,6 +264,7 @@ pub fn sbom(
             version: doc.version.clone(),
             target: doc.target.clone(),
             path,
+            artifact: artifact.path.clone(),
             serial_number: doc.bom.serial_number.clone(),
             sha256: crate::types::Sha256Digest::of_bytes(&bytes),
             components: doc.bom.components.len(),

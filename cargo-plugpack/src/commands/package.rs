@@ -20,6 +20,9 @@ pub struct PackageArgs {
     /// Package this prebuilt file instead of building (repeatable, one per --target).
     #[arg(long, value_name = "PATH")]
     pub artifact: Vec<Utf8PathBuf>,
+    /// Do not embed the dependency list (cargo-auditable `.dep-v0`) into the artifacts.
+    #[arg(long)]
+    pub no_embed_deps: bool,
 }
 
 /// Builds and bundles.
@@ -33,6 +36,7 @@ pub fn run(
     let options = PackageOptions {
         output: args.output.clone(),
         artifacts: args.artifact.clone(),
+        no_embed_dependencies: args.no_embed_deps,
     };
     let out = pipeline::package(
         &project,

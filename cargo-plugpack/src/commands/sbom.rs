@@ -37,6 +37,9 @@ pub struct SbomArgs {
     /// [default: <target-dir>/plugpack/sbom/]
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<Utf8PathBuf>,
+    /// Do not embed the dependency list (cargo-auditable `.dep-v0`) into the artifacts.
+    #[arg(long)]
+    pub no_embed_deps: bool,
 }
 
 impl From<&SbomArgs> for SbomRunOptions {
@@ -54,6 +57,7 @@ impl From<&SbomArgs> for SbomRunOptions {
                 Some(p) if p.as_str() == "-" => SbomDestination::Stdout,
                 Some(p) => SbomDestination::Path(p.clone()),
             },
+            no_embed_dependencies: args.no_embed_deps,
         }
     }
 }

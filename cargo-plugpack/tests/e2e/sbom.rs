@@ -287,3 +287,43 @@ print("valid")
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "valid");
     }
 }
+
+#[test]
+fn sbom_embeds_the_dependency_list_unless_told_not_to() {
+    let json = |extra: &[&str]| {
+        let mut args = vec!["--target", WASM, "--message-format", "json"];
+        args.extend_from_slice(extra);
+        let out = run_ok(&mut on_fixture("sbom", FIXTURE, &args));
+        support::json_lines(&out).remove(0)
+    };
+    let embedded = json(&[]);
+    let artifact = Path::new(embedded["artifact"].as_str().unwrap());
+    assert!(
+        artifact
+            .to_str()
+            .unwrap()
+            .contains("plugpack/embedded/wasm32-wasip1/"),
+        "{artifact:?}"
+    );
+    let bytes = std::fs::read(artifact).unwrap();
+    assert!(
+        bytes.windows(7).any(|w| w == b".dep-v0"),
+        "no .dep-v0 section name in {artifact:?}"
+    );
+    let plain = json(&["--no-embed-deps"]);
+    let plain_artifact = Path::new(plain["artifact"].as_str().unwrap());
+    assert!(
+        !plain_artifact
+            .to_str()
+            .unwrap()
+            .contains("plugpack/embedded")
+    );
+    assert!(
+        !std::fs::read(plain_artifact)
+            .unwrap()
+            .windows(7)
+            .any(|w| w == b".dep-v0")
+    );
+    // Different files, so different SBOMs.
+    assert_ne!(embedded["serial_number"], plain["serial_number"]);
+}

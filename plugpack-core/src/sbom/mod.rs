@@ -41,6 +41,7 @@
 //! | `plugpack:license:file` | crates | `license-file`, relative to the crate |
 //! | `plugpack:artifact:*`, `plugpack:target`, `plugpack:plugin:kind`, `plugpack:rustc:version`, `plugpack:cargo:profile`, `plugpack:dependency-set:exact` | plugin | the artifact and how it was built |
 
+pub mod auditable;
 pub mod cyclonedx;
 mod error;
 mod license;
@@ -566,6 +567,62 @@ fn is_url(s: &str) -> bool {
             && !rest.is_empty()
             && !s.contains(char::is_whitespace)
     })
+}
+
+/// Embeds each built artifact's dependency list (cargo-auditable format, see [`auditable`])
+/// into a copy of it under `<target-dir>/plugpack/embedded/`, and points `build`'s artifacts at
+/// the copies, so later stages hash and ship the final files.
+///
+/// Skipped with a warning where it cannot work (no build information for prebuilt
+/// `--artifact` files, formats other than ELF and wasm, `objcopy` missing); the original file
+/// is then used unchanged.
+pub fn embed_dependency_lists(
+    project: &Project,
+    build: &mut BuildOutput,
+    ctx: &Ctx,
+) -> Result<(), Error> {
+    let dir = project.target_dir.join("plugpack").join("embedded");
+    let mut embedded = Vec::new();
+    for artifact in &build.artifacts {
+        if !build.units.iter().any(|u| u.target == artifact.target) {
+            ctx.reporter().warn(&format!(
+                "no build information for {} ({}): dependency list not embedded",
+                artifact.plugin, artifact.target
+            ));
+            embedded.push(artifact.clone());
+            continue;
+        }
+        let cfg = depset::target_cfg(ctx, &project.workspace_root, &artifact.target).ok();
+        let set = depset::compute_for_target(project, build, artifact, cfg.as_ref()).map_err(
+            |source| Error::DepSet {
+                plugin: artifact.plugin.clone(),
+                target: artifact.target.clone(),
+                source: Box::new(source),
+            },
+        )?;
+        match auditable::embed(artifact, &set, &dir, ctx) {
+            Ok(done) => embedded.push(done),
+            Err(
+                e @ (auditable::EmbedError::UnsupportedFormat { .. }
+                | auditable::EmbedError::Objcopy { .. }),
+            ) => {
+                let cause = std::error::Error::source(&e)
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default();
+                ctx.reporter().warn(&format!("{e}{cause}"));
+                embedded.push(artifact.clone());
+            }
+            Err(e) => {
+                return Err(Error::Embed {
+                    plugin: artifact.plugin.clone(),
+                    target: artifact.target.clone(),
+                    source: Box::new(e),
+                });
+            }
+        }
+    }
+    build.artifacts = embedded;
+    Ok(())
 }
 
 /// Where `write` puts the documents.
