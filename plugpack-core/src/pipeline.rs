@@ -278,6 +278,44 @@ pub fn sbom(
     })
 }
 
+/// `sbom --from-artifact FILE`: an SBOM from the dependency list embedded in `file` (no
+/// project, no build). [`SbomDestination::Default`] means stdout here.
+pub fn sbom_from_artifact(
+    file: &camino::Utf8Path,
+    options: &SbomRunOptions,
+    ctx: &Ctx,
+) -> Result<SbomRun> {
+    let doc = sbom::from_artifact(file, &options.sbom, ctx)?;
+    let bytes = doc.to_json()?;
+    let path = match &options.output {
+        SbomDestination::Path(p) if p.is_dir() => Some(p.join(format!(
+            "{}.cdx.json",
+            file.file_name().unwrap_or("artifact")
+        ))),
+        SbomDestination::Path(p) => Some(p.clone()),
+        SbomDestination::Default | SbomDestination::Stdout => None,
+    };
+    if let Some(p) = &path {
+        sbom::write(p, &bytes)?;
+    }
+    let written = WrittenSbom {
+        plugin: doc.plugin.clone(),
+        version: doc.version.clone(),
+        target: doc.target.clone(),
+        path: path.clone(),
+        artifact: file.to_owned(),
+        serial_number: doc.bom.serial_number.clone(),
+        sha256: crate::types::Sha256Digest::of_bytes(&bytes),
+        components: doc.bom.components.len(),
+        findings: doc.findings.clone(),
+    };
+    Ok(SbomRun {
+        build: BuildOutput::default(),
+        sboms: vec![written],
+        stdout: path.is_none().then_some(bytes),
+    })
+}
+
 fn external_artifacts(
     project: &Project,
     build_options: &BuildOptions,

@@ -740,3 +740,64 @@ fn sbom_after_embedding_hashes_the_final_artifact() {
         [std::fs::metadata(&artifact.path).unwrap().len().to_string()]
     );
 }
+
+#[test]
+fn sbom_from_embedded_list_matches_the_build_sbom_and_validates() {
+    for built in [host(), wasm()] {
+        let mut build = built.build.clone();
+        let tmp = tempfile::tempdir().unwrap();
+        let artifact = &built.artifact().clone();
+        let cfg =
+            depset::target_cfg(&ctx(), &built.project.workspace_root, &artifact.target).unwrap();
+        let set = depset::compute_for_target(&built.project, &build, artifact, Some(&cfg)).unwrap();
+        let embedded = sbom::auditable::embed(
+            artifact,
+            &set,
+            Utf8Path::from_path(tmp.path()).unwrap(),
+            &ctx(),
+        )
+        .unwrap();
+        build.artifacts = vec![embedded.clone()];
+        let full = json(
+            &sbom::generate(
+                &built.project,
+                &build,
+                &embedded,
+                &SbomOptions::default(),
+                &ctx(),
+            )
+            .unwrap(),
+        );
+        let rebuilt_doc =
+            sbom::from_artifact(&embedded.path, &SbomOptions::default(), &ctx()).unwrap();
+        assert!(rebuilt_doc.findings.is_empty());
+        let rebuilt = json(&rebuilt_doc);
+        assert_eq!(scopes(&rebuilt), scopes(&full), "{}", artifact.target);
+        assert_eq!(rebuilt["dependencies"], full["dependencies"]);
+        assert_eq!(
+            rebuilt["metadata"]["component"]["hashes"],
+            full["metadata"]["component"]["hashes"]
+        );
+        assert_eq!(rebuilt["metadata"]["timestamp"], "2024-01-02T03:04:05Z");
+        for spec in [SpecVersion::V1_5, SpecVersion::V1_6] {
+            let doc = json(
+                &sbom::from_artifact(
+                    &embedded.path,
+                    &SbomOptions {
+                        spec_version: spec,
+                        ..SbomOptions::default()
+                    },
+                    &ctx(),
+                )
+                .unwrap(),
+            );
+            assert_valid(&validator(spec), &doc, "from-artifact");
+        }
+    }
+    // A file without a list: a clear error naming it.
+    let plain = &host().artifact().path;
+    let err = sbom::from_artifact(plain, &SbomOptions::default(), &ctx()).unwrap_err();
+    let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert!(chain.contains("has no embedded dependency list"), "{chain}");
+    assert!(chain.contains(plain.as_str()), "{chain}");
+}

@@ -40,6 +40,10 @@ pub struct SbomArgs {
     /// Do not embed the dependency list (cargo-auditable `.dep-v0`) into the artifacts.
     #[arg(long)]
     pub no_embed_deps: bool,
+    /// Build no project: rebuild an SBOM from the dependency list embedded in FILE
+    /// (written to stdout unless -o is given).
+    #[arg(long, value_name = "FILE")]
+    pub from_artifact: Option<Utf8PathBuf>,
 }
 
 impl From<&SbomArgs> for SbomRunOptions {
@@ -64,12 +68,15 @@ impl From<&SbomArgs> for SbomRunOptions {
 
 /// Builds and writes one SBOM per artifact.
 pub fn run(args: &SbomArgs, global: &GlobalArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
-    let run = pipeline::sbom(
-        &args.project.load_options()?,
-        &args.project.build_options(global, shell),
-        &SbomRunOptions::from(args),
-        ctx,
-    )?;
+    let run = match &args.from_artifact {
+        Some(file) => pipeline::sbom_from_artifact(file, &SbomRunOptions::from(args), ctx)?,
+        None => pipeline::sbom(
+            &args.project.load_options()?,
+            &args.project.build_options(global, shell),
+            &SbomRunOptions::from(args),
+            ctx,
+        )?,
+    };
     use plugpack_core::Reporter;
     for doc in &run.sboms {
         for finding in &doc.findings {

@@ -327,3 +327,41 @@ fn sbom_embeds_the_dependency_list_unless_told_not_to() {
     // Different files, so different SBOMs.
     assert_ne!(embedded["serial_number"], plain["serial_number"]);
 }
+
+#[test]
+fn sbom_from_artifact_reads_the_embedded_list_back() {
+    let out = run_ok(&mut on_fixture(
+        "sbom",
+        FIXTURE,
+        &["--target", HOST, "--message-format", "json", "-o", "-"],
+    ));
+    let full: Value = serde_json::from_str(&out).unwrap();
+    let embedded = support::fixture_target_dir()
+        .join("plugpack/embedded")
+        .join(HOST)
+        .join("libsbom_plugin.so");
+    let text = run_ok(
+        support::plugpack()
+            .args(["sbom", "--from-artifact"])
+            .arg(&embedded),
+    );
+    let rebuilt: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(names_and_scopes(&rebuilt), names_and_scopes(&full));
+    assert_eq!(
+        rebuilt["metadata"]["component"]["hashes"],
+        full["metadata"]["component"]["hashes"]
+    );
+    let plain = support::fixture_target_dir()
+        .join(HOST)
+        .join("debug/libsbom_plugin.so");
+    let stderr = run_fails(
+        support::plugpack()
+            .args(["sbom", "--from-artifact"])
+            .arg(&plain),
+        5,
+    );
+    assert!(
+        stderr.contains("has no embedded dependency list"),
+        "{stderr}"
+    );
+}

@@ -89,7 +89,9 @@ pub enum EmbedError {
         source: crate::process::ProcessError,
     },
     /// The file is not a format we can embed into or read from.
-    #[error("{path} is not an ELF or wasm file; no dependency list embedded")]
+    #[error(
+        "{path} is not a supported binary (ELF or wasm to embed into; also Mach-O or PE to read)"
+    )]
     UnsupportedFormat {
         /// The file.
         path: Utf8PathBuf,
@@ -220,24 +222,40 @@ pub fn embed(
             .permissions();
         std::fs::set_permissions(&out, permissions).map_err(io("write", &out))?;
     } else if bytes.starts_with(b"\x7fELF") {
-        let section_file = out_dir.join(format!("{}.dep-v0", artifact.file_name));
-        crate::types::write_atomic(&section_file, &payload).map_err(io("write", &section_file))?;
+        // Unique temporary names in the output directory: concurrent runs never see a
+        // half-written file, and the final rename is atomic.
+        let temp = |suffix: &str| {
+            tempfile::Builder::new()
+                .prefix(".plugpack-embed-")
+                .suffix(suffix)
+                .tempfile_in(&out_dir)
+                .map_err(io("create a temporary file in", &out_dir))
+        };
+        let section_file = temp(".dep-v0")?;
+        std::fs::write(section_file.path(), &payload).map_err(io("write", &out_dir))?;
+        let staged = temp(".so")?;
         let objcopy = ctx.var("OBJCOPY").unwrap_or("objcopy").to_owned();
         let mut cmd = Command::new(objcopy);
         cmd.arg("--remove-section")
             .arg(SECTION)
             .arg("--add-section")
-            .arg(format!("{SECTION}={section_file}"))
+            .arg(format!("{SECTION}={}", section_file.path().display()))
             .arg("--set-section-flags")
             .arg(format!("{SECTION}=contents,readonly,noload"))
             .arg(&artifact.path)
-            .arg(&out);
-        let result = crate::process::output(&mut cmd);
-        let _ = std::fs::remove_file(&section_file);
-        result.map_err(|source| EmbedError::Objcopy {
+            .arg(staged.path());
+        crate::process::output(&mut cmd).map_err(|source| EmbedError::Objcopy {
             path: artifact.path.clone(),
             source,
         })?;
+        let permissions = std::fs::metadata(&artifact.path)
+            .map_err(io("read", &artifact.path))?
+            .permissions();
+        std::fs::set_permissions(staged.path(), permissions).map_err(io("write", &out))?;
+        staged
+            .persist(&out)
+            .map_err(|e| e.error)
+            .map_err(io("write", &out))?;
     } else {
         return Err(EmbedError::UnsupportedFormat {
             path: artifact.path.clone(),

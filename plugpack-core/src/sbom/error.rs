@@ -28,6 +28,15 @@ pub enum Error {
         #[source]
         source: Box<super::auditable::EmbedError>,
     },
+    /// `--from-artifact`: the embedded list could not be read.
+    #[error("cannot read the embedded dependency list of {path}")]
+    ReadEmbedded {
+        /// The file.
+        path: Utf8PathBuf,
+        /// Why.
+        #[source]
+        source: Box<super::auditable::EmbedError>,
+    },
     /// `--locked` was given but the workspace has no `Cargo.lock`.
     #[error(
         "no Cargo.lock in {workspace_root} and --locked was given; run `cargo generate-lockfile` and commit it"
