@@ -98,6 +98,14 @@ fn core_exit_code(e: &Error) -> u8 {
         Error::Sbom(e) => match e {
             sbom::Error::MissingLockfile { .. } | sbom::Error::SeveralDocuments { .. } => USAGE,
             sbom::Error::DepSet { .. } => BUILD,
+            sbom::Error::Embed { source, .. } | sbom::Error::ReadEmbedded { source, .. } => {
+                match **source {
+                    sbom::auditable::EmbedError::NotFound { .. }
+                    | sbom::auditable::EmbedError::Invalid { .. }
+                    | sbom::auditable::EmbedError::UnsupportedFormat { .. } => INVALID_INPUT,
+                    _ => OUTPUT,
+                }
+            }
             sbom::Error::Write { .. } => OUTPUT,
             _ => INTERNAL,
         },

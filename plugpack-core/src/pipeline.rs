@@ -25,6 +25,8 @@ pub struct PackageOptions {
     pub artifacts: Vec<Utf8PathBuf>,
     /// `--key`/`--sign`: sign each bundle after writing it.
     pub sign: Option<crate::sign::SignOptions>,
+    /// `--no-embed-deps`: do not embed the dependency list (`.dep-v0`) into the artifacts.
+    pub no_embed_dependencies: bool,
 }
 
 /// One bundle written by `package`.
@@ -54,6 +56,23 @@ pub struct PackageOutput {
     pub bundles: Vec<WrittenBundle>,
 }
 
+/// Builds the plugins and, unless `embed_dependencies` is false, embeds each artifact's
+/// dependency list (cargo-auditable `.dep-v0`) into the final copy that every later stage
+/// hashes, fingerprints and ships. `build` and `package` both use it, so the artifact `build`
+/// reports is byte for byte the one `package` bundles.
+pub fn build_plugins(
+    project: &Project,
+    build_options: &BuildOptions,
+    embed_dependencies: bool,
+    ctx: &Ctx,
+) -> Result<BuildOutput> {
+    let mut build = build::build(project, build_options, ctx)?;
+    if embed_dependencies {
+        sbom::embed_dependency_lists(project, &mut build, ctx)?;
+    }
+    Ok(build)
+}
+
 /// The default bundle path: `<target-dir>/plugpack/<name>-<version>.oci.tar`.
 pub fn default_bundle_path(project: &Project, name: &str, version: &str) -> Utf8PathBuf {
     project
@@ -74,8 +93,10 @@ pub fn package(
             "-o/--output needs exactly one selected plugin (use -p NAME)".to_owned(),
         ));
     }
+    // Load the key before building so a bad key fails fast.
+    let signing_key = options.sign.as_ref().map(|o| o.key.load(ctx)).transpose()?;
     let build = if options.artifacts.is_empty() {
-        build::build(project, build_options, ctx)?
+        build_plugins(project, build_options, !options.no_embed_dependencies, ctx)?
     } else {
         external_artifacts(project, build_options, options, ctx)?
     };
@@ -84,8 +105,6 @@ pub fn package(
     } else {
         external_fingerprints(&build, ctx)?
     };
-    // Load the key before building so a bad key fails fast.
-    let signing_key = options.sign.as_ref().map(|o| o.key.load(ctx)).transpose()?;
     let mut bundles = Vec::new();
     for plugin in &project.plugins {
         let artifacts: Vec<BuiltArtifact> = build
@@ -194,6 +213,8 @@ pub struct SbomRunOptions {
     pub sbom: SbomOptions,
     /// Where to write.
     pub output: SbomDestination,
+    /// `--no-embed-deps`: do not embed the dependency list (`.dep-v0`) into the artifacts.
+    pub no_embed_dependencies: bool,
 }
 
 /// One SBOM produced by `sbom`.
@@ -207,6 +228,8 @@ pub struct WrittenSbom {
     pub target: String,
     /// Where it was written (`None` for stdout).
     pub path: Option<Utf8PathBuf>,
+    /// The artifact it describes (with the embedded dependency list, unless disabled).
+    pub artifact: Utf8PathBuf,
     /// `serialNumber`.
     pub serial_number: String,
     /// SHA-256 of the written bytes.
@@ -237,7 +260,10 @@ pub fn sbom(
 ) -> Result<SbomRun> {
     sbom::check_lockfile(ctx, load_options)?;
     let project = &crate::project::load(ctx, load_options)?;
-    let build = build::build(project, build_options, ctx)?;
+    let mut build = build::build(project, build_options, ctx)?;
+    if !options.no_embed_dependencies {
+        sbom::embed_dependency_lists(project, &mut build, ctx)?;
+    }
     let mut docs = Vec::new();
     for artifact in &build.artifacts {
         docs.push(sbom::generate(
@@ -266,7 +292,7 @@ pub fn sbom(
     }
     let mut sboms = Vec::new();
     let mut stdout = None;
-    for doc in &docs {
+    for (doc, artifact) in docs.iter().zip(&build.artifacts) {
         let bytes = doc.to_json()?;
         let path = match (&options.output, &dir_output) {
             (_, Some(dir)) => Some(dir.join(doc.file_name())),
@@ -282,6 +308,7 @@ pub fn sbom(
             version: doc.version.clone(),
             target: doc.target.clone(),
             path,
+            artifact: artifact.path.clone(),
             serial_number: doc.bom.serial_number.clone(),
             sha256: crate::types::Sha256Digest::of_bytes(&bytes),
             components: doc.bom.components.len(),
@@ -318,6 +345,44 @@ fn external_fingerprints(build: &BuildOutput, ctx: &Ctx) -> Result<Vec<Fingerpri
         });
     }
     Ok(out)
+}
+
+/// `sbom --from-artifact FILE`: an SBOM from the dependency list embedded in `file` (no
+/// project, no build). [`SbomDestination::Default`] means stdout here.
+pub fn sbom_from_artifact(
+    file: &camino::Utf8Path,
+    options: &SbomRunOptions,
+    ctx: &Ctx,
+) -> Result<SbomRun> {
+    let doc = sbom::from_artifact(file, &options.sbom, ctx)?;
+    let bytes = doc.to_json()?;
+    let path = match &options.output {
+        SbomDestination::Path(p) if p.is_dir() => Some(p.join(format!(
+            "{}.cdx.json",
+            file.file_name().unwrap_or("artifact")
+        ))),
+        SbomDestination::Path(p) => Some(p.clone()),
+        SbomDestination::Default | SbomDestination::Stdout => None,
+    };
+    if let Some(p) = &path {
+        sbom::write(p, &bytes)?;
+    }
+    let written = WrittenSbom {
+        plugin: doc.plugin.clone(),
+        version: doc.version.clone(),
+        target: doc.target.clone(),
+        path: path.clone(),
+        artifact: file.to_owned(),
+        serial_number: doc.bom.serial_number.clone(),
+        sha256: crate::types::Sha256Digest::of_bytes(&bytes),
+        components: doc.bom.components.len(),
+        findings: doc.findings.clone(),
+    };
+    Ok(SbomRun {
+        build: BuildOutput::default(),
+        sboms: vec![written],
+        stdout: path.is_none().then_some(bytes),
+    })
 }
 
 fn external_artifacts(

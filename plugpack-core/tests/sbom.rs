@@ -625,3 +625,179 @@ fn missing_lockfile_is_an_error_under_locked_and_a_warning_otherwise() {
     // The check itself must not create the lockfile.
     assert!(!root.join("Cargo.lock").exists());
 }
+
+// ---- embedded dependency list (cargo-auditable format) -----------------------------------
+
+#[test]
+fn embedded_dependency_list_is_read_back_by_auditable_info() {
+    use auditable_info::Limits;
+    use plugpack_core::sbom::auditable;
+    for built in [host(), wasm()] {
+        let artifact = built.artifact();
+        let cfg =
+            depset::target_cfg(&ctx(), &built.project.workspace_root, &artifact.target).unwrap();
+        let set =
+            depset::compute_for_target(&built.project, &built.build, artifact, Some(&cfg)).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(tmp.path()).unwrap();
+        let embedded = auditable::embed(artifact, &set, dir, &ctx()).unwrap();
+        assert_ne!(embedded.path, artifact.path);
+        assert_ne!(embedded.sha256, artifact.sha256);
+        assert_eq!(
+            (embedded.sha256, embedded.size),
+            plugpack_core::types::Sha256Digest::of_file(&embedded.path).unwrap()
+        );
+        // cargo's own output is untouched.
+        assert_eq!(
+            plugpack_core::types::Sha256Digest::of_file(&artifact.path)
+                .unwrap()
+                .0,
+            artifact.sha256
+        );
+
+        // The reference reader (auditable-info, used by cargo audit bin) agrees.
+        let info =
+            auditable_info::audit_info_from_file(embedded.path.as_std_path(), Limits::default())
+                .unwrap();
+        let read: BTreeMap<String, (String, bool)> = info
+            .packages
+            .iter()
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    (format!("{:?}", p.kind).to_lowercase(), p.root),
+                )
+            })
+            .collect();
+        let want: BTreeMap<String, (String, bool)> = set
+            .packages
+            .iter()
+            .map(|p| {
+                let kind = match p.scope {
+                    Scope::Required => "runtime",
+                    Scope::BuildOnly => "build",
+                };
+                (p.name.clone(), (kind.to_owned(), p.is_root))
+            })
+            .collect();
+        assert_eq!(read, want, "{}", artifact.target);
+        let root = info.packages.iter().find(|p| p.root).unwrap();
+        let mut root_deps: Vec<&str> = root
+            .dependencies
+            .iter()
+            .map(|&i| info.packages[i].name.as_str())
+            .collect();
+        root_deps.sort();
+        assert_eq!(
+            root_deps,
+            ["build-helper", "helper-macro", "itoa", "local-lib"]
+        );
+        let itoa = info.packages.iter().find(|p| p.name == "itoa").unwrap();
+        assert_eq!(format!("{:?}", itoa.source), "CratesIo");
+        let local = info
+            .packages
+            .iter()
+            .find(|p| p.name == "local-lib")
+            .unwrap();
+        assert_eq!(format!("{:?}", local.source), "Local");
+
+        // Our own reader agrees, and embedding again gives the same bytes.
+        assert_eq!(
+            auditable::extract(&embedded.path).unwrap(),
+            auditable::version_info(&set)
+        );
+        let again = auditable::embed(artifact, &set, dir, &ctx()).unwrap();
+        assert_eq!(again.sha256, embedded.sha256);
+    }
+}
+
+#[test]
+fn sbom_after_embedding_hashes_the_final_artifact() {
+    let built = wasm();
+    let mut build = built.build.clone();
+    sbom::embed_dependency_lists(&built.project, &mut build, &ctx()).unwrap();
+    let artifact = &build.artifacts[0];
+    assert!(artifact.path.as_str().contains("/plugpack/embedded/"));
+    let doc = json(
+        &sbom::generate(
+            &built.project,
+            &build,
+            artifact,
+            &SbomOptions::default(),
+            &ctx(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        doc["metadata"]["component"]["hashes"][0]["content"],
+        plugpack_core::types::Sha256Digest::of_file(&artifact.path)
+            .unwrap()
+            .0
+            .hex()
+    );
+    assert_eq!(
+        props(&doc["metadata"]["component"], "plugpack:artifact:size"),
+        [std::fs::metadata(&artifact.path).unwrap().len().to_string()]
+    );
+}
+
+#[test]
+fn sbom_from_embedded_list_matches_the_build_sbom_and_validates() {
+    for built in [host(), wasm()] {
+        let mut build = built.build.clone();
+        let tmp = tempfile::tempdir().unwrap();
+        let artifact = &built.artifact().clone();
+        let cfg =
+            depset::target_cfg(&ctx(), &built.project.workspace_root, &artifact.target).unwrap();
+        let set = depset::compute_for_target(&built.project, &build, artifact, Some(&cfg)).unwrap();
+        let embedded = sbom::auditable::embed(
+            artifact,
+            &set,
+            Utf8Path::from_path(tmp.path()).unwrap(),
+            &ctx(),
+        )
+        .unwrap();
+        build.artifacts = vec![embedded.clone()];
+        let full = json(
+            &sbom::generate(
+                &built.project,
+                &build,
+                &embedded,
+                &SbomOptions::default(),
+                &ctx(),
+            )
+            .unwrap(),
+        );
+        let rebuilt_doc =
+            sbom::from_artifact(&embedded.path, &SbomOptions::default(), &ctx()).unwrap();
+        assert!(rebuilt_doc.findings.is_empty());
+        let rebuilt = json(&rebuilt_doc);
+        assert_eq!(scopes(&rebuilt), scopes(&full), "{}", artifact.target);
+        assert_eq!(rebuilt["dependencies"], full["dependencies"]);
+        assert_eq!(
+            rebuilt["metadata"]["component"]["hashes"],
+            full["metadata"]["component"]["hashes"]
+        );
+        assert_eq!(rebuilt["metadata"]["timestamp"], "2024-01-02T03:04:05Z");
+        for spec in [SpecVersion::V1_5, SpecVersion::V1_6] {
+            let doc = json(
+                &sbom::from_artifact(
+                    &embedded.path,
+                    &SbomOptions {
+                        spec_version: spec,
+                        ..SbomOptions::default()
+                    },
+                    &ctx(),
+                )
+                .unwrap(),
+            );
+            assert_valid(&validator(spec), &doc, "from-artifact");
+        }
+    }
+    // A file without a list: a clear error naming it.
+    let plain = &host().artifact().path;
+    let err = sbom::from_artifact(plain, &SbomOptions::default(), &ctx()).unwrap_err();
+    let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert!(chain.contains("has no embedded dependency list"), "{chain}");
+    assert!(chain.contains(plain.as_str()), "{chain}");
+}

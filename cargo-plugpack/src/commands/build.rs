@@ -1,7 +1,7 @@
 //! `cargo plugpack build`
 
 use clap::Args;
-use plugpack_core::{Ctx, build, project};
+use plugpack_core::{Ctx, build, pipeline, project};
 
 use crate::cli::{GlobalArgs, MessageFormat, ProjectArgs};
 use crate::exit::CliError;
@@ -12,6 +12,9 @@ use crate::shell::Shell;
 pub struct BuildArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
+    /// Do not embed the dependency list (cargo-auditable `.dep-v0`) into the artifacts.
+    #[arg(long)]
+    pub no_embed_deps: bool,
 }
 
 /// Builds and lists the plugin artifacts.
@@ -22,7 +25,12 @@ pub fn run(
     ctx: &Ctx,
 ) -> Result<u8, CliError> {
     let project = project::load(ctx, &args.project.load_options()?)?;
-    let output = build::build(&project, &args.project.build_options(global, shell), ctx)?;
+    let output = pipeline::build_plugins(
+        &project,
+        &args.project.build_options(global, shell),
+        !args.no_embed_deps,
+        ctx,
+    )?;
     for artifact in &output.artifacts {
         print_artifact(shell, artifact)?;
     }

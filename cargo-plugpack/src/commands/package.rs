@@ -25,6 +25,9 @@ pub struct PackageArgs {
     pub sign: bool,
     #[command(flatten)]
     pub signing: crate::commands::sign::KeyArgs,
+    /// Do not embed the dependency list (cargo-auditable `.dep-v0`) into the artifacts.
+    #[arg(long)]
+    pub no_embed_deps: bool,
 }
 
 /// Builds and bundles.
@@ -39,6 +42,7 @@ pub fn run(
         output: args.output.clone(),
         artifacts: args.artifact.clone(),
         sign: (args.sign || args.signing.key.is_some()).then(|| args.signing.sign_options()),
+        no_embed_dependencies: args.no_embed_deps,
     };
     let out = pipeline::package(
         &project,

@@ -37,6 +37,13 @@ pub struct SbomArgs {
     /// [default: <target-dir>/plugpack/sbom/]
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<Utf8PathBuf>,
+    /// Do not embed the dependency list (cargo-auditable `.dep-v0`) into the artifacts.
+    #[arg(long)]
+    pub no_embed_deps: bool,
+    /// Build no project: rebuild an SBOM from the dependency list embedded in FILE
+    /// (written to stdout unless -o is given).
+    #[arg(long, value_name = "FILE")]
+    pub from_artifact: Option<Utf8PathBuf>,
 }
 
 impl From<&SbomArgs> for SbomRunOptions {
@@ -54,18 +61,22 @@ impl From<&SbomArgs> for SbomRunOptions {
                 Some(p) if p.as_str() == "-" => SbomDestination::Stdout,
                 Some(p) => SbomDestination::Path(p.clone()),
             },
+            no_embed_dependencies: args.no_embed_deps,
         }
     }
 }
 
 /// Builds and writes one SBOM per artifact.
 pub fn run(args: &SbomArgs, global: &GlobalArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
-    let run = pipeline::sbom(
-        &args.project.load_options()?,
-        &args.project.build_options(global, shell),
-        &SbomRunOptions::from(args),
-        ctx,
-    )?;
+    let run = match &args.from_artifact {
+        Some(file) => pipeline::sbom_from_artifact(file, &SbomRunOptions::from(args), ctx)?,
+        None => pipeline::sbom(
+            &args.project.load_options()?,
+            &args.project.build_options(global, shell),
+            &SbomRunOptions::from(args),
+            ctx,
+        )?,
+    };
     use plugpack_core::Reporter;
     for doc in &run.sboms {
         for finding in &doc.findings {

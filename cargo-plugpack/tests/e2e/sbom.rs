@@ -287,3 +287,81 @@ print("valid")
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "valid");
     }
 }
+
+#[test]
+fn sbom_embeds_the_dependency_list_unless_told_not_to() {
+    let json = |extra: &[&str]| {
+        let mut args = vec!["--target", WASM, "--message-format", "json"];
+        args.extend_from_slice(extra);
+        let out = run_ok(&mut on_fixture("sbom", FIXTURE, &args));
+        support::json_lines(&out).remove(0)
+    };
+    let embedded = json(&[]);
+    let artifact = Path::new(embedded["artifact"].as_str().unwrap());
+    assert!(
+        artifact
+            .to_str()
+            .unwrap()
+            .contains("plugpack/embedded/wasm32-wasip1/"),
+        "{artifact:?}"
+    );
+    let bytes = std::fs::read(artifact).unwrap();
+    assert!(
+        bytes.windows(7).any(|w| w == b".dep-v0"),
+        "no .dep-v0 section name in {artifact:?}"
+    );
+    let plain = json(&["--no-embed-deps"]);
+    let plain_artifact = Path::new(plain["artifact"].as_str().unwrap());
+    assert!(
+        !plain_artifact
+            .to_str()
+            .unwrap()
+            .contains("plugpack/embedded")
+    );
+    assert!(
+        !std::fs::read(plain_artifact)
+            .unwrap()
+            .windows(7)
+            .any(|w| w == b".dep-v0")
+    );
+    // Different files, so different SBOMs.
+    assert_ne!(embedded["serial_number"], plain["serial_number"]);
+}
+
+#[test]
+fn sbom_from_artifact_reads_the_embedded_list_back() {
+    let out = run_ok(&mut on_fixture(
+        "sbom",
+        FIXTURE,
+        &["--target", HOST, "--message-format", "json", "-o", "-"],
+    ));
+    let full: Value = serde_json::from_str(&out).unwrap();
+    let embedded = support::fixture_target_dir()
+        .join("plugpack/embedded")
+        .join(HOST)
+        .join("libsbom_plugin.so");
+    let text = run_ok(
+        support::plugpack()
+            .args(["sbom", "--from-artifact"])
+            .arg(&embedded),
+    );
+    let rebuilt: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(names_and_scopes(&rebuilt), names_and_scopes(&full));
+    assert_eq!(
+        rebuilt["metadata"]["component"]["hashes"],
+        full["metadata"]["component"]["hashes"]
+    );
+    let plain = support::fixture_target_dir()
+        .join(HOST)
+        .join("debug/libsbom_plugin.so");
+    let stderr = run_fails(
+        support::plugpack()
+            .args(["sbom", "--from-artifact"])
+            .arg(&plain),
+        5,
+    );
+    assert!(
+        stderr.contains("has no embedded dependency list"),
+        "{stderr}"
+    );
+}

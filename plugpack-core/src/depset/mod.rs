@@ -499,8 +499,29 @@ impl<'m> Graph<'m> {
 
 #[cfg(test)]
 mod tests {
-    use super::relative_to;
+    use super::{TargetCfg, relative_to};
     use camino::Utf8Path;
+
+    #[test]
+    fn target_cfg_matches_platform_conditions() {
+        let linux = TargetCfg::parse(
+            "x86_64-unknown-linux-gnu",
+            "debug_assertions\npanic=\"unwind\"\ntarget_arch=\"x86_64\"\ntarget_os=\"linux\"\nunix\n",
+        );
+        let wasm = TargetCfg::parse(
+            "wasm32-wasip1",
+            "target_arch=\"wasm32\"\ntarget_family=\"wasm\"\ntarget_os=\"wasi\"\n",
+        );
+        let p = |s: &str| s.parse().unwrap();
+        assert!(!linux.matches(&p("cfg(windows)")));
+        assert!(linux.matches(&p("cfg(unix)")));
+        assert!(!linux.matches(&p("cfg(any())")));
+        assert!(!wasm.matches(&p("cfg(any())")));
+        assert!(wasm.matches(&p("cfg(target_arch = \"wasm32\")")));
+        assert!(!linux.matches(&p("cfg(target_arch = \"wasm32\")")));
+        assert!(wasm.matches(&p("wasm32-wasip1")));
+        assert!(!linux.matches(&p("wasm32-wasip1")));
+    }
 
     #[test]
     fn relative_paths_never_absolute() {

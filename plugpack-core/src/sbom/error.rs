@@ -17,6 +17,26 @@ pub enum Error {
         #[source]
         source: Box<crate::depset::Error>,
     },
+    /// The dependency list could not be embedded into the artifact.
+    #[error("cannot embed the dependency list of {plugin} for {target}")]
+    Embed {
+        /// Plugin name.
+        plugin: String,
+        /// Target triple.
+        target: String,
+        /// Why.
+        #[source]
+        source: Box<super::auditable::EmbedError>,
+    },
+    /// `--from-artifact`: the embedded list could not be read.
+    #[error("cannot read the embedded dependency list of {path}")]
+    ReadEmbedded {
+        /// The file.
+        path: Utf8PathBuf,
+        /// Why.
+        #[source]
+        source: Box<super::auditable::EmbedError>,
+    },
     /// `--locked` was given but the workspace has no `Cargo.lock`.
     #[error(
         "no Cargo.lock in {workspace_root} and --locked was given; run `cargo generate-lockfile` and commit it"

@@ -41,6 +41,7 @@
 //! | `plugpack:license:file` | crates | `license-file`, relative to the crate |
 //! | `plugpack:artifact:*`, `plugpack:target`, `plugpack:plugin:kind`, `plugpack:rustc:version`, `plugpack:cargo:profile`, `plugpack:dependency-set:exact` | plugin | the artifact and how it was built |
 
+pub mod auditable;
 pub mod cyclonedx;
 mod error;
 mod license;
@@ -566,6 +567,197 @@ fn is_url(s: &str) -> bool {
             && !rest.is_empty()
             && !s.contains(char::is_whitespace)
     })
+}
+
+/// Embeds each built artifact's dependency list (cargo-auditable format, see [`auditable`])
+/// into a copy of it under `<target-dir>/plugpack/embedded/`, and points `build`'s artifacts at
+/// the copies, so later stages hash and ship the final files.
+///
+/// Skipped with a warning where it cannot work (no build information for prebuilt
+/// `--artifact` files, formats other than ELF and wasm, `objcopy` missing); the original file
+/// is then used unchanged.
+pub fn embed_dependency_lists(
+    project: &Project,
+    build: &mut BuildOutput,
+    ctx: &Ctx,
+) -> Result<(), Error> {
+    let dir = project.target_dir.join("plugpack").join("embedded");
+    let mut embedded = Vec::new();
+    for artifact in &build.artifacts {
+        if !build.units.iter().any(|u| u.target == artifact.target) {
+            ctx.reporter().warn(&format!(
+                "no build information for {} ({}): dependency list not embedded",
+                artifact.plugin, artifact.target
+            ));
+            embedded.push(artifact.clone());
+            continue;
+        }
+        let cfg = depset::target_cfg(ctx, &project.workspace_root, &artifact.target).ok();
+        let set = depset::compute_for_target(project, build, artifact, cfg.as_ref()).map_err(
+            |source| Error::DepSet {
+                plugin: artifact.plugin.clone(),
+                target: artifact.target.clone(),
+                source: Box::new(source),
+            },
+        )?;
+        match auditable::embed(artifact, &set, &dir, ctx) {
+            Ok(done) => embedded.push(done),
+            Err(
+                e @ (auditable::EmbedError::UnsupportedFormat { .. }
+                | auditable::EmbedError::Objcopy { .. }),
+            ) => {
+                let cause = std::error::Error::source(&e)
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default();
+                ctx.reporter().warn(&format!("{e}{cause}"));
+                embedded.push(artifact.clone());
+            }
+            Err(e) => {
+                return Err(Error::Embed {
+                    plugin: artifact.plugin.clone(),
+                    target: artifact.target.clone(),
+                    source: Box::new(e),
+                });
+            }
+        }
+    }
+    build.artifacts = embedded;
+    Ok(())
+}
+
+/// Rebuilds a (less rich) SBOM from the dependency list embedded in a plugin file (`--from-artifact`):
+/// names, versions, source kinds, scopes and the graph come from the `.dep-v0` section, the
+/// hash and size from the file; licences, checksums, features and authors are not in the
+/// embedded list and so are absent. The timestamp is `SOURCE_DATE_EPOCH`, else 0.
+pub fn from_artifact(path: &Utf8Path, options: &SbomOptions, ctx: &Ctx) -> Result<Sbom, Error> {
+    let embed_err = |e: auditable::EmbedError| Error::ReadEmbedded {
+        path: path.to_owned(),
+        source: Box::new(e),
+    };
+    let info = auditable::extract(path).map_err(embed_err)?;
+    let invalid = |reason: &str| {
+        embed_err(auditable::EmbedError::Invalid {
+            path: path.to_owned(),
+            reason: reason.to_owned(),
+        })
+    };
+    let n = info.packages.len();
+    if info
+        .packages
+        .iter()
+        .any(|p| p.dependencies.iter().any(|&d| d >= n))
+    {
+        return Err(invalid("a dependency index is out of range"));
+    }
+    let roots: Vec<usize> = (0..n).filter(|&i| info.packages[i].root).collect();
+    let &[root] = roots.as_slice() else {
+        return Err(invalid("there must be exactly one root package"));
+    };
+    let (sha256, size) = crate::types::Sha256Digest::of_file(path).map_err(|source| {
+        embed_err(auditable::EmbedError::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        })
+    })?;
+    let file_name = path.file_name().unwrap_or_default().to_owned();
+    let is_wasm = file_name.ends_with(".wasm");
+    let root_pkg = &info.packages[root];
+    let id = |i: usize| format!("embedded#{i}");
+    let source = |kind: &str| match kind {
+        "crates.io" => Some("registry+https://github.com/rust-lang/crates.io-index".to_owned()),
+        "local" => None,
+        other => Some(format!("{other}+unknown")),
+    };
+    let packages = info
+        .packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| DepPackage {
+            id: id(i),
+            name: p.name.clone(),
+            version: p.version.clone(),
+            // Only crates.io is identifiable; other kinds keep a plain purl.
+            source: source(&p.source).filter(|s| purl::is_default_registry(s)),
+            local_path: None,
+            checksum: None,
+            lock_line: None,
+            // Not recorded in the embedded list; `Some("")` would be wrong, so mark unknown.
+            license: None,
+            license_file: None,
+            package_dir: None,
+            authors: Vec::new(),
+            description: None,
+            repository: None,
+            homepage: None,
+            documentation: None,
+            scope: if p.kind.as_deref() == Some("build") {
+                Scope::BuildOnly
+            } else {
+                Scope::Required
+            },
+            features: Vec::new(),
+            kinds: Vec::new(),
+            path_from_root: Vec::new(),
+            is_root: i == root,
+        })
+        .collect();
+    let edges = info
+        .packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (id(i), p.dependencies.iter().map(|&d| id(d)).collect()))
+        .collect();
+    let set = DepSet {
+        plugin: root_pkg.name.clone(),
+        target: "unknown".to_owned(),
+        root: id(root),
+        exact: true,
+        packages,
+        edges,
+    };
+    let artifact = BuiltArtifact {
+        plugin: root_pkg.name.clone(),
+        package: root_pkg.name.clone(),
+        version: root_pkg.version.clone(),
+        kind: if is_wasm {
+            crate::build::PluginKind::Wasm
+        } else {
+            crate::build::PluginKind::Cdylib
+        },
+        target: "unknown".to_owned(),
+        path: path.to_owned(),
+        file_name,
+        sha256,
+        size,
+        profile: "unknown".to_owned(),
+        rustc_version: None,
+    };
+    let epoch = ctx.source_date_epoch().ok().flatten().unwrap_or(0);
+    let mut sbom = from_depset(&set, &artifact, epoch, options);
+    // Licences are unknown here, not missing: drop those findings and flags.
+    sbom.findings.clear();
+    for c in &mut sbom.bom.components {
+        c.properties
+            .retain(|p| p.name != "plugpack:license:missing");
+    }
+    let meta = &mut sbom.bom.metadata.component;
+    meta.properties.retain(|p| {
+        !matches!(
+            p.name.as_str(),
+            "plugpack:license:missing"
+                | "plugpack:target"
+                | "plugpack:cargo:profile"
+                | "plugpack:dependency-set:exact"
+        )
+    });
+    meta.properties.push(Property::new(
+        "plugpack:dependency-set:source",
+        "embedded .dep-v0",
+    ));
+    meta.properties.sort();
+    sbom.bom.serial_number = serial_number(&sbom.bom);
+    Ok(sbom)
 }
 
 /// Where `write` puts the documents.
