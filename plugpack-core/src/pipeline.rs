@@ -134,7 +134,11 @@ pub fn package(
         };
         let mut attachments = Vec::new();
         for artifact in &artifacts {
-            attachments.push(sbom_attachment(project, &build, artifact, ctx)?);
+            let abi = fingerprints
+                .iter()
+                .find(|f| f.artifact.path == artifact.path)
+                .map(|f| (f.fingerprint.fingerprint, f.fingerprint.detail));
+            attachments.push(sbom_attachment(project, &build, artifact, abi, ctx)?);
         }
         for f in fingerprints
             .iter()
@@ -176,9 +180,14 @@ fn sbom_attachment(
     project: &Project,
     build: &BuildOutput,
     artifact: &BuiltArtifact,
+    abi_fingerprint: Option<(crate::types::Sha256Digest, fingerprint::Detail)>,
     ctx: &Ctx,
 ) -> Result<Attachment> {
-    let doc = sbom::generate(project, build, artifact, &SbomOptions::default(), ctx)?;
+    let options = SbomOptions {
+        abi_fingerprint,
+        ..SbomOptions::default()
+    };
+    let doc = sbom::generate(project, build, artifact, &options, ctx)?;
     for finding in &doc.findings {
         ctx.reporter()
             .warn(&format!("sbom: {}: {}", finding.package, finding.message));

@@ -55,6 +55,7 @@ impl From<&SbomArgs> for SbomRunOptions {
                     SpecVersionArg::V15 => SpecVersion::V1_5,
                 },
                 build_deps: !args.no_build_deps,
+                abi_fingerprint: None,
             },
             output: match &args.output {
                 None => SbomDestination::Default,

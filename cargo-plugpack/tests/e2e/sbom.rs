@@ -230,6 +230,15 @@ fn package_attaches_one_sbom_referrer_per_target() {
                 .iter()
                 .any(|p| p["name"] == "plugpack:target" && p["value"] == target)
         );
+        // The ABI fingerprint `package` attached is the one the SBOM names.
+        let abi = props
+            .iter()
+            .find(|p| p["name"] == "plugpack:abi:fingerprint")
+            .unwrap_or_else(|| panic!("no ABI fingerprint property for {target}"));
+        assert_eq!(
+            abi["value"], manifest["annotations"]["dev.plugpack.abi.fingerprint"],
+            "{target}"
+        );
     }
 }
 

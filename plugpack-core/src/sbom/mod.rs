@@ -111,6 +111,10 @@ pub struct SbomOptions {
     /// Include build-only crates (build scripts, proc-macros and their dependencies) with
     /// `scope: excluded`; off = `--no-build-deps`.
     pub build_deps: bool,
+    /// The artifact's ABI fingerprint (overall digest and detail level), recorded as
+    /// `plugpack:abi:fingerprint` / `plugpack:abi:detail` on `metadata.component` when known
+    /// (`package` passes the one it attaches to the bundle).
+    pub abi_fingerprint: Option<(crate::types::Sha256Digest, crate::fingerprint::Detail)>,
 }
 
 impl Default for SbomOptions {
@@ -118,6 +122,7 @@ impl Default for SbomOptions {
         Self {
             spec_version: SpecVersion::V1_6,
             build_deps: true,
+            abi_fingerprint: None,
         }
     }
 }
@@ -296,7 +301,7 @@ pub fn from_depset(
             }];
             component
                 .properties
-                .extend(artifact_properties(set, artifact));
+                .extend(artifact_properties(set, artifact, options));
             component.properties.sort();
             root_component = Some(component);
         } else {
@@ -390,7 +395,11 @@ fn tool_component() -> Component {
     }
 }
 
-fn artifact_properties(set: &DepSet, artifact: &BuiltArtifact) -> Vec<Property> {
+fn artifact_properties(
+    set: &DepSet,
+    artifact: &BuiltArtifact,
+    options: &SbomOptions,
+) -> Vec<Property> {
     let mut props = vec![
         Property::new("plugpack:artifact:file-name", artifact.file_name.clone()),
         Property::new("plugpack:artifact:size", artifact.size.to_string()),
@@ -402,6 +411,13 @@ fn artifact_properties(set: &DepSet, artifact: &BuiltArtifact) -> Vec<Property> 
     ];
     if let Some(rustc) = &artifact.rustc_version {
         props.push(Property::new("plugpack:rustc:version", rustc.clone()));
+    }
+    if let Some((digest, detail)) = &options.abi_fingerprint {
+        props.push(Property::new(
+            "plugpack:abi:fingerprint",
+            digest.to_string(),
+        ));
+        props.push(Property::new("plugpack:abi:detail", detail.to_string()));
     }
     props
 }
