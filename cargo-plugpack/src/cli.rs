@@ -67,6 +67,8 @@ pub enum MessageFormat {
     Human,
     /// One JSON object per line on stdout.
     Json,
+    /// SARIF 2.1.0 (`audit` only; other commands treat it as `json`).
+    Sarif,
 }
 
 /// Subcommands.
@@ -82,6 +84,10 @@ pub enum Command {
     Extract(commands::extract::ExtractArgs),
     /// Create a new plugin crate.
     New(commands::new::NewArgs),
+    /// Check the plugins' shipped dependencies for advisories and licences under the policy.
+    Audit(commands::audit::AuditArgs),
+    /// Show or update the RustSec advisory database.
+    Db(commands::db::DbArgs),
 }
 
 /// The cargo flags every project command accepts.

@@ -1,14 +1,12 @@
 //! Exit codes and the error type commands return.
 
-use plugpack_core::{Error, build, oci, project, scaffold};
+use plugpack_core::{Error, audit, build, oci, project, scaffold};
 
 /// Finished, but a policy failed (denied findings, verification rejected).
-#[allow(dead_code)]
 pub const POLICY: u8 = 1;
 /// Usage or configuration error.
 pub const USAGE: u8 = 2;
-/// Advisory database unusable.
-#[allow(dead_code)]
+/// Advisory database unusable (or too old under deny).
 pub const DATABASE: u8 = 3;
 /// Build or `cargo metadata` failure.
 pub const BUILD: u8 = 4;
@@ -49,7 +47,13 @@ macro_rules! from_stage {
         }
     )*};
 }
-from_stage!(project::Error, build::Error, oci::Error, scaffold::Error);
+from_stage!(
+    project::Error,
+    build::Error,
+    oci::Error,
+    scaffold::Error,
+    audit::Error
+);
 
 impl CliError {
     /// The error to print.
@@ -94,6 +98,22 @@ fn core_exit_code(e: &Error) -> u8 {
         },
         Error::Usage(_) => USAGE,
         Error::DepSet(_) => BUILD,
+        Error::Audit(e) => match e {
+            audit::Error::Findings { outcome, .. } => match outcome {
+                audit::Outcome::DatabaseUnusable => DATABASE,
+                _ => POLICY,
+            },
+            audit::Error::DbUnreadable { .. }
+            | audit::Error::DbEmpty { .. }
+            | audit::Error::DbRequired { .. }
+            | audit::Error::DbNotGit { .. }
+            | audit::Error::Git { .. }
+            | audit::Error::NoCargoHome => DATABASE,
+            audit::Error::Policy(project::Error::Metadata(_) | project::Error::Process(_)) => BUILD,
+            audit::Error::Policy(_) | audit::Error::Lockfile(_) | audit::Error::Offline => USAGE,
+            audit::Error::Write { .. } => OUTPUT,
+            _ => INTERNAL,
+        },
         Error::Scaffold(e) => match e {
             scaffold::Error::Io { .. } => OUTPUT,
             scaffold::Error::Render(_) => INTERNAL,

@@ -1,11 +1,12 @@
 //! The pipeline: the only place that puts stages in order.
 //!
-//! `package` = build (or take `--artifact` files) → attachments from the analysis stages →
-//! one bundle per plugin. Each step is a plain call on the previous step's typed output.
+//! `package` = build (or take `--artifact` files) → audit (refuses on denied findings unless
+//! `--allow-findings`) → attachments from the analysis stages → one bundle per plugin. Each step is a plain call on the previous step's typed output.
 
 use camino::Utf8PathBuf;
 use serde::{Deserialize, Serialize};
 
+use crate::audit;
 use crate::build::{self, BuildOptions, BuildOutput, BuiltArtifact};
 use crate::ctx::Ctx;
 use crate::oci::{self, BundleInfo, PackOptions};
@@ -19,6 +20,10 @@ pub struct PackageOptions {
     pub output: Option<Utf8PathBuf>,
     /// `--artifact`: package these prebuilt files instead of building.
     pub artifacts: Vec<Utf8PathBuf>,
+    /// `--allow-findings`: bundle even when the audit has denied findings.
+    pub allow_findings: bool,
+    /// Audit options (`--db`).
+    pub audit: audit::ScanOptions,
 }
 
 /// One bundle written by `package`.
@@ -34,6 +39,8 @@ pub struct WrittenBundle {
     pub file_sha256: crate::types::Sha256Digest,
     /// What it contains.
     pub info: BundleInfo,
+    /// The audit attached to it (`application/vnd.plugpack.audit.v1+json`).
+    pub audit: audit::AuditReport,
 }
 
 /// Result of `package`.
@@ -92,12 +99,34 @@ pub fn package(
                 targets.join(", ")
             ),
         );
+        // Audit the exact dependency set; refuse on denied findings unless allowed.
+        let report = audit::scan(project, &build, plugin, &options.audit, ctx)?;
+        if report.outcome != audit::Outcome::Clean && !options.allow_findings {
+            return Err(Error::Audit(audit::Error::Findings {
+                plugin: plugin.name.clone(),
+                denied: report.summary.denied,
+                outcome: report.outcome,
+            }));
+        }
+        let report_bytes = crate::types::canonical_json(&report.for_bundle())
+            .map_err(|e| Error::Audit(audit::Error::Serialize(e)))?;
+        let attachments: Vec<oci::Attachment> = artifacts
+            .iter()
+            .map(|a| oci::Attachment {
+                target: a.target.clone(),
+                artifact_type: audit::MEDIA_TYPE.to_owned(),
+                media_type: audit::MEDIA_TYPE.to_owned(),
+                bytes: report_bytes.clone(),
+                title: format!("{}-{}.audit.json", plugin.name, plugin.version),
+                subject_annotations: Default::default(),
+            })
+            .collect();
         let pack_options = PackOptions {
             output: output.clone(),
             epoch: project.epoch,
             revision: project.vcs_revision.clone(),
         };
-        let info = oci::pack(plugin, &artifacts, &[], &pack_options)?;
+        let info = oci::pack(plugin, &artifacts, &attachments, &pack_options)?;
         let (file_sha256, _) =
             crate::types::Sha256Digest::of_file(&output).map_err(|source| oci::Error::Read {
                 path: output.clone(),
@@ -109,6 +138,7 @@ pub fn package(
             path: output,
             file_sha256,
             info,
+            audit: report,
         });
     }
     Ok(PackageOutput { build, bundles })

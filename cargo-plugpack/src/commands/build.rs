@@ -32,7 +32,7 @@ pub fn run(
 /// Prints one artifact line (human) or a `plugin-artifact` message (JSON).
 pub fn print_artifact(shell: &Shell, artifact: &build::BuiltArtifact) -> Result<(), CliError> {
     match shell.format() {
-        MessageFormat::Json => shell.json("plugin-artifact", artifact)?,
+        MessageFormat::Json | MessageFormat::Sarif => shell.json("plugin-artifact", artifact)?,
         MessageFormat::Human => shell.out(&format!(
             "{:<6} {:<28} {}  {}  {} bytes",
             artifact.kind, artifact.target, artifact.path, artifact.sha256, artifact.size

@@ -23,7 +23,7 @@ pub fn run(args: &ExtractArgs, shell: &Shell) -> Result<u8, CliError> {
     let files = oci::extract(&args.bundle, &args.output)?;
     for f in &files {
         match shell.format() {
-            MessageFormat::Json => shell.json("extracted-file", f)?,
+            MessageFormat::Json | MessageFormat::Sarif => shell.json("extracted-file", f)?,
             MessageFormat::Human => {
                 shell.status(
                     "Extracted",

@@ -22,7 +22,7 @@ pub struct InspectArgs {
 pub fn run(args: &InspectArgs, shell: &Shell) -> Result<u8, CliError> {
     let layout = oci::read_bundle(&args.bundle)?;
     let info = oci::inspect(&layout)?;
-    if args.json || shell.format() == MessageFormat::Json {
+    if args.json || shell.format() != MessageFormat::Human {
         shell.json("bundle-info", &info)?;
         return Ok(0);
     }

@@ -1,6 +1,8 @@
 //! One file per subcommand: `Args` → core options → one core call → rendering.
 
+pub mod audit;
 pub mod build;
+pub mod db;
 pub mod extract;
 pub mod inspect;
 pub mod new;
@@ -23,6 +25,8 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Inspect(args) => inspect::run(args, shell),
         Command::Extract(args) => extract::run(args, shell),
         Command::New(args) => new::run(args, shell),
+        Command::Audit(args) => audit::run(args, &cli.global, shell, ctx),
+        Command::Db(args) => db::run(args, shell, ctx),
     }
 }
 

@@ -46,7 +46,7 @@ pub fn run(args: &NewArgs, shell: &Shell) -> Result<u8, CliError> {
     };
     let made = scaffold::new(&options)?;
     match shell.format() {
-        MessageFormat::Json => shell.json("plugin-created", &made)?,
+        MessageFormat::Json | MessageFormat::Sarif => shell.json("plugin-created", &made)?,
         MessageFormat::Human => shell.status(
             "Created",
             &format!("{} plugin `{}` at {}", made.kind, args.name, made.path),

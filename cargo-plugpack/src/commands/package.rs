@@ -20,6 +20,12 @@ pub struct PackageArgs {
     /// Package this prebuilt file instead of building (repeatable, one per --target).
     #[arg(long, value_name = "PATH")]
     pub artifact: Vec<Utf8PathBuf>,
+    /// Bundle even when the audit has denied findings (the report is attached either way).
+    #[arg(long)]
+    pub allow_findings: bool,
+    /// Advisory database directory for the audit (default: the policy's `db`, else $CARGO_HOME/advisory-db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<Utf8PathBuf>,
 }
 
 /// Builds and bundles.
@@ -33,6 +39,11 @@ pub fn run(
     let options = PackageOptions {
         output: args.output.clone(),
         artifacts: args.artifact.clone(),
+        allow_findings: args.allow_findings,
+        audit: plugpack_core::audit::ScanOptions {
+            db: args.db.clone(),
+            today: None,
+        },
     };
     let out = pipeline::package(
         &project,
@@ -42,7 +53,7 @@ pub fn run(
     )?;
     for bundle in &out.bundles {
         match shell.format() {
-            MessageFormat::Json => shell.json("bundle-written", bundle)?,
+            MessageFormat::Json | MessageFormat::Sarif => shell.json("bundle-written", bundle)?,
             MessageFormat::Human => {
                 use plugpack_core::Reporter;
                 shell.status(

@@ -10,4 +10,5 @@
     clippy::print_stderr
 )]
 
+mod audit;
 mod support;
