@@ -13,7 +13,7 @@
 //! | [`project`] | [`project::load`] | `cargo metadata`, package selection, `[*.metadata.plugpack]` config |
 //! | [`build`] | [`build::build`] | `cargo build` runs, `compiler-artifact` parsing → [`build::BuiltArtifact`] |
 //! | [`depset`] | [`depset::compute`] | the exact crates compiled into one artifact (SBOM and audit share it), `Cargo.lock` |
-//! | [`audit`] | [`audit::run`], [`audit::scan`], [`audit::scan_lockfile`] | RustSec advisories, yanked crates and the audit policy → `AuditReport` (JSON, SARIF); `db update` |
+//! | [`audit`] | [`audit::run`], [`audit::scan`], [`audit::scan_lockfile`] | RustSec advisories, yanked crates and the audit policy → `AuditReport` (JSON, SARIF, CycloneDX `vulnerabilities[]`); `db update` |
 //! | [`licenses`] | [`licenses::check`] | SPDX licence evaluation of the linked crates → `LicenseReport` |
 //! | [`oci`] | [`oci::pack`], [`oci::inspect`], [`oci::extract`] | the OCI image-layout tarball (`*.oci.tar`) |
 //! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |

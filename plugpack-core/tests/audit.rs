@@ -136,3 +136,84 @@ fn missing_default_database_warns_once_and_records_not_checked() {
     assert!(warnings[0].contains("cargo plugpack db update"));
     assert_eq!(r.outcome, Outcome::Clean);
 }
+
+/// Resolves the CycloneDX schema's relative `$ref`s to the vendored files (offline).
+struct LocalSchemas;
+
+impl jsonschema::Retrieve for LocalSchemas {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<serde_json::Value, Box<dyn std::error::Error + Send + Sync>> {
+        let name = uri.path().as_str().rsplit('/').next().unwrap_or_default();
+        let path = repo().join("tests/data/schemas/cyclonedx").join(name);
+        Ok(serde_json::from_slice(&std::fs::read(path)?)?)
+    }
+}
+
+#[test]
+fn cyclonedx_vulnerabilities_validate_with_vex_analysis() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = Utf8Path::from_path(tmp.path()).unwrap();
+    std::fs::copy(
+        repo().join("tests/data/audit/Cargo.lock"),
+        dir.join("Cargo.lock"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("plugpack.toml"),
+        "[audit]\nignore = [{ id = \"RUSTSEC-2021-0003\", reason = \"never called\", until = \"2999-01-01\", vex = \"code_not_reachable\" }]\n",
+    )
+    .unwrap();
+    let (ctx, _) = ctx(dir);
+    let report = audit::scan_lockfile(
+        &dir.join("Cargo.lock"),
+        &ScanOptions {
+            db: Some(repo().join("tests/data/advisory-db")),
+            today: Some(date("2024-10-01")),
+        },
+        &ctx,
+    )
+    .unwrap();
+    let vulns = audit::cyclonedx::vulnerabilities(&report);
+    assert_eq!(vulns.len(), 1);
+    let v = &vulns[0];
+    assert_eq!(v["id"], "RUSTSEC-2021-0003");
+    assert_eq!(v["affects"][0]["ref"], "pkg:cargo/smallvec@1.6.0");
+    assert_eq!(v["ratings"][0]["severity"], "critical");
+    assert_eq!(v["ratings"][0]["method"], "CVSSv31");
+    assert_eq!(v["analysis"]["state"], "not_affected");
+    assert_eq!(v["analysis"]["justification"], "code_not_reachable");
+
+    let components: Vec<serde_json::Value> = [("atty", "0.2.14"), ("smallvec", "1.6.0")]
+        .iter()
+        .map(|(n, ver)| {
+            let r = audit::cyclonedx::bom_ref(n, ver);
+            serde_json::json!({ "type": "library", "name": n, "version": ver, "bom-ref": r, "purl": r })
+        })
+        .collect();
+    let bom = serde_json::json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "components": components,
+        "vulnerabilities": vulns,
+    });
+    let schema: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo().join("tests/data/schemas/cyclonedx/bom-1.6.SNAPSHOT.schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::options()
+        .with_retriever(LocalSchemas)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&bom)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let mut broken = bom.clone();
+    broken["vulnerabilities"][0]["analysis"]["justification"] = "because".into();
+    assert!(!validator.is_valid(&broken));
+}

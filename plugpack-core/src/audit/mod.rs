@@ -22,6 +22,7 @@
 //!   the policy sets `require-db = true`.
 
 pub mod cfg;
+pub mod cyclonedx;
 pub mod db;
 mod diags;
 mod error;
