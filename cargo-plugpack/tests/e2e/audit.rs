@@ -561,3 +561,98 @@ fn attached_reports(bundle: &Path) -> Vec<Value> {
     assert!(saw_media_type, "no manifest names the audit media type");
     reports
 }
+
+/// Copies the pinned database without its malformed file (cargo-audit's strict loader
+/// rejects the whole database for it; that difference is the point of plugpack's loader).
+fn strict_db_copy(dest: &Path) {
+    let src = test_db();
+    for entry in walk(&src) {
+        let rel = entry.strip_prefix(&src).unwrap();
+        if rel.to_str().unwrap().contains("broken-crate") {
+            continue;
+        }
+        let to = dest.join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&entry, &to).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn cargo_audit_ids(db: &Path, lockfile: &Path) -> Vec<String> {
+    let out = Command::new("cargo-audit")
+        .args([
+            "audit",
+            "--no-fetch",
+            "--stale",
+            "--no-yanked",
+            "--json",
+            "--db",
+        ])
+        .arg(db)
+        .arg("--file")
+        .arg(lockfile)
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "cargo-audit output is not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let mut ids: Vec<String> = json["vulnerabilities"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["advisory"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    if let Some(warnings) = json["warnings"].as_object() {
+        for list in warnings.values() {
+            for w in list.as_array().unwrap() {
+                if let Some(id) = w["advisory"]["id"].as_str() {
+                    ids.push(id.to_owned());
+                }
+            }
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+#[test]
+#[ignore = "interop: needs cargo-audit; run by .ci/test"]
+fn lockfile_mode_matches_cargo_audit_advisory_ids() {
+    support::require_tool("cargo-audit");
+    let dir = support::tempdir();
+    let db = dir.path().join("advisory-db");
+    strict_db_copy(&db);
+    for lockfile in [
+        repo_root().join("tests/data/audit/Cargo.lock"),
+        repo_root().join("tests/fixtures/audit-plugins/Cargo.lock"),
+        repo_root().join("Cargo.lock"),
+    ] {
+        let mut cmd = plugpack();
+        cmd.args(["audit", "--format", "json", "--lockfile"])
+            .arg(&lockfile)
+            .arg("--db")
+            .arg(&db);
+        let out = run(&mut cmd);
+        let mut ours = ids(&report(&String::from_utf8(out.stdout).unwrap()));
+        ours.dedup();
+        let theirs = cargo_audit_ids(&db, &lockfile);
+        assert_eq!(ours, theirs, "{}", lockfile.display());
+    }
+}
