@@ -217,3 +217,38 @@ fn cyclonedx_vulnerabilities_validate_with_vex_analysis() {
     broken["vulnerabilities"][0]["analysis"]["justification"] = "because".into();
     assert!(!validator.is_valid(&broken));
 }
+
+#[test]
+fn yanked_state_comes_from_the_local_index_cache_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = Utf8Path::from_path(tmp.path()).unwrap();
+    let cache = home.join("registry/index/index.crates.io-1949cf8c6b5b557f/.cache/me/mc");
+    std::fs::create_dir_all(&cache).unwrap();
+    let mut bytes = vec![3u8, 2, 0, 0, 0];
+    bytes.extend_from_slice(
+        b"etag\x002.8.3\x00{\"name\":\"memchr\",\"vers\":\"2.8.3\",\"yanked\":true}\x00",
+    );
+    std::fs::write(cache.join("memchr"), bytes).unwrap();
+    let (ctx, _) = ctx(home);
+    let r = audit::scan_lockfile(
+        &repo().join("tests/data/audit/Cargo.lock"),
+        &ScanOptions {
+            db: Some(repo().join("tests/data/advisory-db")),
+            today: Some(date("2024-10-01")),
+        },
+        &ctx,
+    )
+    .unwrap();
+    let yanked: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::Yanked)
+        .collect();
+    assert_eq!(yanked.len(), 1);
+    assert_eq!(yanked[0].package.as_ref().unwrap().name, "memchr");
+    assert_eq!(yanked[0].level, Level::Warn);
+    let summary = r.yanked.unwrap();
+    assert_eq!((summary.known, summary.yanked), (1, 1));
+    assert!(summary.unknown.contains(&"smallvec@1.6.0".to_owned()));
+    assert!(!summary.unknown.contains(&"memchr@2.8.3".to_owned()));
+}

@@ -89,6 +89,17 @@ pub struct IgnoreStatus {
     pub state: String,
 }
 
+/// What cargo's local index cache said about the scanned crates.io versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct YankedSummary {
+    /// Versions found in the cache (yanked or not).
+    pub known: usize,
+    /// Of those, yanked (each is also a `yanked` finding).
+    pub yanked: usize,
+    /// `name@version` not in the cache: their yanked state is unknown (no network is used).
+    pub unknown: Vec<String>,
+}
+
 /// Counts of findings by effect.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -141,6 +152,9 @@ pub struct AuditReport {
     pub packages_scanned: usize,
     /// Findings: deny first, then by code, crate and id.
     pub findings: Vec<Finding>,
+    /// Yanked-state coverage (`None` when advisories were not checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yanked: Option<YankedSummary>,
     /// Licence decisions (`None` in lockfile mode, which has no licence metadata).
     pub licenses: Option<LicenseReport>,
     /// What became of each ignore entry.
@@ -446,6 +460,7 @@ fn audit_packages(
     let today = options.today();
     let (db_path, location, explicit) = resolve_db(policy, base, options, ctx)?;
     let mut findings = Vec::new();
+    let mut yank_summary = None;
     let database = if !explicit && !db_path.exists() {
         if policy.require_db == Some(true) {
             return Err(Error::DbRequired { path: db_path });
@@ -511,6 +526,7 @@ fn audit_packages(
         let cache_dirs = db::cargo_home(ctx)
             .map(|h| yanked::cache_dirs(&h))
             .unwrap_or_default();
+        let mut ys = YankedSummary::default();
         for s in scanned {
             let p = s.package;
             if !is_crates_io(p.source.as_deref()) {
@@ -568,7 +584,16 @@ fn audit_packages(
                     ignored: None,
                 });
             }
-            if yanked::state(&cache_dirs, &p.name, &p.version) == YankState::Yanked {
+            let yank = yanked::state(&cache_dirs, &p.name, &p.version);
+            match yank {
+                YankState::Unknown => ys.unknown.push(format!("{}@{}", p.name, p.version)),
+                YankState::Yanked => {
+                    ys.known += 1;
+                    ys.yanked += 1;
+                }
+                YankState::NotYanked => ys.known += 1,
+            }
+            if yank == YankState::Yanked {
                 let mut f = Finding::simple(
                     Code::Yanked,
                     adjust(Code::Yanked, s, None),
@@ -585,6 +610,9 @@ fn audit_packages(
                 findings.push(f);
             }
         }
+        ys.unknown.sort();
+        ys.unknown.dedup();
+        yank_summary = Some(ys);
     }
 
     // Ignores.
@@ -656,6 +684,7 @@ fn audit_packages(
         database: database.map(|d| d.info),
         packages_scanned: scanned.len(),
         findings,
+        yanked: yank_summary,
         licenses: None,
         ignores,
         summary: Summary::default(),
@@ -733,4 +762,36 @@ pub fn db_update(db: Option<&Utf8Path>, offline: bool, ctx: &Ctx) -> Result<DbId
     ctx.reporter()
         .status("Updating", &format!("advisory database at {path}"));
     db::update(&path, offline)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_specific_advisories_match_only_their_targets() {
+        let text = include_str!("../../../tests/data/advisory-db/crates/atty/RUSTSEC-2021-0145.md");
+        let advisory: rustsec::Advisory = text.parse().unwrap();
+        assert!(affects_target(&advisory, "x86_64-pc-windows-msvc"));
+        assert!(!affects_target(&advisory, "x86_64-unknown-linux-gnu"));
+        assert!(!affects_target(&advisory, "wasm32-wasip1"));
+        assert_eq!(kind_of(&advisory), Code::Unsound);
+        let text =
+            include_str!("../../../tests/data/advisory-db/crates/smallvec/RUSTSEC-2021-0003.md");
+        let advisory: rustsec::Advisory = text.parse().unwrap();
+        assert!(affects_target(&advisory, "x86_64-unknown-linux-gnu"));
+        let sev = severity_of(&advisory).unwrap();
+        assert_eq!(sev.rating, SeverityLevel::Critical);
+        assert!((sev.score - 9.8).abs() < 1e-9);
+    }
+
+    #[test]
+    fn crates_io_sources_only() {
+        assert!(is_crates_io(Some(
+            "registry+https://github.com/rust-lang/crates.io-index"
+        )));
+        assert!(is_crates_io(Some("sparse+https://index.crates.io/")));
+        assert!(!is_crates_io(None));
+        assert!(!is_crates_io(Some("git+https://github.com/x/smallvec")));
+    }
 }
