@@ -656,3 +656,16 @@ fn lockfile_mode_matches_cargo_audit_advisory_ids() {
         assert_eq!(ours, theirs, "{}", lockfile.display());
     }
 }
+
+#[test]
+fn metadata_failure_exits_4() {
+    let dir = support::tempdir();
+    std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \n").unwrap();
+    let mut cmd = plugpack();
+    cmd.arg("audit")
+        .arg("--manifest-path")
+        .arg(dir.path().join("Cargo.toml"))
+        .arg("--db")
+        .arg(test_db());
+    run_fails(&mut cmd, 4);
+}

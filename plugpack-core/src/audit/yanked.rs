@@ -60,11 +60,14 @@ pub fn state(dirs: &[Utf8PathBuf], name: &str, version: &str) -> YankState {
         let Ok(bytes) = std::fs::read(dir.join(&rel)) else {
             continue;
         };
-        for chunk in bytes.split(|b| *b == 0) {
-            if chunk.first() != Some(&b'{') {
+        // Entries are `version \0 json \0` pairs: find the version, parse only its JSON.
+        let mut chunks = bytes.split(|b| *b == 0);
+        while let Some(chunk) = chunks.next() {
+            if chunk != version.as_bytes() {
                 continue;
             }
-            if let Ok(entry) = serde_json::from_slice::<Entry>(chunk) {
+            let Some(json) = chunks.next() else { break };
+            if let Ok(entry) = serde_json::from_slice::<Entry>(json) {
                 if entry.vers == version {
                     return if entry.yanked {
                         YankState::Yanked
