@@ -86,6 +86,7 @@ fn database_age_and_ignore_expiry_follow_the_audit_date() {
             &ScanOptions {
                 db: Some(repo().join("tests/data/advisory-db")),
                 today: Some(date(today)),
+                ..Default::default()
             },
             &ctx,
         )
@@ -171,6 +172,7 @@ fn cyclonedx_vulnerabilities_validate_with_vex_analysis() {
         &ScanOptions {
             db: Some(repo().join("tests/data/advisory-db")),
             today: Some(date("2024-10-01")),
+            ..Default::default()
         },
         &ctx,
     )
@@ -235,6 +237,7 @@ fn yanked_state_comes_from_the_local_index_cache_only() {
         &ScanOptions {
             db: Some(repo().join("tests/data/advisory-db")),
             today: Some(date("2024-10-01")),
+            ..Default::default()
         },
         &ctx,
     )

@@ -35,6 +35,7 @@ pub fn run(
     let options = ScanOptions {
         db: args.db.clone(),
         today: None,
+        ..Default::default()
     };
     let reports = match &args.lockfile {
         Some(lockfile) => vec![audit::scan_lockfile(lockfile, &options, ctx)?],

@@ -43,6 +43,7 @@ pub fn run(
         audit: plugpack_core::audit::ScanOptions {
             db: args.db.clone(),
             today: None,
+            ..Default::default()
         },
     };
     let out = pipeline::package(

@@ -60,6 +60,33 @@ pub struct ScanOptions {
     pub db: Option<Utf8PathBuf>,
     /// The date the audit runs (ignore expiry and database age). Default: today (UTC).
     pub today: Option<time::Date>,
+    /// Databases already loaded in this run (shared by clones of the options), so auditing
+    /// several plugins loads each database once.
+    pub cache: DbCache,
+}
+
+/// Loaded databases by directory.
+#[derive(Debug, Clone, Default)]
+pub struct DbCache(
+    std::sync::Arc<std::sync::Mutex<BTreeMap<Utf8PathBuf, std::sync::Arc<db::Database>>>>,
+);
+
+impl DbCache {
+    fn open(
+        &self,
+        path: &Utf8Path,
+        location: &str,
+        today: time::Date,
+    ) -> Result<std::sync::Arc<db::Database>, Error> {
+        if let Some(db) = self.0.lock().ok().and_then(|m| m.get(path).cloned()) {
+            return Ok(db);
+        }
+        let db = std::sync::Arc::new(db::open(path, location, today)?);
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(path.to_owned(), db.clone());
+        }
+        Ok(db)
+    }
 }
 
 impl ScanOptions {
@@ -475,7 +502,7 @@ fn audit_packages(
         ));
         None
     } else {
-        Some(db::open(&db_path, &location, today)?)
+        Some(options.cache.open(&db_path, &location, today)?)
     };
 
     let scope = policy.scope.unwrap_or_default();
@@ -681,7 +708,7 @@ fn audit_packages(
         } else {
             AdvisoryStatus::NotChecked
         },
-        database: database.map(|d| d.info),
+        database: database.map(|d| d.info.clone()),
         packages_scanned: scanned.len(),
         findings,
         yanked: yank_summary,

@@ -107,7 +107,6 @@ pub fn render(reports: &[AuditReport]) -> Value {
                 "informationUri": "https://github.com/plugpack/plugpack",
                 "rules": rules.into_values().collect::<Vec<_>>(),
             }},
-            "originalUriBaseIds": { "%SRCROOT%": { "uri": "file:///" } },
             "results": results,
         }]
     })
