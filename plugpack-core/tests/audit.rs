@@ -44,7 +44,7 @@ fn database_loads_file_by_file_with_identity_and_age() {
         date("2024-10-05"),
     )
     .unwrap();
-    assert_eq!(db.info.advisories, 8);
+    assert_eq!(db.info.advisories, 9);
     assert_eq!(db.info.malformed.len(), 1);
     assert_eq!(
         db.info.malformed[0].file,

@@ -97,7 +97,7 @@ fn vulnerable_dependency_is_denied_with_path_and_lock_line() {
             .contains("crates/broken-crate/RUSTSEC-2099-0001.md")
     );
     assert_eq!(r["database"]["identity"]["kind"], "content-sha256");
-    assert_eq!(r["database"]["advisories"], 8);
+    assert_eq!(r["database"]["advisories"], 9);
 
     // Human output groups it under "denied" with the dependency path.
     let human = stdout_of(&mut audit_plugin("vuln-direct", &[]), 1);
@@ -372,8 +372,7 @@ fn malformed_policy_names_file_and_key() {
 #[test]
 fn policy_levels_threshold_and_stale_db_under_deny() {
     let db = test_db();
-    // Severity threshold above critical is impossible; `high` keeps a 9.8 denied, and
-    // lints can raise informational kinds to deny.
+    // Lints raise or lower kinds; a 9.8 stays denied under any threshold.
     let dir = lockfile_dir(Some(
         "[audit]\nseverity-threshold = \"critical\"\nlints = { unmaintained = \"deny\", notice = \"allow\" }\n",
     ));
@@ -384,6 +383,32 @@ fn policy_levels_threshold_and_stale_db_under_deny() {
     assert_eq!(findings(&r, "unmaintained")[0]["level"], "deny");
     assert_eq!(findings(&r, "notice")[0]["level"], "allow");
     assert_eq!(findings(&r, "vulnerability")[0]["level"], "deny");
+
+    // Below the threshold a vulnerability is at most a warning: aovec's 7.0 (high) is
+    // demoted under `critical`, smallvec's 9.8 stays denied; under `high` both are denied.
+    for (threshold, aovec_level) in [("critical", "warn"), ("high", "deny")] {
+        let dir = lockfile_dir(Some(&format!(
+            "[audit]\nseverity-threshold = \"{threshold}\"\n"
+        )));
+        std::fs::copy(
+            repo_root().join("tests/data/audit/high-severity.lock"),
+            dir.path().join("Cargo.lock"),
+        )
+        .unwrap();
+        let r = report(&stdout_of(
+            &mut audit_lockfile(dir.path(), &db, &["--format", "json"]),
+            1,
+        ));
+        let level = |name: &str| {
+            findings(&r, "vulnerability")
+                .into_iter()
+                .find(|f| f["package"]["name"] == name)
+                .unwrap()["level"]
+                .clone()
+        };
+        assert_eq!(level("aovec"), aovec_level, "{threshold}");
+        assert_eq!(level("smallvec"), "deny", "{threshold}");
+    }
 
     // A stale database under deny: exit 3.
     let dir = lockfile_dir(Some(
@@ -456,7 +481,7 @@ fn db_status_shows_identity_and_malformed_files() {
     cmd.args(["db", "status", "--db"]).arg(test_db());
     let out = run_ok(&mut cmd);
     assert!(out.contains("identity   content-sha256 "), "{out}");
-    assert!(out.contains("advisories 8"), "{out}");
+    assert!(out.contains("advisories 9"), "{out}");
     assert!(out.contains("RUSTSEC-2099-0001.md"), "{out}");
 }
 
@@ -641,6 +666,7 @@ fn lockfile_mode_matches_cargo_audit_advisory_ids() {
     strict_db_copy(&db);
     for lockfile in [
         repo_root().join("tests/data/audit/Cargo.lock"),
+        repo_root().join("tests/data/audit/high-severity.lock"),
         repo_root().join("tests/fixtures/audit-plugins/Cargo.lock"),
         repo_root().join("Cargo.lock"),
     ] {
@@ -668,4 +694,21 @@ fn metadata_failure_exits_4() {
         .arg("--db")
         .arg(test_db());
     run_fails(&mut cmd, 4);
+}
+
+#[test]
+fn scope_direct_records_transitive_findings_as_allowed() {
+    let r = report(&stdout_of(
+        &mut audit_plugin("vuln-transitive", &["--format", "json"]),
+        0,
+    ));
+    let v = findings(&r, "vulnerability");
+    assert_eq!(v.len(), 1, "{r:#}");
+    assert_eq!(v[0]["level"], "allow");
+    assert_eq!(
+        v[0]["path"],
+        serde_json::json!(["vuln-transitive", "uses-smallvec", "smallvec"])
+    );
+    assert_eq!(r["summary"]["allowed"], 1);
+    assert_eq!(r["outcome"], "clean");
 }
