@@ -712,3 +712,16 @@ fn scope_direct_records_transitive_findings_as_allowed() {
     assert_eq!(r["summary"]["allowed"], 1);
     assert_eq!(r["outcome"], "clean");
 }
+
+#[test]
+fn db_update_refuses_offline_and_non_git_directories_without_network() {
+    let mut cmd = plugpack();
+    cmd.args(["db", "update", "--offline", "--db"])
+        .arg(test_db());
+    let err = run_fails(&mut cmd, 2);
+    assert!(err.contains("--offline"), "{err}");
+    let mut cmd = plugpack();
+    cmd.args(["db", "update", "--db"]).arg(test_db());
+    let err = run_fails(&mut cmd, 3);
+    assert!(err.contains("not a git checkout"), "{err}");
+}

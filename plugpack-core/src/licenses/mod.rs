@@ -663,4 +663,54 @@ mod tests {
         );
         assert!(r.findings.is_empty(), "{r:?}");
     }
+
+    #[test]
+    fn private_crates_are_skipped_unless_configured() {
+        let p = pkg("internal", None);
+        let cands = [Candidate {
+            package: &p,
+            private: true,
+        }];
+        let r = check(Some("MIT"), &cands, &LicenseConfig::default());
+        assert!(r.findings.is_empty());
+        assert_eq!(r.packages[0].verdict, Verdict::IgnoredPrivate);
+        let policy = LicenseConfig {
+            ignore_private: Some(false),
+            ..Default::default()
+        };
+        let r = check(Some("MIT"), &cands, &policy);
+        assert_eq!(codes(&r), vec![Code::LicenseUnknown]);
+    }
+
+    #[test]
+    fn clarification_needs_matching_licence_file_hash() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = camino::Utf8Path::from_path(tmp.path()).unwrap();
+        std::fs::write(dir.join("LICENSE"), "MIT licence text\n").unwrap();
+        let mut p = pkg("c", None);
+        p.license_file = Some("LICENSE".to_owned());
+        p.package_dir = Some(dir.to_owned());
+        let good = format!("{:x}", sha2::Sha256::digest(b"MIT licence text\n"));
+        let policy = |hash: &str| LicenseConfig {
+            clarify: Some(vec![Clarification {
+                krate: "c".to_owned(),
+                version: None,
+                expression: "MIT".to_owned(),
+                license_files: vec![ClarifyFile {
+                    path: "LICENSE".to_owned(),
+                    hash: hash.to_owned(),
+                }],
+            }]),
+            ..Default::default()
+        };
+        let r = run("MIT", std::slice::from_ref(&p), &policy(&good));
+        assert!(r.findings.is_empty(), "{r:?}");
+        assert_eq!(r.packages[0].source, "clarified");
+        let r = run("MIT", std::slice::from_ref(&p), &policy(&"0".repeat(64)));
+        assert_eq!(
+            codes(&r),
+            vec![Code::LicenseUnknown, Code::LicenseClarifyMismatch],
+            "{r:?}"
+        );
+    }
 }
