@@ -521,6 +521,22 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
             out.to_str().unwrap(),
         ],
     ));
+    // The attached report keeps the bundle reproducible.
+    let again = dir.path().join("vuln-again.oci.tar");
+    run_ok(&mut on_fixture(
+        "package",
+        FIXTURE,
+        &[
+            "-p",
+            "vuln-direct",
+            "--db",
+            db.to_str().unwrap(),
+            "--allow-findings",
+            "-o",
+            again.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(support::sha256_file(&out), support::sha256_file(&again));
     let reports = attached_reports(&out);
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0]["schema"], "plugpack-audit/1");
