@@ -617,6 +617,25 @@ mod tests {
         );
         assert_eq!(codes(&r), vec![Code::LicenseLax], "{r:?}");
         assert_eq!(r.packages[0].source, "lax-parsed");
+        let r = run("MIT", &[pkg("b", Some("BSD"))], &LicenseConfig::default());
+        assert_eq!(codes(&r), vec![Code::LicenseLax], "{r:?}");
+        assert!(
+            r.packages[0]
+                .concluded
+                .as_deref()
+                .unwrap()
+                .starts_with("BSD-"),
+            "{r:?}"
+        );
+        let r = run(
+            "MIT",
+            &[pkg("b", Some("MIT/Apache-2.0"))],
+            &LicenseConfig::default(),
+        );
+        assert_eq!(
+            r.packages[0].expression.as_deref(),
+            Some("MIT OR Apache-2.0")
+        );
     }
 
     #[test]
