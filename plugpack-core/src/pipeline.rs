@@ -1,7 +1,8 @@
 //! The pipeline: the only place that puts stages in order.
 //!
 //! `package` = build (or take `--artifact` files) → audit (refuses on denied findings unless
-//! `--allow-findings`) → attachments from the analysis stages → one bundle per plugin. Each step is a plain call on the previous step's typed output.
+//! `--allow-findings`) → attachments from the analysis stages → one bundle per plugin. Each
+//! step is a plain call on the previous step's typed output.
 
 use camino::Utf8PathBuf;
 use serde::{Deserialize, Serialize};
