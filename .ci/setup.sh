@@ -22,6 +22,12 @@ fi
 
 # rust-toolchain.toml pins the wasm targets; make sure they are present.
 rustup target add wasm32-wasip1 wasm32-unknown-unknown >/dev/null 2>&1 || true
+# cargo-audit for the audit interop test (issue 5). Built once (about 9 minutes on 2 busy
+# cores, measured 2026-11-23), then skipped while it is on PATH.
+if ! command -v cargo-audit >/dev/null 2>&1; then
+  echo "setup: installing cargo-audit (one-time build)"
+  cargo install cargo-audit --locked --quiet
+fi
 # Fixture crates' dependencies (crates.io is the only network the tests use, via cargo).
 for m in tests/fixtures/*/Cargo.toml; do
   cargo fetch --locked --manifest-path "$m" >/dev/null

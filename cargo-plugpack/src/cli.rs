@@ -60,6 +60,15 @@ pub enum ColorChoice {
     Never,
 }
 
+/// How a command other than `audit` renders results (`sarif` is answered with JSON lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Human-readable text.
+    Human,
+    /// One JSON object per line on stdout.
+    Json,
+}
+
 /// `--message-format`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MessageFormat {
@@ -67,6 +76,8 @@ pub enum MessageFormat {
     Human,
     /// One JSON object per line on stdout.
     Json,
+    /// SARIF 2.1.0 (`audit` only; other commands treat it as `json`).
+    Sarif,
 }
 
 /// Subcommands.
@@ -96,6 +107,10 @@ pub enum Command {
     Sign(commands::sign::SignArgs),
     /// Verify a bundle's signatures against keys or a trust policy (exit 1 when rejected).
     Verify(commands::verify::VerifyArgs),
+    /// Check the plugins' shipped dependencies for advisories and licences under the policy.
+    Audit(commands::audit::AuditArgs),
+    /// Show or update the RustSec advisory database.
+    Db(commands::db::DbArgs),
 }
 
 /// The cargo flags every project command accepts.

@@ -1,13 +1,12 @@
 //! Exit codes and the error type commands return.
 
-use plugpack_core::{Error, build, fingerprint, oci, project, sbom, scaffold, sign};
+use plugpack_core::{Error, audit, build, fingerprint, oci, project, sbom, scaffold, sign};
 
 /// Finished, but a policy failed (denied findings, verification rejected).
 pub const POLICY: u8 = 1;
 /// Usage or configuration error.
 pub const USAGE: u8 = 2;
-/// Advisory database unusable.
-#[allow(dead_code)]
+/// Advisory database unusable (or too old under deny).
 pub const DATABASE: u8 = 3;
 /// Build or `cargo metadata` failure.
 pub const BUILD: u8 = 4;
@@ -56,7 +55,8 @@ from_stage!(
     oci::Error,
     scaffold::Error,
     sbom::Error,
-    sign::Error
+    sign::Error,
+    audit::Error
 );
 
 impl CliError {
@@ -115,6 +115,22 @@ fn core_exit_code(e: &Error) -> u8 {
             fingerprint::Error::BadVersion { .. }
             | fingerprint::Error::BaselineVersionUnknown { .. } => USAGE,
             _ => INVALID_INPUT,
+        },
+        Error::Audit(e) => match e {
+            audit::Error::Findings { outcome, .. } => match outcome {
+                audit::Outcome::DatabaseUnusable => DATABASE,
+                _ => POLICY,
+            },
+            audit::Error::DbUnreadable { .. }
+            | audit::Error::DbEmpty { .. }
+            | audit::Error::DbRequired { .. }
+            | audit::Error::DbNotGit { .. }
+            | audit::Error::Git { .. }
+            | audit::Error::NoCargoHome => DATABASE,
+            audit::Error::Policy(project::Error::Metadata(_) | project::Error::Process(_)) => BUILD,
+            audit::Error::Policy(_) | audit::Error::Lockfile(_) | audit::Error::Offline => USAGE,
+            audit::Error::Write { .. } => OUTPUT,
+            _ => INTERNAL,
         },
         Error::Scaffold(e) => match e {
             scaffold::Error::Io { .. } => OUTPUT,

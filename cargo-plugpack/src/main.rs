@@ -56,7 +56,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             shell.error(err.as_error());
-            if shell.format() == cli::MessageFormat::Json {
+            if shell.format() == cli::OutputFormat::Json {
                 // Machines get the failure on stdout too, with the exit code it maps to.
                 let mut chain = Vec::new();
                 let mut source: Option<&dyn std::error::Error> = Some(err.as_error());

@@ -7,7 +7,7 @@ use anstyle::{AnsiColor, Style};
 use plugpack_core::Reporter;
 use serde::Serialize;
 
-use crate::cli::{ColorChoice, MessageFormat};
+use crate::cli::{ColorChoice, MessageFormat, OutputFormat};
 
 const STATUS: Style = AnsiColor::Green.on_default().bold();
 const WARN: Style = AnsiColor::Yellow.on_default().bold();
@@ -54,7 +54,16 @@ impl Shell {
     }
 
     /// The selected message format.
-    pub fn format(&self) -> MessageFormat {
+    pub fn format(&self) -> OutputFormat {
+        // Only `audit` writes SARIF; every other command answers `sarif` with JSON lines.
+        match self.format {
+            MessageFormat::Human => OutputFormat::Human,
+            MessageFormat::Json | MessageFormat::Sarif => OutputFormat::Json,
+        }
+    }
+
+    /// The format exactly as requested (`audit` honours `sarif`).
+    pub fn requested_format(&self) -> MessageFormat {
         self.format
     }
 

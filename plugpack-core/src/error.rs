@@ -26,6 +26,9 @@ pub enum Error {
     /// Options that cannot be combined (e.g. `-o` with several plugins).
     #[error("{0}")]
     Usage(String),
+    /// The audit could not be done (database, policy, lockfile).
+    #[error(transparent)]
+    Audit(#[from] crate::audit::Error),
     /// Scaffolding failed.
     #[error(transparent)]
     Scaffold(#[from] crate::scaffold::Error),

@@ -1,13 +1,15 @@
 //! The pipeline: the only place that puts stages in order.
 //!
-//! `package` = build (or take `--artifact` files) → attachments from the analysis stages
-//! (the CycloneDX SBOM and the ABI fingerprint of each artifact, as OCI referrers) → one
-//! bundle per plugin. `sbom` = build → one SBOM per artifact, written to files or returned
-//! for stdout. Each step is a plain call on the previous step's typed output.
+//! `package` = build (or take `--artifact` files) → fingerprint → audit of every plugin
+//! (refuses on denied findings unless `--allow-findings`, before any bundle is written) →
+//! attachments (CycloneDX SBOM, ABI fingerprint, audit report, as OCI referrers) → one bundle
+//! per plugin → optional signature. `sbom` = build → one SBOM per artifact, written to files
+//! or returned for stdout. Each step is a plain call on the previous step's typed output.
 
 use camino::Utf8PathBuf;
 use serde::{Deserialize, Serialize};
 
+use crate::audit;
 use crate::build::{self, BuildOptions, BuildOutput, BuiltArtifact};
 use crate::ctx::Ctx;
 use crate::fingerprint;
@@ -27,6 +29,10 @@ pub struct PackageOptions {
     pub sign: Option<crate::sign::SignOptions>,
     /// `--no-embed-deps`: do not embed the dependency list (`.dep-v0`) into the artifacts.
     pub no_embed_dependencies: bool,
+    /// `--allow-findings`: bundle even when the audit has denied findings.
+    pub allow_findings: bool,
+    /// Audit options (`--db`).
+    pub audit: audit::ScanOptions,
 }
 
 /// One bundle written by `package`.
@@ -45,6 +51,8 @@ pub struct WrittenBundle {
     /// The signature, when signed (`--key`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<crate::sign::SignOutput>,
+    /// The audit attached to it (`application/vnd.plugpack.audit.v1+json`).
+    pub audit: audit::AuditReport,
 }
 
 /// Result of `package`.
@@ -72,6 +80,10 @@ pub fn build_plugins(
     }
     Ok(build)
 }
+
+/// Plugin-manifest annotation holding the audit outcome (`clean`, `denied`,
+/// `database-unusable`); signatures over the manifest cover it.
+pub const AUDIT_VERDICT_ANNOTATION: &str = "dev.plugpack.audit.verdict";
 
 /// The default bundle path: `<target-dir>/plugpack/<name>-<version>.oci.tar`.
 pub fn default_bundle_path(project: &Project, name: &str, version: &str) -> Utf8PathBuf {
@@ -105,6 +117,20 @@ pub fn package(
     } else {
         external_fingerprints(&build, ctx)?
     };
+    // Audit every plugin's exact dependency set before writing anything: a denied finding
+    // in any plugin stops the run with no bundle written (unless `--allow-findings`).
+    let mut reports = std::collections::BTreeMap::new();
+    for plugin in &project.plugins {
+        let report = audit::scan(project, &build, plugin, &options.audit, ctx)?;
+        if report.outcome != audit::Outcome::Clean && !options.allow_findings {
+            return Err(Error::Audit(audit::Error::Findings {
+                plugin: plugin.name.clone(),
+                denied: report.summary.denied,
+                outcome: report.outcome,
+            }));
+        }
+        reports.insert(plugin.name.clone(), report);
+    }
     let mut bundles = Vec::new();
     for plugin in &project.plugins {
         let artifacts: Vec<BuiltArtifact> = build
@@ -127,6 +153,29 @@ pub fn package(
                 targets.join(", ")
             ),
         );
+        let report = reports
+            .remove(&plugin.name)
+            .ok_or_else(|| Error::Usage(format!("no audit report for {}", plugin.name)))?;
+        let report_bytes = crate::types::canonical_json(&report.for_bundle())
+            .map_err(|e| Error::Audit(audit::Error::Serialize(e)))?;
+        let verdict = serde_json::to_value(report.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let audit_attachments: Vec<oci::Attachment> = artifacts
+            .iter()
+            .map(|a| oci::Attachment {
+                target: a.target.clone(),
+                artifact_type: audit::MEDIA_TYPE.to_owned(),
+                media_type: audit::MEDIA_TYPE.to_owned(),
+                bytes: report_bytes.clone(),
+                title: format!("{}-{}.audit.json", plugin.name, plugin.version),
+                // On the plugin manifest, so a signature over it covers the verdict.
+                subject_annotations: [(AUDIT_VERDICT_ANNOTATION.to_owned(), verdict.clone())]
+                    .into_iter()
+                    .collect(),
+            })
+            .collect();
         let pack_options = PackOptions {
             output: output.clone(),
             epoch: project.epoch,
@@ -146,6 +195,7 @@ pub fn package(
         {
             attachments.push(abi_attachment(f)?);
         }
+        attachments.extend(audit_attachments);
         ctx.reporter().begin(&format!("writing {output}"));
         let info = oci::pack(plugin, &artifacts, &attachments, &pack_options);
         ctx.reporter().end();
@@ -170,6 +220,7 @@ pub fn package(
             file_sha256,
             info,
             signature,
+            audit: report,
         });
     }
     Ok(PackageOutput { build, bundles })

@@ -5,7 +5,7 @@ use clap::Args;
 use plugpack_core::pipeline::{self, AbiCheckOptions};
 use plugpack_core::{Ctx, project};
 
-use crate::cli::{GlobalArgs, MessageFormat, ProjectArgs};
+use crate::cli::{GlobalArgs, OutputFormat, ProjectArgs};
 use crate::exit::{self, CliError};
 use crate::shell::Shell;
 
@@ -47,8 +47,8 @@ pub fn run(
             code = exit::ABI_BUMP;
         }
         match shell.format() {
-            MessageFormat::Json => shell.json("abi-check", check)?,
-            MessageFormat::Human => {
+            OutputFormat::Json => shell.json("abi-check", check)?,
+            OutputFormat::Human => {
                 shell.out(&format!(
                     "{} ({}) against {}",
                     check.plugin, check.target, check.baseline

@@ -5,7 +5,7 @@ use clap::Args;
 use plugpack_core::Error;
 use plugpack_core::fingerprint::{self, AbiDiff};
 
-use crate::cli::MessageFormat;
+use crate::cli::OutputFormat;
 use crate::exit::CliError;
 use crate::shell::Shell;
 
@@ -22,8 +22,8 @@ pub struct AbiDiffArgs {
 pub fn run(args: &AbiDiffArgs, shell: &Shell) -> Result<u8, CliError> {
     let diff = fingerprint::diff_paths(&args.old, &args.new).map_err(Error::from)?;
     match shell.format() {
-        MessageFormat::Json => shell.json("abi-diff", &diff)?,
-        MessageFormat::Human => print_diff(shell, &diff)?,
+        OutputFormat::Json => shell.json("abi-diff", &diff)?,
+        OutputFormat::Human => print_diff(shell, &diff)?,
     }
     Ok(0)
 }

@@ -3,7 +3,7 @@
 use clap::Args;
 use plugpack_core::{Ctx, build, pipeline, project};
 
-use crate::cli::{GlobalArgs, MessageFormat, ProjectArgs};
+use crate::cli::{GlobalArgs, OutputFormat, ProjectArgs};
 use crate::exit::CliError;
 use crate::shell::Shell;
 
@@ -40,8 +40,8 @@ pub fn run(
 /// Prints one artifact line (human) or a `plugin-artifact` message (JSON).
 pub fn print_artifact(shell: &Shell, artifact: &build::BuiltArtifact) -> Result<(), CliError> {
     match shell.format() {
-        MessageFormat::Json => shell.json("plugin-artifact", artifact)?,
-        MessageFormat::Human => shell.out(&format!(
+        OutputFormat::Json => shell.json("plugin-artifact", artifact)?,
+        OutputFormat::Human => shell.out(&format!(
             "{:<6} {:<28} {}  {}  {} bytes",
             artifact.kind, artifact.target, artifact.path, artifact.sha256, artifact.size
         ))?,

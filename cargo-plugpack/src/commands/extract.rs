@@ -4,7 +4,7 @@ use camino::Utf8PathBuf;
 use clap::Args;
 use plugpack_core::{Reporter, oci};
 
-use crate::cli::MessageFormat;
+use crate::cli::OutputFormat;
 use crate::exit::CliError;
 use crate::shell::Shell;
 
@@ -23,8 +23,8 @@ pub fn run(args: &ExtractArgs, shell: &Shell) -> Result<u8, CliError> {
     let files = oci::extract(&args.bundle, &args.output)?;
     for f in &files {
         match shell.format() {
-            MessageFormat::Json => shell.json("extracted-file", f)?,
-            MessageFormat::Human => {
+            OutputFormat::Json => shell.json("extracted-file", f)?,
+            OutputFormat::Human => {
                 shell.status(
                     "Extracted",
                     &format!("{} ({}, {})", f.path, f.target, f.digest),

@@ -5,7 +5,7 @@ use clap::Args;
 use plugpack_core::fingerprint::{self, AbiFingerprint};
 use plugpack_core::{Ctx, Error, pipeline, project};
 
-use crate::cli::{GlobalArgs, MessageFormat, ProjectArgs};
+use crate::cli::{GlobalArgs, OutputFormat, ProjectArgs};
 use crate::exit::CliError;
 use crate::shell::Shell;
 
@@ -66,15 +66,15 @@ pub fn run(
             "Fingerprint",
             &format!("{} ({}) → {output}", doc.fingerprint, doc.detail),
         );
-        if shell.format() == MessageFormat::Json {
+        if shell.format() == OutputFormat::Json {
             shell.json("abi-fingerprint", doc)?;
         }
         return Ok(0);
     }
     for doc in &docs {
         match shell.format() {
-            MessageFormat::Json => shell.json("abi-fingerprint", doc)?,
-            MessageFormat::Human => {
+            OutputFormat::Json => shell.json("abi-fingerprint", doc)?,
+            OutputFormat::Human => {
                 let bytes = doc.to_json().map_err(Error::from)?;
                 shell.out(String::from_utf8_lossy(&bytes).trim_end())?;
             }

@@ -4,7 +4,7 @@ use camino::Utf8PathBuf;
 use clap::Args;
 use plugpack_core::oci;
 
-use crate::cli::MessageFormat;
+use crate::cli::OutputFormat;
 use crate::exit::CliError;
 use crate::shell::Shell;
 
@@ -22,7 +22,7 @@ pub struct InspectArgs {
 pub fn run(args: &InspectArgs, shell: &Shell) -> Result<u8, CliError> {
     let layout = oci::read_bundle(&args.bundle)?;
     let info = oci::inspect(&layout)?;
-    if args.json || shell.format() == MessageFormat::Json {
+    if args.json || shell.format() != OutputFormat::Human {
         shell.json("bundle-info", &info)?;
         return Ok(0);
     }

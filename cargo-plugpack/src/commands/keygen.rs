@@ -5,7 +5,7 @@ use clap::Args;
 use plugpack_core::Reporter;
 use plugpack_core::sign::{self, KeygenOptions};
 
-use crate::cli::MessageFormat;
+use crate::cli::OutputFormat;
 use crate::exit::CliError;
 use crate::shell::Shell;
 
@@ -37,8 +37,8 @@ impl From<&KeygenArgs> for KeygenOptions {
 pub fn run(args: &KeygenArgs, shell: &Shell) -> Result<u8, CliError> {
     let out = sign::keygen(&args.into())?;
     match shell.format() {
-        MessageFormat::Json => shell.json("key-generated", &out)?,
-        MessageFormat::Human => {
+        OutputFormat::Json => shell.json("key-generated", &out)?,
+        OutputFormat::Human => {
             shell.status(
                 "Generated",
                 &format!(

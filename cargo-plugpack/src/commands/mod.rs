@@ -2,7 +2,9 @@
 
 pub mod abi_check;
 pub mod abi_diff;
+pub mod audit;
 pub mod build;
+pub mod db;
 pub mod extract;
 pub mod fingerprint;
 pub mod inspect;
@@ -37,6 +39,8 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Keygen(args) => keygen::run(args, shell),
         Command::Sign(args) => sign::run(args, shell, ctx),
         Command::Verify(args) => verify::run(args, shell, ctx),
+        Command::Audit(args) => audit::run(args, &cli.global, shell, ctx),
+        Command::Db(args) => db::run(args, shell, ctx),
     }
 }
 

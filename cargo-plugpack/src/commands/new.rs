@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use plugpack_core::build::PluginKind;
 use plugpack_core::{Reporter, scaffold};
 
-use crate::cli::MessageFormat;
+use crate::cli::OutputFormat;
 use crate::exit::CliError;
 use crate::shell::Shell;
 
@@ -46,8 +46,8 @@ pub fn run(args: &NewArgs, shell: &Shell) -> Result<u8, CliError> {
     };
     let made = scaffold::new(&options)?;
     match shell.format() {
-        MessageFormat::Json => shell.json("plugin-created", &made)?,
-        MessageFormat::Human => shell.status(
+        OutputFormat::Json => shell.json("plugin-created", &made)?,
+        OutputFormat::Human => shell.status(
             "Created",
             &format!("{} plugin `{}` at {}", made.kind, args.name, made.path),
         ),

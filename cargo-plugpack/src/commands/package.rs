@@ -5,7 +5,7 @@ use clap::Args;
 use plugpack_core::pipeline::{self, PackageOptions};
 use plugpack_core::{Ctx, project};
 
-use crate::cli::{GlobalArgs, MessageFormat, ProjectArgs};
+use crate::cli::{GlobalArgs, OutputFormat, ProjectArgs};
 use crate::exit::CliError;
 use crate::shell::Shell;
 
@@ -28,6 +28,12 @@ pub struct PackageArgs {
     /// Do not embed the dependency list (cargo-auditable `.dep-v0`) into the artifacts.
     #[arg(long)]
     pub no_embed_deps: bool,
+    /// Bundle even when the audit has denied findings (the report is attached either way).
+    #[arg(long)]
+    pub allow_findings: bool,
+    /// Advisory database directory for the audit (default: the policy's `db`, else $CARGO_HOME/advisory-db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<Utf8PathBuf>,
 }
 
 /// Builds and bundles.
@@ -43,6 +49,12 @@ pub fn run(
         artifacts: args.artifact.clone(),
         sign: (args.sign || args.signing.key.is_some()).then(|| args.signing.sign_options()),
         no_embed_dependencies: args.no_embed_deps,
+        allow_findings: args.allow_findings,
+        audit: plugpack_core::audit::ScanOptions {
+            db: args.db.clone(),
+            today: None,
+            ..Default::default()
+        },
     };
     let out = pipeline::package(
         &project,
@@ -52,8 +64,8 @@ pub fn run(
     )?;
     for bundle in &out.bundles {
         match shell.format() {
-            MessageFormat::Json => shell.json("bundle-written", bundle)?,
-            MessageFormat::Human => {
+            OutputFormat::Json => shell.json("bundle-written", bundle)?,
+            OutputFormat::Human => {
                 use plugpack_core::Reporter;
                 shell.status(
                     "Packaged",

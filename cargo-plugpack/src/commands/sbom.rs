@@ -6,7 +6,7 @@ use plugpack_core::Ctx;
 use plugpack_core::pipeline::{self, SbomDestination, SbomRunOptions};
 use plugpack_core::sbom::{SbomOptions, SpecVersion};
 
-use crate::cli::{GlobalArgs, MessageFormat, ProjectArgs};
+use crate::cli::{GlobalArgs, OutputFormat, ProjectArgs};
 use crate::exit::CliError;
 use crate::shell::Shell;
 
@@ -96,8 +96,8 @@ pub fn run(args: &SbomArgs, global: &GlobalArgs, shell: &Shell, ctx: &Ctx) -> Re
     }
     for doc in &run.sboms {
         match shell.format() {
-            MessageFormat::Json => shell.json("sbom-written", doc)?,
-            MessageFormat::Human => {
+            OutputFormat::Json => shell.json("sbom-written", doc)?,
+            OutputFormat::Human => {
                 let path = doc.path.as_ref().map(|p| p.as_str()).unwrap_or("-");
                 shell.status(
                     "Wrote",

@@ -5,7 +5,7 @@ use clap::Args;
 use plugpack_core::sign::{self, KeySource, SignOptions};
 use plugpack_core::{Ctx, Reporter};
 
-use crate::cli::MessageFormat;
+use crate::cli::OutputFormat;
 use crate::exit::CliError;
 use crate::shell::Shell;
 
@@ -87,11 +87,11 @@ pub fn run(args: &SignArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
     if let Some(envelope) = &args.attach {
         let digest = sign::attach_envelope_file(&args.bundle, envelope)?;
         match shell.format() {
-            MessageFormat::Json => shell.json(
+            OutputFormat::Json => shell.json(
                 "envelope-attached",
                 &serde_json::json!({"bundle": args.bundle, "envelope_digest": digest}),
             )?,
-            MessageFormat::Human => {
+            OutputFormat::Human => {
                 shell.status("Attached", &format!("{envelope} to {}", args.bundle));
             }
         }
@@ -99,8 +99,8 @@ pub fn run(args: &SignArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
     }
     let out = sign::sign_bundle(&args.bundle, &args.into(), ctx)?;
     match shell.format() {
-        MessageFormat::Json => shell.json("bundle-signed", &out)?,
-        MessageFormat::Human => shell.out(&format!("{} {}", out.key_id, out.bundle))?,
+        OutputFormat::Json => shell.json("bundle-signed", &out)?,
+        OutputFormat::Human => shell.out(&format!("{} {}", out.key_id, out.bundle))?,
     }
     Ok(0)
 }

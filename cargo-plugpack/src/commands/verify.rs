@@ -5,7 +5,7 @@ use clap::Args;
 use plugpack_core::verify::{self, VerifyOptions, VerifyReport};
 use plugpack_core::{Ctx, Reporter};
 
-use crate::cli::MessageFormat;
+use crate::cli::OutputFormat;
 use crate::exit::{CliError, POLICY};
 use crate::shell::Shell;
 
@@ -49,7 +49,7 @@ pub fn run(args: &VerifyArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> 
 }
 
 fn render(report: &VerifyReport, shell: &Shell) -> std::io::Result<()> {
-    if shell.format() == MessageFormat::Json {
+    if shell.format() == OutputFormat::Json {
         return shell.json("verify-result", report);
     }
     let what = format!(

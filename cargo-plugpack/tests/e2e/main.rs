@@ -11,6 +11,7 @@
 )]
 
 mod abi;
+mod audit;
 mod sbom;
 mod sign;
 mod support;

@@ -576,6 +576,20 @@ fn revoked_keys_thresholds_patterns_attachments_and_audit_level() {
         .0
         .clone();
     let bundle = tiny_bundle(dir.path(), "b", 9);
+    // `package` attaches every attachment kind; drop the audit referrer (before signing) so a
+    // policy can require something the bundle lacks.
+    let without_audit = dir.path().join("no-audit.oci.tar");
+    crate::bundle::rewrite_bundle(&bundle, &without_audit, |name, data| {
+        if name == "index.json" {
+            let mut index: serde_json::Value = serde_json::from_slice(data).unwrap();
+            let manifests = index["manifests"].as_array_mut().unwrap();
+            let before = manifests.len();
+            manifests.retain(|m| m["artifactType"] != "application/vnd.plugpack.audit.v1+json");
+            assert_eq!(manifests.len(), before - 1, "exactly one audit referrer");
+            *data = plugpack_core::types::canonical_json(&index).unwrap();
+        }
+    });
+    std::fs::rename(&without_audit, &bundle).unwrap();
     sign(&bundle, &a, &[]);
     let state = dir.path().join("state");
     let (a_pub, b_pub) = (a_pub.to_str().unwrap(), b_pub.to_str().unwrap());

@@ -200,6 +200,29 @@ impl DepSet {
     }
 }
 
+/// The exact set for `artifact`: asks rustc for the target's cfg values and calls
+/// [`compute_for_target`]. When rustc cannot answer, warns and falls back to the unfiltered
+/// graph ([`compute`]). The SBOM, the embedded dependency list and the audit all call this, so
+/// they describe the same crates.
+pub fn compute_exact(
+    project: &Project,
+    build: &BuildOutput,
+    artifact: &BuiltArtifact,
+    ctx: &Ctx,
+) -> Result<DepSet, Error> {
+    let cfg = match target_cfg(ctx, &project.workspace_root, &artifact.target) {
+        Ok(cfg) => Some(cfg),
+        Err(e) => {
+            ctx.reporter().warn(&format!(
+                "{e}; platform-specific dependencies of {} are not filtered",
+                artifact.plugin
+            ));
+            None
+        }
+    };
+    compute_for_target(project, build, artifact, cfg.as_ref())
+}
+
 /// Computes the set for `artifact` from the build that produced it, without platform
 /// filtering of edges (see [`compute_for_target`], which is exact).
 pub fn compute(

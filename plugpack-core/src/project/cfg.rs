@@ -30,6 +30,9 @@ pub struct Config {
     /// relative to the package's directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abi_baseline: Option<Utf8PathBuf>,
+    /// Advisory and licence audit policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<crate::audit::AuditConfig>,
 }
 
 impl Config {
@@ -40,6 +43,10 @@ impl Config {
             targets: self.targets.or_else(|| lower.targets.clone()),
             annotations: self.annotations.or_else(|| lower.annotations.clone()),
             abi_baseline: self.abi_baseline.or_else(|| lower.abi_baseline.clone()),
+            audit: match (self.audit, &lower.audit) {
+                (Some(mine), Some(theirs)) => Some(mine.layer(theirs)),
+                (mine, theirs) => mine.or_else(|| theirs.clone()),
+            },
         }
     }
 }
@@ -80,6 +87,20 @@ pub fn read(path: &Utf8Path, table: Table) -> Result<Config, Error> {
         source,
     })?;
     parse(path, &text, table)
+}
+
+/// Reads a standalone `plugpack.toml` (the same keys as `metadata.plugpack`, at top level).
+pub fn read_standalone(path: &Utf8Path) -> Result<Config, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadManifest {
+        path: path.to_owned(),
+        source,
+    })?;
+    let config: Config = toml::from_str(&text).map_err(|source| Error::InvalidConfig {
+        path: path.to_owned(),
+        source: Box::new(source),
+    })?;
+    validate(path, &config)?;
+    Ok(config)
 }
 
 /// Parses one table from manifest text; `path` only names the file in errors.
@@ -147,6 +168,9 @@ fn validate(path: &Utf8Path, config: &Config) -> Result<(), Error> {
             ));
         }
     }
+    if let Some(audit) = &config.audit {
+        crate::audit::cfg::validate(audit).map_err(|(key, message)| invalid(&key, message))?;
+    }
     Ok(())
 }
 
@@ -182,6 +206,73 @@ mod tests {
         let merged = pkg.layer(&ws);
         assert_eq!(merged.name.as_deref(), Some("pkg"));
         assert_eq!(merged.targets, Some(vec!["wasm32-wasip1".to_owned()]));
+    }
+
+    #[test]
+    fn audit_policy_errors_name_file_and_key() {
+        let path = Utf8Path::new("/x/Cargo.toml");
+        let err = parse(
+            path,
+            "[package.metadata.plugpack.audit]\nmax-db-age = 30\nsevrity-threshold = \"high\"\n",
+            Table::Package,
+        )
+        .unwrap_err();
+        let rendered = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(rendered.contains("/x/Cargo.toml"), "{rendered}");
+        assert!(rendered.contains("sevrity-threshold"), "{rendered}");
+        let err = parse(
+            path,
+            "[package.metadata.plugpack.audit]\nignore = [{ id = \"RUSTSEC-2021-0003\" }]\n",
+            Table::Package,
+        )
+        .unwrap_err();
+        let rendered = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(rendered.contains("reason"), "{rendered}");
+        let err = parse(
+            path,
+            "[package.metadata.plugpack.audit]\nignore = [{ id = \"X\", reason = \" \" }]\n",
+            Table::Package,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("audit.ignore[0].reason"), "{err}");
+        let err = parse(
+            path,
+            "[package.metadata.plugpack.audit.lints]\nvulnerabilty = \"warn\"\n",
+            Table::Package,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("audit.lints.vulnerabilty"),
+            "{err}"
+        );
+        let err = parse(
+            path,
+            "[package.metadata.plugpack.audit.licenses]\nallow = [\"MIT\"]\nalow = []\n",
+            Table::Package,
+        )
+        .unwrap_err();
+        let rendered = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(rendered.contains("alow"), "{rendered}");
+    }
+
+    #[test]
+    fn audit_tables_layer_key_by_key() {
+        let ws = parse(
+            Utf8Path::new("Cargo.toml"),
+            "[workspace.metadata.plugpack.audit]\nmax-db-age = 10\nlints = { unmaintained = \"deny\" }\n",
+            Table::Workspace,
+        )
+        .unwrap();
+        let pkg = parse(
+            Utf8Path::new("p/Cargo.toml"),
+            "[package.metadata.plugpack.audit]\nrequire-db = true\nlints = { yanked = \"deny\" }\n",
+            Table::Package,
+        )
+        .unwrap();
+        let audit = pkg.layer(&ws).audit.unwrap();
+        assert_eq!(audit.max_db_age, Some(10));
+        assert_eq!(audit.require_db, Some(true));
+        assert_eq!(audit.lints.unwrap().len(), 2);
     }
 
     #[test]

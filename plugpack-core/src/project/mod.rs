@@ -14,7 +14,10 @@ use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::{Metadata, MetadataCommand, Package, PackageId};
 use serde::Serialize;
 
-pub use cfg::{Config, Table, parse as parse_config, read as read_config};
+pub use cfg::{
+    Config, Table, parse as parse_config, read as read_config,
+    read_standalone as read_standalone_config,
+};
 pub use error::Error;
 
 use crate::ctx::Ctx;

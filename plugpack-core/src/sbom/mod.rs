@@ -230,17 +230,7 @@ pub fn generate(
         target: artifact.target.clone(),
         source: Box::new(source),
     };
-    let cfg = match depset::target_cfg(ctx, &project.workspace_root, &artifact.target) {
-        Ok(cfg) => Some(cfg),
-        Err(e) => {
-            ctx.reporter().warn(&format!(
-                "{e}; platform-specific dependencies of {} are not filtered",
-                artifact.plugin
-            ));
-            None
-        }
-    };
-    let set = depset::compute_for_target(project, build, artifact, cfg.as_ref()).map_err(wrap)?;
+    let set = depset::compute_exact(project, build, artifact, ctx).map_err(wrap)?;
     Ok(from_depset(&set, artifact, project.epoch, options))
 }
 
@@ -608,14 +598,13 @@ pub fn embed_dependency_lists(
             embedded.push(artifact.clone());
             continue;
         }
-        let cfg = depset::target_cfg(ctx, &project.workspace_root, &artifact.target).ok();
-        let set = depset::compute_for_target(project, build, artifact, cfg.as_ref()).map_err(
-            |source| Error::DepSet {
+        let set = depset::compute_exact(project, build, artifact, ctx).map_err(|source| {
+            Error::DepSet {
                 plugin: artifact.plugin.clone(),
                 target: artifact.target.clone(),
                 source: Box::new(source),
-            },
-        )?;
+            }
+        })?;
         match auditable::embed(artifact, &set, &dir, ctx) {
             Ok(done) => embedded.push(done),
             Err(

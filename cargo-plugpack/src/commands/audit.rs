@@ -1,0 +1,222 @@
+//! `cargo plugpack audit`: advisories and licences of the plugins' real dependency sets.
+
+use camino::Utf8PathBuf;
+use clap::Args;
+use plugpack_core::audit::{self, AuditReport, Finding, Level, Outcome, ScanOptions};
+use plugpack_core::{Ctx, project};
+
+use crate::cli::{GlobalArgs, MessageFormat, ProjectArgs};
+use crate::exit::{CliError, DATABASE, POLICY};
+use crate::shell::Shell;
+
+/// Arguments of `audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Advisory database directory (default: the policy's `db`, else $CARGO_HOME/advisory-db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<Utf8PathBuf>,
+    /// Write the report to FILE instead of stdout (in the selected --format).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<Utf8PathBuf>,
+    /// Scan every package of this Cargo.lock instead of building (for comparison with cargo-audit).
+    #[arg(long, value_name = "PATH")]
+    pub lockfile: Option<Utf8PathBuf>,
+}
+
+/// Runs the audit and renders the reports; exit 0 clean, 1 denied, 3 database unusable.
+pub fn run(
+    args: &AuditArgs,
+    global: &GlobalArgs,
+    shell: &Shell,
+    ctx: &Ctx,
+) -> Result<u8, CliError> {
+    let options = ScanOptions {
+        db: args.db.clone(),
+        today: None,
+        ..Default::default()
+    };
+    let reports = match &args.lockfile {
+        Some(lockfile) => vec![audit::scan_lockfile(lockfile, &options, ctx)?],
+        None => {
+            let project = project::load(ctx, &args.project.load_options()?)?;
+            audit::run(
+                &project,
+                &args.project.build_options(global, shell),
+                &options,
+                ctx,
+            )?
+        }
+    };
+    let text = match global.message_format {
+        MessageFormat::Sarif => {
+            let mut s = serde_json::to_string_pretty(&audit::sarif::render(&reports))
+                .map_err(std::io::Error::other)?;
+            s.push('\n');
+            s
+        }
+        MessageFormat::Json => {
+            let mut s = String::new();
+            for r in &reports {
+                s.push_str(&serde_json::to_string(r).map_err(std::io::Error::other)?);
+                s.push('\n');
+            }
+            s
+        }
+        MessageFormat::Human => render_human(&reports),
+    };
+    match &args.output {
+        Some(path) => plugpack_core::types::write_atomic(path, text.as_bytes()).map_err(|e| {
+            CliError::Io(std::io::Error::other(format!("cannot write {path}: {e}")))
+        })?,
+        None => {
+            use std::io::Write;
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+        }
+    }
+    Ok(exit_code(&reports))
+}
+
+/// 3 when any report's database is unusable under the policy, else 1 on denied findings.
+pub fn exit_code(reports: &[AuditReport]) -> u8 {
+    if reports
+        .iter()
+        .any(|r| r.outcome == Outcome::DatabaseUnusable)
+    {
+        DATABASE
+    } else if reports.iter().any(|r| r.outcome == Outcome::Denied) {
+        POLICY
+    } else {
+        0
+    }
+}
+
+fn finding_lines(f: &Finding, out: &mut String) {
+    let head = match (f.level, &f.ignored) {
+        (_, Some(_)) => "ignored",
+        (Level::Deny, None) => "error",
+        (Level::Warn, None) => "warning",
+        (Level::Allow, None) => "allowed",
+    };
+    let id =
+        f.id.as_ref()
+            .map(|id| {
+                if f.aliases.is_empty() {
+                    format!("{id}: ")
+                } else {
+                    format!("{id} ({}): ", f.aliases.join(", "))
+                }
+            })
+            .unwrap_or_default();
+    out.push_str(&format!("{head}[{}] {id}{}\n", f.code, f.message));
+    if let Some(p) = &f.package {
+        let line = p
+            .lock_line
+            .map(|l| format!(" (Cargo.lock:{l})"))
+            .unwrap_or_default();
+        let build = if f.build_only { ", build-only" } else { "" };
+        out.push_str(&format!(
+            "    crate:    {} {}{line}{build}\n",
+            p.name, p.version
+        ));
+    }
+    if let Some(s) = &f.severity {
+        out.push_str(&format!(
+            "    severity: {} ({:.1})\n",
+            s.rating.as_str(),
+            s.score
+        ));
+    }
+    if !f.patched.is_empty() {
+        out.push_str(&format!("    patched:  {}\n", f.patched.join("; ")));
+    } else if f.code == audit::Code::Vulnerability {
+        out.push_str("    patched:  no fixed version\n");
+    }
+    if f.path.len() > 1 {
+        out.push_str(&format!("    path:     {}\n", f.path.join(" → ")));
+    }
+    if let Some(url) = &f.url {
+        out.push_str(&format!("    see:      {url}\n"));
+    }
+    if let Some(s) = &f.ignored {
+        out.push_str(&format!("    ignored:  {}\n", s.reason));
+    }
+}
+
+/// The human report: one block per plugin, findings grouped by level.
+pub fn render_human(reports: &[AuditReport]) -> String {
+    let mut out = String::new();
+    for r in reports {
+        let subject = match (&r.plugin, &r.version) {
+            (Some(p), Some(v)) => format!("{p} v{v} ({})", r.targets.join(", ")),
+            _ => format!("lockfile {}", r.lockfile.as_deref().unwrap_or("Cargo.lock")),
+        };
+        out.push_str(&format!(
+            "audit of {subject}: {} crates\n",
+            r.packages_scanned
+        ));
+        match &r.database {
+            Some(db) => out.push_str(&format!(
+                "advisories: checked against {} ({} {}, updated {}{}, {} advisories)\n",
+                db.location,
+                db.identity.kind,
+                db.identity.value.get(..12).unwrap_or(&db.identity.value),
+                db.updated,
+                db.age_days
+                    .map(|d| format!(", {d} days ago"))
+                    .unwrap_or_default(),
+                db.advisories
+            )),
+            None => out.push_str("advisories: not checked\n"),
+        }
+        if let Some(l) = &r.licenses {
+            let concluded: Vec<String> = l
+                .packages
+                .iter()
+                .filter_map(|d| {
+                    let c = d.concluded.as_ref()?;
+                    (d.expression.as_deref() != Some(c.as_str()))
+                        .then(|| format!("{} {} → {c}", d.name, d.version))
+                })
+                .collect();
+            out.push_str(&format!("licences: {} crates evaluated", l.packages.len()));
+            if !concluded.is_empty() {
+                out.push_str(&format!("; chosen: {}", concluded.join(", ")));
+            }
+            out.push('\n');
+        }
+        for (title, pick) in [
+            (
+                "denied",
+                &(|f: &Finding| f.is_denied()) as &dyn Fn(&Finding) -> bool,
+            ),
+            ("warnings", &|f: &Finding| {
+                f.ignored.is_none() && f.level == Level::Warn
+            }),
+            ("ignored", &|f: &Finding| f.ignored.is_some()),
+        ] {
+            let group: Vec<&Finding> = r.findings.iter().filter(|f| pick(f)).collect();
+            if group.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("\n{title}:\n"));
+            for f in group {
+                finding_lines(f, &mut out);
+            }
+        }
+        out.push_str(&format!(
+            "\nresult: {} denied, {} warnings, {} ignored, {} allowed → {}\n",
+            r.summary.denied,
+            r.summary.warnings,
+            r.summary.ignored,
+            r.summary.allowed,
+            match r.outcome {
+                Outcome::Clean => "ok",
+                Outcome::Denied => "FAILED",
+                Outcome::DatabaseUnusable => "FAILED (advisory database)",
+            }
+        ));
+    }
+    out
+}

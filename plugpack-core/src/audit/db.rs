@@ -1,0 +1,258 @@
+//! The RustSec advisory database: loading it file by file, its identity and age, and
+//! `db update` (the only network access of plugpack, through the `git` command-line client).
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+
+use super::Error;
+use crate::process;
+
+/// The upstream advisory database.
+pub const ADVISORY_DB_URL: &str = "https://github.com/rustsec/advisory-db.git";
+
+/// How the database is identified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbIdentity {
+    /// `git-commit` (a checkout) or `content-sha256` (a plain directory).
+    pub kind: String,
+    /// The commit id, or the SHA-256 over every advisory file's path and content.
+    pub value: String,
+}
+
+/// A file that could not be parsed (skipped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MalformedFile {
+    /// Path relative to the database root.
+    pub file: String,
+    /// The parser's message.
+    pub error: String,
+}
+
+/// What the report records about the database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbInfo {
+    /// Where it was read from, as configured (`$CARGO_HOME/advisory-db` for the default).
+    pub location: String,
+    /// Identity.
+    pub identity: DbIdentity,
+    /// Last update (commit date of a checkout, else the newest advisory's date), `YYYY-MM-DD`.
+    pub updated: String,
+    /// Days between `updated` and the audit (omitted from bundle attachments, which must
+    /// not change from one day to the next).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_days: Option<i64>,
+    /// Advisories loaded.
+    pub advisories: usize,
+    /// Files skipped because they do not parse.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub malformed: Vec<MalformedFile>,
+}
+
+/// A loaded database.
+#[derive(Debug)]
+pub struct Database {
+    /// Its description.
+    pub info: DbInfo,
+    /// Advisories by crate name.
+    pub by_crate: BTreeMap<String, Vec<rustsec::Advisory>>,
+}
+
+/// Where `$CARGO_HOME` is (`$CARGO_HOME`, else `$HOME/.cargo`).
+pub fn cargo_home(ctx: &crate::Ctx) -> Option<Utf8PathBuf> {
+    match ctx.var("CARGO_HOME") {
+        Some(h) if !h.is_empty() => Some(Utf8PathBuf::from(h)),
+        _ => ctx
+            .var("HOME")
+            .filter(|h| !h.is_empty())
+            .map(|h| Utf8Path::new(h).join(".cargo")),
+    }
+}
+
+/// Loads every `crates/<name>/RUSTSEC-*.md` under `path`; a file that does not parse is
+/// recorded in [`DbInfo::malformed`] instead of failing the load.
+pub fn open(path: &Utf8Path, location: &str, today: time::Date) -> Result<Database, Error> {
+    let unreadable = |source| Error::DbUnreadable {
+        path: path.to_owned(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if !meta.is_dir() {
+        return Err(unreadable(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            "not a directory",
+        )));
+    }
+    let crates_dir = path.join("crates");
+    let mut files: Vec<Utf8PathBuf> = Vec::new();
+    match std::fs::read_dir(&crates_dir) {
+        Ok(entries) => {
+            for entry in entries {
+                let entry = entry.map_err(unreadable)?;
+                let Ok(dir) = Utf8PathBuf::from_path_buf(entry.path()) else {
+                    continue;
+                };
+                if !dir.is_dir() {
+                    continue;
+                }
+                for file in std::fs::read_dir(&dir).map_err(unreadable)? {
+                    let file = file.map_err(unreadable)?;
+                    let Ok(file) = Utf8PathBuf::from_path_buf(file.path()) else {
+                        continue;
+                    };
+                    let is_advisory = file
+                        .file_name()
+                        .is_some_and(|n| n.starts_with("RUSTSEC-") && n.ends_with(".md"));
+                    if is_advisory {
+                        files.push(file);
+                    }
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(unreadable(e)),
+    }
+    files.sort();
+    let mut by_crate: BTreeMap<String, Vec<rustsec::Advisory>> = BTreeMap::new();
+    let mut malformed = Vec::new();
+    let mut hasher = sha2::Sha256::new();
+    let mut newest: Option<String> = None;
+    let mut count = 0;
+    for file in &files {
+        let rel = file.strip_prefix(path).unwrap_or(file).as_str().to_owned();
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                malformed.push(MalformedFile {
+                    file: rel,
+                    error: e.to_string(),
+                });
+                continue;
+            }
+        };
+        hasher.update(rel.as_bytes());
+        hasher.update([0]);
+        hasher.update((text.len() as u64).to_le_bytes());
+        hasher.update(text.as_bytes());
+        match text.parse::<rustsec::Advisory>() {
+            Ok(advisory) => {
+                let date = advisory.metadata.date.as_str().to_owned();
+                if newest.as_ref().is_none_or(|n| *n < date) {
+                    newest = Some(date);
+                }
+                count += 1;
+                by_crate
+                    .entry(advisory.metadata.package.as_str().to_owned())
+                    .or_default()
+                    .push(advisory);
+            }
+            Err(e) => malformed.push(MalformedFile {
+                file: rel,
+                // toml's messages span several lines with a source excerpt; keep one line.
+                error: e
+                    .to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            }),
+        }
+    }
+    if count == 0 {
+        return Err(Error::DbEmpty {
+            path: path.to_owned(),
+        });
+    }
+    let (identity, updated) = match git_identity(path) {
+        Some((commit, date)) => (
+            DbIdentity {
+                kind: "git-commit".to_owned(),
+                value: commit,
+            },
+            date,
+        ),
+        None => (
+            DbIdentity {
+                kind: "content-sha256".to_owned(),
+                value: format!("{:x}", hasher.finalize()),
+            },
+            newest.unwrap_or_default(),
+        ),
+    };
+    let age_days = crate::audit::cfg::parse_date(&updated).map(|d| (today - d).whole_days().max(0));
+    Ok(Database {
+        info: DbInfo {
+            location: location.to_owned(),
+            identity,
+            updated,
+            age_days,
+            advisories: count,
+            malformed,
+        },
+        by_crate,
+    })
+}
+
+/// `(commit, YYYY-MM-DD)` when `path` is the top of a git checkout.
+fn git_identity(path: &Utf8Path) -> Option<(String, String)> {
+    let git = |args: &[&str]| {
+        let mut cmd = Command::new("git");
+        cmd.arg("-C").arg(path).args(args);
+        process::stdout_string(&mut cmd).ok()
+    };
+    let top = git(&["rev-parse", "--show-toplevel"])?;
+    let same = std::fs::canonicalize(&top).ok()? == std::fs::canonicalize(path).ok()?;
+    if !same {
+        return None;
+    }
+    let commit = git(&["rev-parse", "HEAD"])?;
+    let date = git(&["log", "-1", "--format=%cs"])?;
+    Some((commit, date))
+}
+
+/// Clones the advisory database into `path`, or fetches and fast-forwards an existing
+/// checkout. Returns the new identity.
+pub fn update(path: &Utf8Path, offline: bool) -> Result<DbIdentity, Error> {
+    if offline {
+        return Err(Error::Offline);
+    }
+    let run = |cmd: &mut Command| {
+        process::output(cmd).map_err(|source| Error::Git {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    if path.join(".git").exists() {
+        run(Command::new("git")
+            .arg("-C")
+            .arg(path)
+            .args(["fetch", "--depth", "1", "origin", "HEAD"]))?;
+        run(Command::new("git")
+            .arg("-C")
+            .arg(path)
+            .args(["reset", "--hard", "FETCH_HEAD"]))?;
+    } else if path.exists() {
+        return Err(Error::DbNotGit {
+            path: path.to_owned(),
+        });
+    } else {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Write {
+                path: parent.to_owned(),
+                source,
+            })?;
+        }
+        run(Command::new("git")
+            .args(["clone", "--depth", "1", ADVISORY_DB_URL])
+            .arg(path))?;
+    }
+    let (commit, _) = git_identity(path).ok_or_else(|| Error::DbNotGit {
+        path: path.to_owned(),
+    })?;
+    Ok(DbIdentity {
+        kind: "git-commit".to_owned(),
+        value: commit,
+    })
+}
