@@ -187,7 +187,9 @@ pub fn package(
                 .iter()
                 .find(|f| f.artifact.path == artifact.path)
                 .map(|f| (f.fingerprint.fingerprint, f.fingerprint.detail));
-            attachments.push(sbom_attachment(project, &build, artifact, abi, ctx)?);
+            attachments.push(sbom_attachment(
+                project, &build, artifact, abi, &report, ctx,
+            )?);
         }
         for f in fingerprints
             .iter()
@@ -232,13 +234,16 @@ fn sbom_attachment(
     build: &BuildOutput,
     artifact: &BuiltArtifact,
     abi_fingerprint: Option<(crate::types::Sha256Digest, fingerprint::Detail)>,
+    audit_report: &audit::AuditReport,
     ctx: &Ctx,
 ) -> Result<Attachment> {
     let options = SbomOptions {
         abi_fingerprint,
         ..SbomOptions::default()
     };
-    let doc = sbom::generate(project, build, artifact, &options, ctx)?;
+    let mut doc = sbom::generate(project, build, artifact, &options, ctx)?;
+    // The audit's known vulnerabilities (ignored ones carry their VEX analysis).
+    doc.add_vulnerabilities(audit::cyclonedx::vulnerabilities(audit_report));
     for finding in &doc.findings {
         ctx.reporter()
             .warn(&format!("sbom: {}: {}", finding.package, finding.message));

@@ -543,6 +543,34 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
     assert_eq!(reports[0]["outcome"], "denied");
     assert!(reports[0]["database"]["age_days"].is_null());
 
+    // The bundle's SBOM carries the audit's vulnerabilities (issue 5), and stays schema-valid.
+    let sboms = support::json_blobs(&out, |v| v["bomFormat"] == "CycloneDX");
+    assert_eq!(sboms.len(), 1);
+    let vulns = sboms[0]["vulnerabilities"]
+        .as_array()
+        .expect("vulnerabilities[]");
+    let smallvec = vulns
+        .iter()
+        .find(|v| v["id"] == "RUSTSEC-2021-0003")
+        .unwrap_or_else(|| panic!("{vulns:#?}"));
+    assert_eq!(smallvec["affects"][0]["ref"], "pkg:cargo/smallvec@1.6.0");
+    let components: Vec<&str> = sboms[0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["bom-ref"].as_str().unwrap())
+        .collect();
+    assert!(
+        components.contains(&"pkg:cargo/smallvec@1.6.0"),
+        "{components:?}"
+    );
+    let validator = support::cyclonedx_validator("1.6");
+    let errors: Vec<String> = validator
+        .iter_errors(&sboms[0])
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+
     // Without a database: one warning line, `advisories: not-checked` in the bundle.
     let home = support::tempdir();
     let out2 = dir.path().join("clean.oci.tar");

@@ -150,3 +150,51 @@ pub fn tar_entries(path: &Path) -> Vec<(String, tar::Header)> {
         })
         .collect()
 }
+
+/// A validator for the vendored official CycloneDX JSON schema of `spec` (`1.5`/`1.6`), with
+/// the SPDX and JSF schemas it references registered locally (no network).
+pub fn cyclonedx_validator(spec: &str) -> jsonschema::Validator {
+    let dir = repo_root().join("tests/data/schemas/cyclonedx");
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join(name)).unwrap()).unwrap()
+    };
+    let base = "http://cyclonedx.org/schema";
+    let registry = jsonschema::Registry::new()
+        .add(
+            format!("{base}/spdx.SNAPSHOT.schema.json"),
+            read("spdx.SNAPSHOT.schema.json"),
+        )
+        .unwrap()
+        .add(
+            format!("{base}/jsf-0.82.SNAPSHOT.schema.json"),
+            read("jsf-0.82.SNAPSHOT.schema.json"),
+        )
+        .unwrap()
+        .prepare()
+        .unwrap();
+    jsonschema::options()
+        .with_registry(&registry)
+        .should_validate_formats(true)
+        .build(&read(&format!("bom-{spec}.SNAPSHOT.schema.json")))
+        .unwrap()
+}
+
+/// Every blob of a bundle tarball that parses as JSON and satisfies `pick`.
+pub fn json_blobs(
+    bundle: &Path,
+    pick: impl Fn(&serde_json::Value) -> bool,
+) -> Vec<serde_json::Value> {
+    let mut archive = tar::Archive::new(std::fs::File::open(bundle).unwrap());
+    let mut out = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            if pick(&v) {
+                out.push(v);
+            }
+        }
+    }
+    out
+}

@@ -27,6 +27,10 @@ pub struct Bom {
     pub components: Vec<Component>,
     /// The dependency graph, sorted by `ref`.
     pub dependencies: Vec<Dependency>,
+    /// Known vulnerabilities of the listed components (from the audit; see
+    /// [`super::Sbom::add_vulnerabilities`]), sorted by id; omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vulnerabilities: Vec<serde_json::Value>,
 }
 
 /// `metadata`.

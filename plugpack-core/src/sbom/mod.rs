@@ -168,6 +168,35 @@ pub struct Sbom {
 }
 
 impl Sbom {
+    /// Adds CycloneDX `vulnerabilities[]` entries (as made by
+    /// [`crate::audit::cyclonedx::vulnerabilities`]), keeping only the `affects` refs that name a
+    /// component of this document (an audit covers every target of a plugin; an SBOM one) and
+    /// dropping entries left with none. The serial number is derived again from the content.
+    pub fn add_vulnerabilities(&mut self, vulnerabilities: Vec<serde_json::Value>) {
+        let refs: std::collections::BTreeSet<&str> = self
+            .bom
+            .components
+            .iter()
+            .filter_map(|c| c.bom_ref.as_deref())
+            .collect();
+        let mut kept = Vec::new();
+        for mut v in vulnerabilities {
+            let Some(affects) = v.get_mut("affects").and_then(|a| a.as_array_mut()) else {
+                continue;
+            };
+            affects.retain(|a| {
+                a.get("ref")
+                    .and_then(|r| r.as_str())
+                    .is_some_and(|r| refs.contains(r))
+            });
+            if !affects.is_empty() {
+                kept.push(v);
+            }
+        }
+        self.bom.vulnerabilities = kept;
+        self.bom.serial_number = serial_number(&self.bom);
+    }
+
     /// The document as pretty JSON with a trailing newline (the bytes plugpack writes).
     pub fn to_json(&self) -> Result<Vec<u8>, Error> {
         let mut bytes =
@@ -347,6 +376,7 @@ pub fn from_depset(
         },
         components,
         dependencies,
+        vulnerabilities: Vec::new(),
     };
     bom.serial_number = serial_number(&bom);
     Sbom {
