@@ -17,6 +17,7 @@ mod sign;
 mod support;
 
 mod bundle;
+mod flow;
 mod interop_oci;
 mod package;
 mod scaffold;
