@@ -113,11 +113,7 @@ fn package_sign_verify_extract_on_the_cdylib_fixture() {
             .arg(&so),
     );
     let doc = &json_lines(&fingerprint)[0];
-    let doc = if doc["fingerprint"].is_string() {
-        doc
-    } else {
-        &doc["document"]
-    };
+    assert_eq!(doc["schema"], "plugpack-abi/1");
     assert_eq!(
         doc["fingerprint"], ann["dev.plugpack.abi.fingerprint"],
         "{doc:#}"
