@@ -11,6 +11,7 @@
 )]
 
 mod abi;
+mod host_abi;
 mod sbom;
 mod sign;
 mod support;
