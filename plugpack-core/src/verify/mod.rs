@@ -32,7 +32,10 @@
 //! Host ABI decisions: the guard reads the artifact *bytes* (extracted to a scratch
 //! directory and re-hashed against the signed digest), not the attached
 //! `application/vnd.plugpack.abi.v1+json` document, so it judges exactly what the host would
-//! load. It runs only once the bundle would otherwise be accepted (no failures, or an
+//! load. A symbols-level artifact (a release build without DWARF) takes its type hashes
+//! from the signed ABI attachment of its manifest, once that document is shown to describe
+//! the same bytes (platform, exports, imports, the fingerprint annotated on the manifest).
+//! It runs only once the bundle would otherwise be accepted (no failures, or an
 //! `audit` policy). Artifacts for another platform in a multi-target bundle are skipped
 //! (`other-platform`) as long as one artifact matches the host's platform. An ABI
 //! incompatibility rejects the bundle even under an `audit` policy: audit relaxes trust,
