@@ -2,7 +2,7 @@
 //! OCI 1.1 referrers.
 //!
 //! * **Inputs**: a bundle tarball (`oci::pack` output) and a signing key ([`KeySource`]: a
-//!   PKCS#8 PEM file, or `PLUGPACK_SIGNING_KEY` read through [`Ctx`]).
+//!   PKCS#8 PEM file, or `PLUGPACK_SIGNING_KEY` read through [`Ctx`](crate::Ctx)).
 //! * **Outputs**: [`SignOutput`] (key id, statement, envelope digest); [`keygen`] →
 //!   [`KeygenOutput`].
 //! * **Side effects**: rewrites the bundle atomically (same path) with one more referrer per
