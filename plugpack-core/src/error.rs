@@ -6,33 +6,42 @@
 #[non_exhaustive]
 pub enum Error {
     /// Loading the workspace or its configuration failed.
+    #[cfg(feature = "tool")]
     #[error(transparent)]
     Project(#[from] crate::project::Error),
     /// Building failed.
+    #[cfg(feature = "tool")]
     #[error(transparent)]
     Build(#[from] crate::build::Error),
     /// Computing the dependency set failed.
+    #[cfg(feature = "tool")]
     #[error(transparent)]
     DepSet(#[from] crate::depset::Error),
     /// Generating or writing an SBOM failed.
+    #[cfg(feature = "tool")]
     #[error(transparent)]
     Sbom(#[from] crate::sbom::Error),
     /// Writing or reading a bundle failed.
+    #[cfg(feature = "verify")]
     #[error(transparent)]
     Oci(#[from] crate::oci::Error),
     /// Fingerprinting or comparing ABIs failed.
+    #[cfg(feature = "guard")]
     #[error(transparent)]
     Fingerprint(#[from] crate::fingerprint::Error),
     /// Options that cannot be combined (e.g. `-o` with several plugins).
     #[error("{0}")]
     Usage(String),
     /// The audit could not be done (database, policy, lockfile).
+    #[cfg(feature = "tool")]
     #[error(transparent)]
     Audit(#[from] crate::audit::Error),
     /// Scaffolding failed.
+    #[cfg(feature = "tool")]
     #[error(transparent)]
     Scaffold(#[from] crate::scaffold::Error),
     /// Key handling or signing failed.
+    #[cfg(feature = "verify")]
     #[error(transparent)]
     Sign(#[from] crate::sign::Error),
     /// Verification could not be carried out (a rejected bundle is a report, not an error).

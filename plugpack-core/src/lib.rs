@@ -27,25 +27,59 @@
 //!
 //! Start reading at [`pipeline`]; each stage's `mod.rs` documents its inputs, outputs and
 //! side effects.
+//!
+//! # Features: tool and host
+//!
+//! | feature | compiles | extra dependencies |
+//! |---|---|---|
+//! | `guard` | [`fingerprint`] (reading artifacts, `plugpack-abi/1` documents, [`fingerprint::diff`]) and [`guard`] | `object`, `gimli`, `wasmparser`, `semver` |
+//! | `verify` | [`verify`], the reading half of [`oci`] ([`oci::read_bundle`], [`oci::inspect`], [`oci::extract`]), the key, envelope and statement half of [`sign`] | `ed25519-dalek`, `base64ct`, `zeroize`, `oci-spec`, `tar`, `toml`, `time`, `semver` |
+//! | `tool` (default) | both of the above plus everything `cargo plugpack` needs: `project`, `build`, `depset`, `sbom`, `scaffold`, `templates`, `pipeline`, `process`, bundle packing (`oci::pack`, `oci::rebuild`), signing and key generation (`sign::sign_bundle`, `sign::keygen`, `sign::minisign`), loading fingerprints from bundles and running rustdoc (`fingerprint::load`, `fingerprint::diff_paths`, `fingerprint::api::rustdoc`) | `cargo_metadata`, `minijinja`, `spdx`, `uuid`, `tracing`, `blake2`, `getrandom` |
+//!
+//! [`ctx`], [`error`] and [`types`] are always compiled (`camino`, `serde`, `serde_json`,
+//! `sha2`, `tempfile`, `thiserror`). A plugin host that checks a bundle's signature and a
+//! plugin's ABI before loading it depends on
+//!
+//! ```toml
+//! plugpack-core = { version = "0.1", default-features = false, features = ["guard", "verify"] }
+//! ```
+//!
+//! and gets the same API paths as the default build, minus the tool-side items. With both
+//! host features, [`verify::Verifier::host_abi`] also runs the ABI guard on every verified
+//! plugin artifact. CI checks each lean combination (`.ci/run`).
 
 #![warn(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+#[cfg(feature = "tool")]
 pub mod audit;
+#[cfg(feature = "tool")]
 pub mod build;
 pub mod ctx;
+#[cfg(feature = "tool")]
 pub mod depset;
 pub mod error;
+#[cfg(feature = "guard")]
 pub mod fingerprint;
+#[cfg(feature = "guard")]
 pub mod guard;
+#[cfg(feature = "tool")]
 pub mod licenses;
+#[cfg(feature = "verify")]
 pub mod oci;
+#[cfg(feature = "tool")]
 pub mod pipeline;
+#[cfg(feature = "tool")]
 pub mod process;
+#[cfg(feature = "tool")]
 pub mod project;
+#[cfg(feature = "tool")]
 pub mod sbom;
+#[cfg(feature = "tool")]
 pub mod scaffold;
+#[cfg(feature = "verify")]
 pub mod sign;
+#[cfg(feature = "tool")]
 pub mod templates;
 pub mod types;
 #[cfg(feature = "verify")]

@@ -249,6 +249,7 @@ pub fn write_atomic(dest: &Utf8Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Formats seconds since 1970 as RFC 3339 UTC (`2024-01-02T03:04:05Z`); out-of-range values
 /// clamp to the epoch so a timestamp never makes output fail.
+#[cfg(feature = "verify")]
 pub fn rfc3339(epoch: i64) -> String {
     let when = time::OffsetDateTime::from_unix_timestamp(epoch)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);

@@ -239,6 +239,7 @@ fn failure_codes_are_unique() {
         FailureCode::NoPolicyMatch,
         FailureCode::MissingAttachment,
         FailureCode::Rollback,
+        FailureCode::AbiIncompatible,
     ];
     let names: std::collections::BTreeSet<&str> = all.iter().map(|c| c.as_str()).collect();
     assert_eq!(names.len(), all.len());

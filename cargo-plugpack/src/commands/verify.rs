@@ -1,8 +1,8 @@
-//! `cargo plugpack verify BUNDLE [--key PUB …] [--policy FILE] [--state DIR]`
+//! `cargo plugpack verify BUNDLE [--key PUB …] [--policy FILE] [--state DIR] [--host-abi FILE]`
 
 use camino::Utf8PathBuf;
 use clap::Args;
-use plugpack_core::verify::{self, VerifyOptions, VerifyReport};
+use plugpack_core::verify::{self, AbiStatus, VerifyOptions, VerifyReport};
 use plugpack_core::{Ctx, Reporter};
 
 use crate::cli::OutputFormat;
@@ -27,6 +27,12 @@ pub struct VerifyArgs {
     /// Accept a version older than the last accepted one.
     #[arg(long)]
     pub allow_downgrade: bool,
+    /// After signature and policy checks pass, also check every plugin artifact with the
+    /// ABI guard against this `plugpack-abi/1` document (the interface the host was built
+    /// against, from `cargo plugpack fingerprint -o FILE`); a mismatch is a failure
+    /// (`abi-incompatible`, exit 1).
+    #[arg(long, value_name = "FILE")]
+    pub host_abi: Option<Utf8PathBuf>,
 }
 
 impl From<&VerifyArgs> for VerifyOptions {
@@ -37,6 +43,7 @@ impl From<&VerifyArgs> for VerifyOptions {
             policy: args.policy.clone(),
             state: args.state.clone(),
             allow_downgrade: args.allow_downgrade,
+            host_abi: args.host_abi.clone(),
         }
     }
 }
@@ -66,6 +73,29 @@ fn render(report: &VerifyReport, shell: &Shell) -> std::io::Result<()> {
             "Verified",
             &format!("{what} ({}) signed by {}", report.bundle, keys.join(", ")),
         );
+        for artifact in &report.artifacts {
+            let file = artifact.file_name.as_deref().unwrap_or("?");
+            match &artifact.abi {
+                Some(AbiStatus::Compatible {
+                    fingerprint,
+                    detail,
+                }) => shell.status(
+                    "ABI",
+                    &format!(
+                        "{}/{file} matches the host ABI ({detail}, {fingerprint})",
+                        artifact.target
+                    ),
+                ),
+                Some(AbiStatus::OtherPlatform { .. }) => shell.status(
+                    "ABI",
+                    &format!(
+                        "{}/{file} is for another platform (skipped)",
+                        artifact.target
+                    ),
+                ),
+                _ => {}
+            }
+        }
         shell.out(&format!("verified {what}"))?;
         return Ok(());
     }

@@ -12,6 +12,7 @@
 
 mod abi;
 mod audit;
+mod host_abi;
 mod sbom;
 mod sign;
 mod support;

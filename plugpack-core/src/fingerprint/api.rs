@@ -9,6 +9,7 @@
 //! of the semver verdict or of the ABI fingerprint.
 
 use std::collections::BTreeMap;
+#[cfg(feature = "tool")]
 use std::process::Command;
 
 use camino::Utf8Path;
@@ -160,6 +161,7 @@ pub fn from_rustdoc_json(path: &Utf8Path, bytes: &[u8]) -> Result<ApiFingerprint
     })
 }
 
+#[cfg(feature = "tool")]
 /// Runs `cargo rustdoc` (JSON output, `RUSTC_BOOTSTRAP=1`) for one package and reads the
 /// result. `args` are the cargo selection/feature/network flags; the documents go to
 /// `target_dir`.

@@ -59,6 +59,7 @@ pub enum Error {
         reason: String,
     },
     /// Reading or extracting a bundle failed.
+    #[cfg(feature = "tool")]
     #[error(transparent)]
     Oci(#[from] Box<crate::oci::Error>),
     /// Writing the document failed.
@@ -88,6 +89,7 @@ pub enum Error {
         path: Utf8PathBuf,
     },
     /// `cargo rustdoc` (API level) failed.
+    #[cfg(feature = "tool")]
     #[error("cannot produce rustdoc JSON for {package}")]
     Rustdoc {
         /// The package spec.

@@ -541,6 +541,7 @@ pub fn write(doc: &AbiFingerprint, path: &Utf8Path) -> Result<(), Error> {
     })
 }
 
+#[cfg(feature = "tool")]
 /// One side of `abi-diff`: a fingerprint document, an artifact or a bundle, loaded.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -552,6 +553,7 @@ pub struct Loaded {
     pub version: Option<String>,
 }
 
+#[cfg(feature = "tool")]
 /// Loads a fingerprint from a JSON document, an artifact or a bundle (`*.oci.tar`). A bundle
 /// gives its attached fingerprint (first target), or else the fingerprint of its artifact.
 pub fn load(path: &Utf8Path) -> Result<Loaded, Error> {
@@ -581,6 +583,7 @@ pub fn load(path: &Utf8Path) -> Result<Loaded, Error> {
     })
 }
 
+#[cfg(feature = "tool")]
 /// Loads both sides (each a document, artifact or bundle) and diffs them.
 pub fn diff_paths(old: &Utf8Path, new: &Utf8Path) -> Result<AbiDiff, Error> {
     let old = load(old)?;
@@ -588,6 +591,7 @@ pub fn diff_paths(old: &Utf8Path, new: &Utf8Path) -> Result<AbiDiff, Error> {
     Ok(diff(&old.fingerprint, &new.fingerprint))
 }
 
+#[cfg(feature = "tool")]
 fn load_bundle(path: &Utf8Path) -> Result<Loaded, Error> {
     let layout = crate::oci::read_bundle(path).map_err(Box::new)?;
     let info = crate::oci::inspect(&layout).map_err(Box::new)?;

@@ -23,16 +23,20 @@
 //!   blob is hashed against its name and every descriptor's size is checked.
 
 mod error;
+#[cfg(feature = "tool")]
 mod pack;
 mod read;
+#[cfg(feature = "tool")]
 mod rebuild;
 
 pub use error::Error;
+#[cfg(feature = "tool")]
 pub use pack::{Attachment, LayoutBuilder, PackOptions, pack};
 pub use read::{
     BundleInfo, ExtractedFile, LayerInfo, Layout, ManifestInfo, ReferrerInfo, extract, inspect,
     read_bundle,
 };
+#[cfg(feature = "tool")]
 pub use rebuild::{RebuiltLayout, rebuild};
 
 /// `oci-layout` file content.

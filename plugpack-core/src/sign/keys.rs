@@ -1,6 +1,7 @@
 //! Ed25519 keys: PEM loading with clear errors, key ids, `keygen`.
 
 use std::fmt;
+#[cfg(feature = "tool")]
 use std::io::Write;
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -14,7 +15,9 @@ use zeroize::Zeroizing;
 
 use super::Error;
 use crate::ctx::Ctx;
-use crate::types::{AtomicFile, Sha256Digest, canonical_json};
+#[cfg(feature = "tool")]
+use crate::types::AtomicFile;
+use crate::types::{Sha256Digest, canonical_json};
 
 /// The environment variable that may hold a PEM signing key (for CI secrets).
 pub const SIGNING_KEY_ENV: &str = "PLUGPACK_SIGNING_KEY";
@@ -159,6 +162,7 @@ impl SecretKey {
         Self { key, public }
     }
 
+    #[cfg(feature = "tool")]
     /// A fresh key from the operating system's random generator.
     pub fn generate() -> Result<Self, Error> {
         let mut seed = Zeroizing::new([0u8; 32]);
@@ -252,6 +256,7 @@ impl SecretKey {
             })
     }
 
+    #[cfg(feature = "tool")]
     /// The 32-byte seed (for minisign's secret key format).
     pub(crate) fn seed(&self) -> Zeroizing<[u8; 32]> {
         Zeroizing::new(self.key.to_bytes())
@@ -393,6 +398,7 @@ fn check_algorithm(oid: ObjectIdentifier, origin: &str) -> Result<(), Error> {
     })
 }
 
+#[cfg(feature = "tool")]
 /// Options of `keygen`.
 #[derive(Debug, Clone, Default)]
 pub struct KeygenOptions {
@@ -404,6 +410,7 @@ pub struct KeygenOptions {
     pub minisign: bool,
 }
 
+#[cfg(feature = "tool")]
 /// What `keygen` wrote.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeygenOutput {
@@ -418,6 +425,7 @@ pub struct KeygenOutput {
     pub minisign: Option<super::minisign::MinisignFiles>,
 }
 
+#[cfg(feature = "tool")]
 /// Creates a key pair: `STEM.key` (PKCS#8 v1 PEM, mode 0600, written atomically) and
 /// `STEM.pub` (SPKI PEM). Existing files are never overwritten without `force`.
 pub fn keygen(options: &KeygenOptions) -> Result<KeygenOutput, Error> {
@@ -457,6 +465,7 @@ pub fn keygen(options: &KeygenOptions) -> Result<KeygenOutput, Error> {
     })
 }
 
+#[cfg(feature = "tool")]
 /// Writes a public file atomically, world-readable (0644).
 pub(crate) fn write_public(path: &Utf8Path, bytes: &[u8]) -> Result<(), Error> {
     let err = |source| Error::WriteKey {
@@ -471,6 +480,7 @@ pub(crate) fn write_public(path: &Utf8Path, bytes: &[u8]) -> Result<(), Error> {
     file.commit().map_err(err)
 }
 
+#[cfg(feature = "tool")]
 /// Writes secret bytes atomically with mode 0600 (set before any byte is written).
 pub(crate) fn write_private(path: &Utf8Path, bytes: &[u8]) -> Result<(), Error> {
     let err = |source| Error::WriteKey {

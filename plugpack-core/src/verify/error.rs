@@ -59,6 +59,26 @@ pub enum Error {
     /// The bundle could not be opened, or verified files could not be extracted.
     #[error(transparent)]
     Oci(#[from] crate::oci::Error),
+    /// The `--host-abi` document could not be read.
+    #[cfg(feature = "guard")]
+    #[error("cannot read host ABI expectation {path}")]
+    ReadHostAbi {
+        /// The file.
+        path: Utf8PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The `--host-abi` document is not a `plugpack-abi/1` fingerprint.
+    #[cfg(feature = "guard")]
+    #[error("invalid host ABI expectation {path}")]
+    HostAbi {
+        /// The file.
+        path: Utf8PathBuf,
+        /// Why.
+        #[source]
+        source: Box<crate::fingerprint::Error>,
+    },
     /// A layout directory could not be read.
     #[error("cannot read OCI layout directory {path}")]
     ReadLayout {

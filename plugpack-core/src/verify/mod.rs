@@ -20,12 +20,26 @@
 //! (`signature-expired`, `signature-too-old`); a root's threshold met by distinct keys
 //! (`threshold-not-met`); a policy for the plugin's name (`no-policy-match`); required
 //! attachments present (`missing-attachment`); and no rollback below the last accepted
-//! sequence number (`rollback`).
+//! sequence number (`rollback`). With the `guard` feature and a host ABI expectation
+//! ([`Verifier::host_abi`], `verify --host-abi FILE`), every verified plugin artifact is
+//! also checked with the ABI guard (`abi-incompatible`).
 //!
 //! Decisions: the clock is the system clock (hosts may pin it with [`Verifier::at_time`]);
 //! a policy passes when *any* of its allowed roots meets its threshold; problems with extra
 //! signatures that were not needed are reported as notes, not failures; an equal sequence
 //! number is accepted unless its semantic version is lower (pre-releases).
+//!
+//! Host ABI decisions: the guard reads the artifact *bytes* (extracted to a scratch
+//! directory and re-hashed against the signed digest), not the attached
+//! `application/vnd.plugpack.abi.v1+json` document, so it judges exactly what the host would
+//! load. A symbols-level artifact (a release build without DWARF) takes its type hashes
+//! from the signed ABI attachment of its manifest, once that document is shown to describe
+//! the same bytes (platform, exports, imports, the fingerprint annotated on the manifest).
+//! It runs only once the bundle would otherwise be accepted (no failures, or an
+//! `audit` policy). Artifacts for another platform in a multi-target bundle are skipped
+//! (`other-platform`) as long as one artifact matches the host's platform. An ABI
+//! incompatibility rejects the bundle even under an `audit` policy: audit relaxes trust,
+//! and loading an incompatible plugin is undefined behaviour, not a policy question.
 
 mod error;
 mod policy;
@@ -90,6 +104,8 @@ pub enum FailureCode {
     MissingAttachment,
     /// Older than the last accepted version.
     Rollback,
+    /// A plugin artifact does not match the host's ABI expectation (`--host-abi`).
+    AbiIncompatible,
 }
 
 impl FailureCode {
@@ -114,6 +130,7 @@ impl FailureCode {
             FailureCode::NoPolicyMatch => "no-policy-match",
             FailureCode::MissingAttachment => "missing-attachment",
             FailureCode::Rollback => "rollback",
+            FailureCode::AbiIncompatible => "abi-incompatible",
         }
     }
 }
@@ -163,6 +180,33 @@ pub struct VerifiedArtifact {
     /// Where the verified bytes are on disk (extracted layouts, or after extraction).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<Utf8PathBuf>,
+    /// The host ABI check of this artifact, when one was asked for and reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abi: Option<AbiStatus>,
+}
+
+/// Outcome of the host ABI guard for one artifact ([`Verifier::host_abi`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum AbiStatus {
+    /// Every expected export is there with the expected signature.
+    Compatible {
+        /// The artifact's overall ABI fingerprint.
+        fingerprint: Sha256Digest,
+        /// `types` or `symbols`.
+        detail: String,
+    },
+    /// The artifact must not be loaded: every reason (also reported as failures).
+    Incompatible {
+        /// Every reason, as the guard words it.
+        reasons: Vec<String>,
+    },
+    /// Built for another platform than the host's; another artifact matches it.
+    OtherPlatform {
+        /// The guard's platform reason.
+        reasons: Vec<String>,
+    },
 }
 
 /// The result of verifying one bundle.
@@ -249,6 +293,10 @@ pub struct VerifyOptions {
     pub state: Option<Utf8PathBuf>,
     /// `--allow-downgrade`.
     pub allow_downgrade: bool,
+    /// `--host-abi`: a `plugpack-abi/1` document of the interface the host was built
+    /// against; every verified artifact must satisfy it ([`Verifier::host_abi`]).
+    #[cfg(feature = "guard")]
+    pub host_abi: Option<Utf8PathBuf>,
 }
 
 /// Verifies one bundle or layout directory as the CLI does: trust from `--policy` or
@@ -264,7 +312,21 @@ pub fn verify(options: &VerifyOptions, ctx: &crate::ctx::Ctx) -> Result<VerifyRe
         Some(dir) => StateStore::new(dir.clone()),
         None => StateStore::default_location(ctx)?,
     };
-    let verifier = Verifier::new(policy, Some(state)).allow_downgrade(options.allow_downgrade);
+    #[allow(unused_mut)]
+    let mut verifier = Verifier::new(policy, Some(state)).allow_downgrade(options.allow_downgrade);
+    #[cfg(feature = "guard")]
+    if let Some(path) = &options.host_abi {
+        let bytes = std::fs::read(path).map_err(|source| Error::ReadHostAbi {
+            path: path.clone(),
+            source,
+        })?;
+        let expectation =
+            crate::guard::AbiExpectation::from_json(&bytes).map_err(|source| Error::HostAbi {
+                path: path.clone(),
+                source: Box::new(source),
+            })?;
+        verifier = verifier.host_abi(expectation);
+    }
     if options.bundle.is_dir() {
         verifier.verify_extracted(&options.bundle)
     } else {
@@ -290,6 +352,8 @@ pub struct Verifier {
     state: Option<StateStore>,
     now: Option<i64>,
     allow_downgrade: bool,
+    #[cfg(feature = "guard")]
+    host_abi: Option<crate::guard::AbiExpectation>,
 }
 
 impl Verifier {
@@ -301,7 +365,21 @@ impl Verifier {
             state,
             now: None,
             allow_downgrade: false,
+            #[cfg(feature = "guard")]
+            host_abi: None,
         }
+    }
+
+    /// Also runs the ABI guard ([`crate::guard::check`]) on every plugin artifact of a
+    /// bundle that is otherwise accepted, against the interface the host was built for
+    /// (usually [`crate::guard::AbiExpectation::from_json`] of the host build's
+    /// `plugpack-abi/1` document). Incompatibilities are `abi-incompatible` failures and
+    /// reject the bundle even under an `audit` policy; the per-artifact outcome is in
+    /// [`VerifiedArtifact::abi`]. Needs the `guard` feature.
+    #[cfg(feature = "guard")]
+    pub fn host_abi(mut self, expectation: crate::guard::AbiExpectation) -> Self {
+        self.host_abi = Some(expectation);
+        self
     }
 
     /// Accepts versions older than the last accepted one (the state is then set to it).
@@ -531,6 +609,15 @@ impl Verifier {
             }
         }
         report.attestation = statement.clone();
+        #[cfg(feature = "guard")]
+        let abi_failed = match &self.host_abi {
+            Some(expectation) if report.failures.is_empty() || rule.level == Level::Audit => {
+                check_host_abi(bundle, layout, &info, expectation, &mut report)?
+            }
+            _ => false,
+        };
+        #[cfg(not(feature = "guard"))]
+        let abi_failed = false;
         if report.failures.is_empty() {
             if let (Some(store), Some(statement)) = (&self.state, &statement) {
                 // Another verifier may have recorded a newer version meanwhile: never
@@ -548,7 +635,7 @@ impl Verifier {
                 }
             }
         }
-        report.verified = report.failures.is_empty() || rule.level == Level::Audit;
+        report.verified = (report.failures.is_empty() || rule.level == Level::Audit) && !abi_failed;
         if report.failures.is_empty() {
             if let (Some(store), Some(statement)) = (&self.state, &statement) {
                 let mut manifests: Vec<Sha256Digest> =
@@ -837,6 +924,194 @@ fn is_older(statement: &Statement, last: &Accepted) -> bool {
     }
 }
 
+/// Extracts the plugin artifacts of `bundle` into a scratch directory (re-hashing them),
+/// runs the ABI guard on each and records the outcome; true when the bundle must be
+/// rejected for its ABI.
+#[cfg(feature = "guard")]
+fn check_host_abi(
+    bundle: &Utf8Path,
+    layout: &Layout,
+    info: &BundleInfo,
+    expectation: &crate::guard::AbiExpectation,
+    report: &mut VerifyReport,
+) -> Result<bool, Error> {
+    use crate::guard::{self, Incompatible, Reason};
+
+    let scratch_err = |source| Error::ReadLayout {
+        path: bundle.to_owned(),
+        source,
+    };
+    let scratch = tempfile::tempdir().map_err(scratch_err)?;
+    let dir = Utf8Path::from_path(scratch.path()).ok_or_else(|| {
+        scratch_err(std::io::Error::other(format!(
+            "non-UTF-8 temporary path {}",
+            scratch.path().display()
+        )))
+    })?;
+    let files = match oci::extract(bundle, dir) {
+        Ok(files) => files,
+        Err(oci::Error::Invalid { problem, .. }) => {
+            report
+                .failures
+                .push(Failure::new(FailureCode::BundleInvalid, problem));
+            return Ok(true);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut outcomes = Vec::new();
+    for artifact in &report.artifacts {
+        let name = artifact
+            .file_name
+            .clone()
+            .unwrap_or_else(|| artifact.digest.to_string());
+        let shown = Utf8PathBuf::from(format!("{}/{name}", artifact.target));
+        let unreadable = |error: String| Incompatible {
+            path: shown.clone(),
+            reasons: vec![Reason::Unreadable { error }],
+        };
+        let outcome = match files
+            .iter()
+            .find(|f| f.digest == artifact.digest && f.target == artifact.target)
+        {
+            None => Err(unreadable(
+                "the artifact was not extracted from the bundle".to_owned(),
+            )),
+            Some(file) => match crate::fingerprint::fingerprint_file(&file.path) {
+                Err(e) => Err(unreadable(error_chain(&e))),
+                Ok(doc) => match types_from_attachment(layout, info, artifact, &doc) {
+                    Ok(Some(attached)) => guard::check(&shown, &attached, expectation),
+                    Ok(None) => guard::check(&shown, &doc, expectation),
+                    Err(problem) => Err(unreadable(problem)),
+                },
+            },
+        };
+        outcomes.push((shown, outcome));
+    }
+    let wrong_platform = |bad: &Incompatible| {
+        bad.reasons
+            .iter()
+            .any(|r| matches!(r, Reason::WrongTarget { .. }))
+    };
+    let host_platform_present = outcomes.iter().any(|(_, o)| match o {
+        Ok(_) => true,
+        Err(bad) => !wrong_platform(bad),
+    });
+    let mut failed = outcomes.is_empty();
+    if failed {
+        report.failures.push(Failure::new(
+            FailureCode::AbiIncompatible,
+            "the bundle has no plugin artifact to check against the host ABI",
+        ));
+    }
+    for (artifact, (shown, outcome)) in report.artifacts.iter_mut().zip(outcomes) {
+        artifact.abi = Some(match outcome {
+            Ok(ok) => AbiStatus::Compatible {
+                fingerprint: ok.fingerprint,
+                detail: ok.detail.to_string(),
+            },
+            Err(bad) => {
+                let reasons: Vec<String> = bad.reasons.iter().map(ToString::to_string).collect();
+                if host_platform_present && wrong_platform(&bad) {
+                    AbiStatus::OtherPlatform { reasons }
+                } else {
+                    failed = true;
+                    report.failures.push(Failure::new(
+                        FailureCode::AbiIncompatible,
+                        format!(
+                            "{shown} does not match the host ABI: {}",
+                            reasons.join("; ")
+                        ),
+                    ));
+                    AbiStatus::Incompatible { reasons }
+                }
+            }
+        });
+    }
+    Ok(failed)
+}
+
+/// Release artifacts usually ship without DWARF, so their own bytes give only the symbols
+/// level. `package` attaches the types-level document of the same build (from a companion
+/// build with full debuginfo, export set checked equal) as a signed referrer. When the
+/// artifact itself is symbols-level, use that document for the type hashes, after checking
+/// it describes these bytes: same platform, same exports (name and kind), same imports
+/// (name and signature), and the fingerprint annotated on the signed manifest.
+/// `Ok(None)`: no attachment to use (the artifact's own fingerprint stands).
+#[cfg(feature = "guard")]
+fn types_from_attachment(
+    layout: &Layout,
+    info: &BundleInfo,
+    artifact: &VerifiedArtifact,
+    own: &crate::fingerprint::AbiFingerprint,
+) -> Result<Option<crate::fingerprint::AbiFingerprint>, String> {
+    use crate::fingerprint::{self, AbiFingerprint, Detail, SymbolKind};
+
+    if own.detail == Detail::Types {
+        return Ok(None);
+    }
+    let Some(manifest) = info.manifests.iter().find(|m| {
+        m.target.clone().unwrap_or_default() == artifact.target
+            && m.layers.iter().any(|l| l.digest == artifact.digest)
+    }) else {
+        return Ok(None);
+    };
+    let Some(layer) = info
+        .referrers
+        .iter()
+        .filter(|r| {
+            r.subject == manifest.digest
+                && r.artifact_type.as_deref() == Some(fingerprint::MEDIA_TYPE)
+        })
+        .flat_map(|r| &r.layers)
+        .next()
+    else {
+        return Ok(None);
+    };
+    let origin = Utf8PathBuf::from(format!("ABI attachment {}", layer.digest));
+    let bytes = layout
+        .json_blob(&layer.digest)
+        .ok_or_else(|| format!("{origin} is not a JSON document"))?;
+    let attached = AbiFingerprint::from_json(&origin, bytes).map_err(|e| error_chain(&e))?;
+    let exports = |d: &AbiFingerprint| -> BTreeSet<(String, SymbolKind)> {
+        d.exports.iter().map(|s| (s.name.clone(), s.kind)).collect()
+    };
+    let imports = |d: &AbiFingerprint| -> BTreeSet<(String, String)> {
+        d.imports
+            .iter()
+            .map(|s| (s.name.clone(), s.signature.clone()))
+            .collect()
+    };
+    let same_platform = attached.format == own.format
+        && attached.architecture == own.architecture
+        && attached.pointer_width == own.pointer_width;
+    if !same_platform || exports(&attached) != exports(own) || imports(&attached) != imports(own) {
+        return Err(format!(
+            "{origin} does not describe the artifact {} (platform, exports or imports differ)",
+            artifact.digest
+        ));
+    }
+    if let Some(annotated) = manifest.annotations.get(fingerprint::ANNOTATION)
+        && *annotated != attached.fingerprint.to_string()
+    {
+        return Err(format!(
+            "{origin} has fingerprint {} but the signed manifest says {annotated}",
+            attached.fingerprint
+        ));
+    }
+    Ok(Some(attached))
+}
+
+#[cfg(feature = "guard")]
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
 fn artifacts(info: &BundleInfo) -> Vec<VerifiedArtifact> {
     let mut out = Vec::new();
     for m in &info.manifests {
@@ -849,6 +1124,7 @@ fn artifacts(info: &BundleInfo) -> Vec<VerifiedArtifact> {
                     digest: l.digest,
                     file_name: l.title.clone(),
                     path: None,
+                    abi: None,
                 });
             }
         }
