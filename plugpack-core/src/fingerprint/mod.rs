@@ -3,7 +3,7 @@
 //! Input: a built artifact (ELF / Mach-O / PE shared library or a wasm module), read from disk
 //! and never loaded or executed. Output: an [`AbiFingerprint`], the versioned
 //! `plugpack-abi/1` JSON document, and (via [`diff`]) an [`AbiDiff`] with a semver
-//! [`Verdict`]. Side effects: none besides reading the file ([`write`] writes a document
+//! verdict ([`Bump`]). Side effects: none besides reading the file ([`write()`] writes a document
 //! atomically; [`load`] may extract a bundle into a temporary directory).
 //!
 //! # What is recorded

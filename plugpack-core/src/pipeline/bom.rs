@@ -1,0 +1,210 @@
+//! `sbom` and the SBOM referrer of `package`.
+
+use camino::Utf8PathBuf;
+use serde::{Deserialize, Serialize};
+
+use crate::Result;
+use crate::audit;
+use crate::build::{self, BuildOptions, BuildOutput, BuiltArtifact};
+use crate::ctx::Ctx;
+use crate::fingerprint;
+use crate::oci::Attachment;
+use crate::project::{LoadOptions, Project};
+use crate::sbom::{self, SbomOptions};
+
+/// The SBOM of `artifact` as an OCI referrer of its plugin manifest.
+pub(super) fn sbom_attachment(
+    project: &Project,
+    build: &BuildOutput,
+    artifact: &BuiltArtifact,
+    abi_fingerprint: Option<(crate::types::Sha256Digest, fingerprint::Detail)>,
+    audit_report: &audit::AuditReport,
+    ctx: &Ctx,
+) -> Result<Attachment> {
+    let options = SbomOptions {
+        abi_fingerprint,
+        ..SbomOptions::default()
+    };
+    let mut doc = sbom::generate(project, build, artifact, &options, ctx)?;
+    // The audit's known vulnerabilities (ignored ones carry their VEX analysis).
+    doc.add_vulnerabilities(audit::cyclonedx::vulnerabilities(audit_report));
+    for finding in &doc.findings {
+        ctx.reporter()
+            .warn(&format!("sbom: {}: {}", finding.package, finding.message));
+    }
+    Ok(Attachment {
+        target: artifact.target.clone(),
+        artifact_type: sbom::MEDIA_TYPE.to_owned(),
+        media_type: sbom::MEDIA_TYPE.to_owned(),
+        bytes: doc.to_json()?,
+        title: doc.file_name(),
+        subject_annotations: Default::default(),
+    })
+}
+
+/// Where `sbom` writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SbomDestination {
+    /// `<target-dir>/plugpack/sbom/<plugin>-<version>-<target>.cdx.json`.
+    #[default]
+    Default,
+    /// `-o -`: return the bytes for stdout (exactly one document).
+    Stdout,
+    /// `-o PATH`: an existing directory receives the default file names; anything else is
+    /// the file (exactly one document).
+    Path(Utf8PathBuf),
+}
+
+/// Options of `sbom` beyond the build's.
+#[derive(Debug, Clone, Default)]
+pub struct SbomRunOptions {
+    /// Document options.
+    pub sbom: SbomOptions,
+    /// Where to write.
+    pub output: SbomDestination,
+    /// `--no-embed-deps`: do not embed the dependency list (`.dep-v0`) into the artifacts.
+    pub no_embed_dependencies: bool,
+}
+
+/// One SBOM produced by `sbom`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WrittenSbom {
+    /// Plugin name.
+    pub plugin: String,
+    /// Plugin version.
+    pub version: String,
+    /// Target triple.
+    pub target: String,
+    /// Where it was written (`None` for stdout).
+    pub path: Option<Utf8PathBuf>,
+    /// The artifact it describes (with the embedded dependency list, unless disabled).
+    pub artifact: Utf8PathBuf,
+    /// `serialNumber`.
+    pub serial_number: String,
+    /// SHA-256 of the written bytes.
+    pub sha256: crate::types::Sha256Digest,
+    /// Number of components (crates), excluding the plugin itself.
+    pub components: usize,
+    /// Findings (missing licences, …).
+    pub findings: Vec<sbom::Finding>,
+}
+
+/// Result of `sbom`.
+#[derive(Debug, Clone)]
+pub struct SbomRun {
+    /// The build.
+    pub build: BuildOutput,
+    /// One entry per artifact, sorted by plugin then target.
+    pub sboms: Vec<WrittenSbom>,
+    /// The document for stdout (with [`SbomDestination::Stdout`]).
+    pub stdout: Option<Vec<u8>>,
+}
+
+/// Loads the project, builds, then writes one CycloneDX SBOM per artifact.
+pub fn sbom(
+    load_options: &LoadOptions,
+    build_options: &BuildOptions,
+    options: &SbomRunOptions,
+    ctx: &Ctx,
+) -> Result<SbomRun> {
+    sbom::check_lockfile(ctx, load_options)?;
+    let project = &crate::project::load(ctx, load_options)?;
+    let mut build = build::build(project, build_options, ctx)?;
+    if !options.no_embed_dependencies {
+        sbom::embed_dependency_lists(project, &mut build, ctx)?;
+    }
+    let mut docs = Vec::new();
+    for artifact in &build.artifacts {
+        docs.push(sbom::generate(
+            project,
+            &build,
+            artifact,
+            &options.sbom,
+            ctx,
+        )?);
+    }
+    let dir_output = match &options.output {
+        SbomDestination::Default => Some(sbom::default_dir(project)),
+        SbomDestination::Path(p) if p.is_dir() => Some(p.clone()),
+        SbomDestination::Stdout | SbomDestination::Path(_) => None,
+    };
+    if dir_output.is_none() && docs.len() != 1 {
+        let artifacts: Vec<String> = docs
+            .iter()
+            .map(|d| format!("{} ({})", d.plugin, d.target))
+            .collect();
+        return Err(sbom::Error::SeveralDocuments {
+            count: docs.len(),
+            artifacts: artifacts.join(", "),
+        }
+        .into());
+    }
+    let mut sboms = Vec::new();
+    let mut stdout = None;
+    for (doc, artifact) in docs.iter().zip(&build.artifacts) {
+        let bytes = doc.to_json()?;
+        let path = match (&options.output, &dir_output) {
+            (_, Some(dir)) => Some(dir.join(doc.file_name())),
+            (SbomDestination::Path(p), None) => Some(p.clone()),
+            _ => None,
+        };
+        match &path {
+            Some(path) => sbom::write(path, &bytes)?,
+            None => stdout = Some(bytes.clone()),
+        }
+        sboms.push(WrittenSbom {
+            plugin: doc.plugin.clone(),
+            version: doc.version.clone(),
+            target: doc.target.clone(),
+            path,
+            artifact: artifact.path.clone(),
+            serial_number: doc.bom.serial_number.clone(),
+            sha256: crate::types::Sha256Digest::of_bytes(&bytes),
+            components: doc.bom.components.len(),
+            findings: doc.findings.clone(),
+        });
+    }
+    Ok(SbomRun {
+        build,
+        sboms,
+        stdout,
+    })
+}
+
+/// `sbom --from-artifact FILE`: an SBOM from the dependency list embedded in `file` (no
+/// project, no build). [`SbomDestination::Default`] means stdout here.
+pub fn sbom_from_artifact(
+    file: &camino::Utf8Path,
+    options: &SbomRunOptions,
+    ctx: &Ctx,
+) -> Result<SbomRun> {
+    let doc = sbom::from_artifact(file, &options.sbom, ctx)?;
+    let bytes = doc.to_json()?;
+    let path = match &options.output {
+        SbomDestination::Path(p) if p.is_dir() => Some(p.join(format!(
+            "{}.cdx.json",
+            file.file_name().unwrap_or("artifact")
+        ))),
+        SbomDestination::Path(p) => Some(p.clone()),
+        SbomDestination::Default | SbomDestination::Stdout => None,
+    };
+    if let Some(p) = &path {
+        sbom::write(p, &bytes)?;
+    }
+    let written = WrittenSbom {
+        plugin: doc.plugin.clone(),
+        version: doc.version.clone(),
+        target: doc.target.clone(),
+        path: path.clone(),
+        artifact: file.to_owned(),
+        serial_number: doc.bom.serial_number.clone(),
+        sha256: crate::types::Sha256Digest::of_bytes(&bytes),
+        components: doc.bom.components.len(),
+        findings: doc.findings.clone(),
+    };
+    Ok(SbomRun {
+        build: BuildOutput::default(),
+        sboms: vec![written],
+        stdout: path.is_none().then_some(bytes),
+    })
+}

@@ -1,0 +1,288 @@
+//! The pipeline: the only place that puts stages in order.
+//!
+//! `package` = build (or take `--artifact` files) → fingerprint → audit of every plugin
+//! (refuses on denied findings unless `--allow-findings`, before any bundle is written) →
+//! attachments (CycloneDX SBOM, ABI fingerprint, audit report, as OCI referrers) → one bundle
+//! per plugin → optional signature. `sbom` = build → one SBOM per artifact, written to files
+//! or returned for stdout. Each step is a plain call on the previous step's typed output.
+//!
+//! Each command's composition has its own file: `package` and the build here, `bom.rs`'s
+//! `sbom`, `abi.rs`'s `fingerprint`/`abi-check`; everything is re-exported at this level.
+
+mod abi;
+mod bom;
+
+pub use abi::{
+    AbiCheck, AbiCheckOptions, FingerprintOptions, FingerprintedArtifact, abi_check, fingerprint,
+    fingerprint_artifacts,
+};
+pub use bom::{SbomDestination, SbomRun, SbomRunOptions, WrittenSbom, sbom, sbom_from_artifact};
+
+use abi::{abi_attachment, external_fingerprints};
+use bom::sbom_attachment;
+use camino::Utf8PathBuf;
+use serde::{Deserialize, Serialize};
+
+use crate::audit;
+use crate::build::{self, BuildOptions, BuildOutput, BuiltArtifact};
+use crate::ctx::Ctx;
+use crate::oci::{self, BundleInfo, PackOptions};
+use crate::project::Project;
+use crate::sbom::{self};
+use crate::{Error, Result};
+
+/// Options of `package` beyond the build's.
+#[derive(Debug, Clone, Default)]
+pub struct PackageOptions {
+    /// `-o`: output path (only with exactly one plugin selected).
+    pub output: Option<Utf8PathBuf>,
+    /// `--artifact`: package these prebuilt files instead of building.
+    pub artifacts: Vec<Utf8PathBuf>,
+    /// `--key`/`--sign`: sign each bundle after writing it.
+    pub sign: Option<crate::sign::SignOptions>,
+    /// `--no-embed-deps`: do not embed the dependency list (`.dep-v0`) into the artifacts.
+    pub no_embed_dependencies: bool,
+    /// `--allow-findings`: bundle even when the audit has denied findings.
+    pub allow_findings: bool,
+    /// Audit options (`--db`).
+    pub audit: audit::ScanOptions,
+}
+
+/// One bundle written by `package`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WrittenBundle {
+    /// Plugin name.
+    pub plugin: String,
+    /// Plugin version.
+    pub version: String,
+    /// Where the tarball was written.
+    pub path: Utf8PathBuf,
+    /// SHA-256 of the tarball file itself.
+    pub file_sha256: crate::types::Sha256Digest,
+    /// What it contains.
+    pub info: BundleInfo,
+    /// The signature, when signed (`--key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::sign::SignOutput>,
+    /// The audit attached to it (`application/vnd.plugpack.audit.v1+json`).
+    pub audit: audit::AuditReport,
+}
+
+/// Result of `package`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PackageOutput {
+    /// The build (or the described `--artifact` files).
+    pub build: BuildOutput,
+    /// The bundles, one per plugin.
+    pub bundles: Vec<WrittenBundle>,
+}
+
+/// Builds the plugins and, unless `embed_dependencies` is false, embeds each artifact's
+/// dependency list (cargo-auditable `.dep-v0`) into the final copy that every later stage
+/// hashes, fingerprints and ships. `build` and `package` both use it, so the artifact `build`
+/// reports is byte for byte the one `package` bundles.
+pub fn build_plugins(
+    project: &Project,
+    build_options: &BuildOptions,
+    embed_dependencies: bool,
+    ctx: &Ctx,
+) -> Result<BuildOutput> {
+    let mut build = build::build(project, build_options, ctx)?;
+    if embed_dependencies {
+        sbom::embed_dependency_lists(project, &mut build, ctx)?;
+    }
+    Ok(build)
+}
+
+/// Plugin-manifest annotation holding the audit outcome (`clean`, `denied`,
+/// `database-unusable`); signatures over the manifest cover it.
+pub const AUDIT_VERDICT_ANNOTATION: &str = "dev.plugpack.audit.verdict";
+
+/// The default bundle path: `<target-dir>/plugpack/<name>-<version>.oci.tar`.
+pub fn default_bundle_path(project: &Project, name: &str, version: &str) -> Utf8PathBuf {
+    project
+        .target_dir
+        .join("plugpack")
+        .join(format!("{name}-{version}.oci.tar"))
+}
+
+/// Builds (or takes `--artifact` files) and writes one bundle per plugin.
+pub fn package(
+    project: &Project,
+    build_options: &BuildOptions,
+    options: &PackageOptions,
+    ctx: &Ctx,
+) -> Result<PackageOutput> {
+    if options.output.is_some() && project.plugins.len() > 1 {
+        return Err(Error::Usage(
+            "-o/--output needs exactly one selected plugin (use -p NAME)".to_owned(),
+        ));
+    }
+    // Load the key before building so a bad key fails fast.
+    let signing_key = options.sign.as_ref().map(|o| o.key.load(ctx)).transpose()?;
+    let build = if options.artifacts.is_empty() {
+        build_plugins(project, build_options, !options.no_embed_dependencies, ctx)?
+    } else {
+        external_artifacts(project, build_options, options, ctx)?
+    };
+    let fingerprints = if options.artifacts.is_empty() {
+        fingerprint_artifacts(project, build_options, &build, ctx)?
+    } else {
+        external_fingerprints(&build, ctx)?
+    };
+    // Audit every plugin's exact dependency set before writing anything: a denied finding
+    // in any plugin stops the run with no bundle written (unless `--allow-findings`).
+    let mut reports = std::collections::BTreeMap::new();
+    for plugin in &project.plugins {
+        let report = audit::scan(project, &build, plugin, &options.audit, ctx)?;
+        if report.outcome != audit::Outcome::Clean && !options.allow_findings {
+            return Err(Error::Audit(audit::Error::Findings {
+                plugin: plugin.name.clone(),
+                denied: report.summary.denied,
+                outcome: report.outcome,
+            }));
+        }
+        reports.insert(plugin.name.clone(), report);
+    }
+    let mut bundles = Vec::new();
+    for plugin in &project.plugins {
+        let artifacts: Vec<BuiltArtifact> = build
+            .artifacts
+            .iter()
+            .filter(|a| a.plugin == plugin.name)
+            .cloned()
+            .collect();
+        let output = options
+            .output
+            .clone()
+            .unwrap_or_else(|| default_bundle_path(project, &plugin.name, &plugin.version));
+        let targets: Vec<&str> = artifacts.iter().map(|a| a.target.as_str()).collect();
+        ctx.reporter().status(
+            "Packaging",
+            &format!(
+                "{} v{} ({})",
+                plugin.name,
+                plugin.version,
+                targets.join(", ")
+            ),
+        );
+        let report = reports
+            .remove(&plugin.name)
+            .ok_or_else(|| Error::Usage(format!("no audit report for {}", plugin.name)))?;
+        let report_bytes = crate::types::canonical_json(&report.for_bundle())
+            .map_err(|e| Error::Audit(audit::Error::Serialize(e)))?;
+        let verdict = serde_json::to_value(report.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let audit_attachments: Vec<oci::Attachment> = artifacts
+            .iter()
+            .map(|a| oci::Attachment {
+                target: a.target.clone(),
+                artifact_type: audit::MEDIA_TYPE.to_owned(),
+                media_type: audit::MEDIA_TYPE.to_owned(),
+                bytes: report_bytes.clone(),
+                title: format!("{}-{}.audit.json", plugin.name, plugin.version),
+                // On the plugin manifest, so a signature over it covers the verdict.
+                subject_annotations: [(AUDIT_VERDICT_ANNOTATION.to_owned(), verdict.clone())]
+                    .into_iter()
+                    .collect(),
+            })
+            .collect();
+        let pack_options = PackOptions {
+            output: output.clone(),
+            epoch: project.epoch,
+            revision: project.vcs_revision.clone(),
+        };
+        let mut attachments = Vec::new();
+        for artifact in &artifacts {
+            let abi = fingerprints
+                .iter()
+                .find(|f| f.artifact.path == artifact.path)
+                .map(|f| (f.fingerprint.fingerprint, f.fingerprint.detail));
+            attachments.push(sbom_attachment(
+                project, &build, artifact, abi, &report, ctx,
+            )?);
+        }
+        for f in fingerprints
+            .iter()
+            .filter(|f| f.artifact.plugin == plugin.name)
+        {
+            attachments.push(abi_attachment(f)?);
+        }
+        attachments.extend(audit_attachments);
+        ctx.reporter().begin(&format!("writing {output}"));
+        let info = oci::pack(plugin, &artifacts, &attachments, &pack_options);
+        ctx.reporter().end();
+        let mut info = info?;
+        let signature = match (&signing_key, &options.sign) {
+            (Some(key), Some(sign_options)) => {
+                let signed = crate::sign::sign_bundle_with(&output, key, sign_options, ctx)?;
+                info = oci::inspect(&oci::read_bundle(&output)?)?;
+                Some(signed)
+            }
+            _ => None,
+        };
+        let (file_sha256, _) =
+            crate::types::Sha256Digest::of_file(&output).map_err(|source| oci::Error::Read {
+                path: output.clone(),
+                source,
+            })?;
+        bundles.push(WrittenBundle {
+            plugin: plugin.name.clone(),
+            version: plugin.version.clone(),
+            path: output,
+            file_sha256,
+            info,
+            signature,
+            audit: report,
+        });
+    }
+    Ok(PackageOutput { build, bundles })
+}
+
+fn external_artifacts(
+    project: &Project,
+    build_options: &BuildOptions,
+    options: &PackageOptions,
+    ctx: &Ctx,
+) -> Result<BuildOutput> {
+    let [plugin] = project.plugins.as_slice() else {
+        return Err(Error::Usage(
+            "--artifact needs exactly one selected plugin (use -p NAME)".to_owned(),
+        ));
+    };
+    let toolchain = build::toolchain(ctx, &project.workspace_root)?;
+    if build_options.targets.len() > 1 && build_options.targets.len() != options.artifacts.len() {
+        return Err(Error::Usage(
+            "give one --target per --artifact, in the same order".to_owned(),
+        ));
+    }
+    let mut artifacts = Vec::new();
+    for (i, path) in options.artifacts.iter().enumerate() {
+        let target = build_options
+            .targets
+            .get(i)
+            .or(build_options.targets.first())
+            .map(String::as_str);
+        artifacts.push(build::external_artifact(
+            plugin,
+            path,
+            target,
+            &toolchain.host,
+        )?);
+    }
+    let mut targets: Vec<&str> = artifacts.iter().map(|a| a.target.as_str()).collect();
+    targets.sort();
+    if targets.windows(2).any(|w| w[0] == w[1]) {
+        return Err(Error::Build(build::Error::BadArtifact {
+            path: options.artifacts[0].clone(),
+            reason: "two artifacts for the same target".to_owned(),
+        }));
+    }
+    Ok(BuildOutput {
+        artifacts,
+        units: Vec::new(),
+        toolchain: Some(toolchain),
+    })
+}
