@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark for issue 5: `plugpack audit --lockfile` next to `cargo audit --no-fetch`
 # (with and without --no-yanked) on one real lockfile and one full advisory database.
-# Usage: .ci/bench-audit.sh ADVISORY_DB LOCKFILE [RUNS]   (needs cargo-audit on PATH)
+# Usage: bench/audit.sh ADVISORY_DB LOCKFILE [RUNS]   (needs cargo-audit on PATH)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DB=${1:?advisory-db directory}; LOCK=${2:?Cargo.lock}; RUNS=${3:-20}
