@@ -14,6 +14,7 @@ mod abi;
 mod audit;
 mod host_abi;
 mod sbom;
+mod sbom_audit_bin;
 mod sign;
 mod support;
 
