@@ -58,12 +58,10 @@ fn copy_dir(src: &Path, dest: &Path) {
 }
 
 /// The artifact `cargo plugpack build --message-format json` reports for `target`.
-fn build_artifact(target: &str) -> PathBuf {
-    let out = run_ok(&mut on_fixture(
-        "build",
-        FIXTURE,
-        &["--target", target, "--message-format", "json"],
-    ));
+fn build_artifact(target: &str, extra: &[&str]) -> PathBuf {
+    let mut args = vec!["--target", target, "--message-format", "json"];
+    args.extend_from_slice(extra);
+    let out = run_ok(&mut on_fixture("build", FIXTURE, &args));
     let artifacts: Vec<Value> = support::json_lines(&out)
         .into_iter()
         .filter(|m| m["reason"] == "plugin-artifact")
@@ -175,7 +173,7 @@ fn cargo_audit_bin_reads_the_embedded_dependency_list_of_elf_and_wasm_plugins() 
         ),
     ];
     for (target, want) in expected {
-        let artifact = build_artifact(target);
+        let artifact = build_artifact(target, &[]);
         let report = cargo_audit_bin(&db, &artifact);
         // The whole pinned database loaded: 2 real advisories + the markers.
         assert_eq!(
@@ -194,6 +192,23 @@ fn cargo_audit_bin_reads_the_embedded_dependency_list_of_elf_and_wasm_plugins() 
             report["lockfile"]["dependency-count"],
             component_count + 1,
             "{target}: {report}"
+        );
+        // Control: without the embedded list cargo-audit falls back to guessing from panic
+        // messages, and misses what left no panic path behind (memchr, a build-only crate).
+        let plain = build_artifact(target, &["--no-embed-deps"]);
+        assert_ne!(plain, artifact);
+        let plain_report = cargo_audit_bin(&db, &plain);
+        let plain_found = marked_packages(&plain_report);
+        assert!(
+            !plain_found.iter().any(|(name, _)| name == "memchr"),
+            "{target}: {plain_report}"
+        );
+        assert!(
+            plain_report["lockfile"]["dependency-count"]
+                .as_u64()
+                .unwrap()
+                < report["lockfile"]["dependency-count"].as_u64().unwrap(),
+            "{target}: {plain_report}"
         );
     }
 }
