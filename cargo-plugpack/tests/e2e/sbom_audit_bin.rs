@@ -4,10 +4,11 @@
 //!
 //! cargo-audit's JSON report names only the dependency *count* of the list it reconstructs
 //! and the packages an advisory matched. To read the crate names back exactly, the test
-//! runs it against a copy of the pinned real advisory excerpt (`tests/data/sbom-advisory-db`,
-//! CC0) plus one synthetic "unmaintained, no patched version" marker advisory per registry
-//! crate of the fixture's Cargo.lock, written into the temporary copy only: every marker
-//! that fires is a crate cargo-audit found in the artifact, with the version it found.
+//! runs it against a copy of the pinned real advisory excerpt (`tests/data/advisory-db`,
+//! CC0; without its deliberately malformed file, which cargo-audit's strict loader rejects)
+//! plus one synthetic "unmaintained, no patched version" marker advisory per registry crate
+//! of the fixture's Cargo.lock, written into the temporary copy only: every marker that
+//! fires is a crate cargo-audit found in the artifact, with the version it found.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,13 +23,18 @@ const FIXTURE: &str = "sbom-workspace";
 /// `cfg(any())` dependency, equivalent a dev-dependency: neither may ever be reported).
 const REGISTRY_CRATES: &[&str] = &["cfg-if", "equivalent", "fnv", "itoa", "memchr"];
 
-/// The pinned real advisories plus one marker advisory per registry crate, in `dir`.
-fn advisory_db(dir: &Path) -> PathBuf {
-    let src = support::repo_root().join("tests/data/sbom-advisory-db");
+/// Marker advisory ids: `RUSTSEC-2099-9xxx`.
+const MARKER_PREFIX: &str = "RUSTSEC-2099-9";
+
+/// The pinned real advisories plus one marker advisory per registry crate, in `dir`;
+/// returns the database and how many advisories it holds.
+fn advisory_db(dir: &Path) -> (PathBuf, usize) {
+    let src = support::repo_root().join("tests/data/advisory-db");
     let db = dir.join("advisory-db");
-    copy_dir(&src, &db);
+    let real = copy_dir(&src, &db);
+    assert!(real > 0);
     for (i, name) in REGISTRY_CRATES.iter().enumerate() {
-        let id = format!("RUSTSEC-2099-{:04}", 9000 + i);
+        let id = format!("{MARKER_PREFIX}{i:03}");
         let crate_dir = db.join("crates").join(name);
         std::fs::create_dir_all(&crate_dir).unwrap();
         std::fs::write(
@@ -41,20 +47,29 @@ fn advisory_db(dir: &Path) -> PathBuf {
         )
         .unwrap();
     }
-    db
+    (db, real + REGISTRY_CRATES.len())
 }
 
-fn copy_dir(src: &Path, dest: &Path) {
+/// Copies `src` into `dest` without the malformed `broken-crate` advisory; returns the
+/// number of advisories (`RUSTSEC-*.md` files) copied.
+fn copy_dir(src: &Path, dest: &Path) -> usize {
     std::fs::create_dir_all(dest).unwrap();
+    let mut advisories = 0;
     for entry in std::fs::read_dir(src).unwrap() {
         let path = entry.unwrap().path();
-        let to = dest.join(path.file_name().unwrap());
+        let name = path.file_name().unwrap().to_str().unwrap();
+        if name == "broken-crate" {
+            continue;
+        }
+        let to = dest.join(name);
         if path.is_dir() {
-            copy_dir(&path, &to);
+            advisories += copy_dir(&path, &to);
         } else {
             std::fs::copy(&path, &to).unwrap();
+            advisories += usize::from(name.starts_with("RUSTSEC-") && name.ends_with(".md"));
         }
     }
+    advisories
 }
 
 /// The artifact `cargo plugpack build --message-format json` reports for `target`.
@@ -107,7 +122,7 @@ fn marked_packages(report: &Value) -> Vec<(String, String)> {
             w["advisory"]["id"]
                 .as_str()
                 .unwrap()
-                .starts_with("RUSTSEC-2099-")
+                .starts_with(MARKER_PREFIX)
         })
         .map(|w| {
             assert_eq!(
@@ -159,7 +174,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 fn cargo_audit_bin_reads_the_embedded_dependency_list_of_elf_and_wasm_plugins() {
     support::require_tool("cargo-audit");
     let dir = support::tempdir();
-    let db = advisory_db(dir.path());
+    let (db, advisory_count) = advisory_db(dir.path());
     let expected = [
         (
             "x86_64-unknown-linux-gnu",
@@ -175,10 +190,9 @@ fn cargo_audit_bin_reads_the_embedded_dependency_list_of_elf_and_wasm_plugins() 
     for (target, want) in expected {
         let artifact = build_artifact(target, &[]);
         let report = cargo_audit_bin(&db, &artifact);
-        // The whole pinned database loaded: 2 real advisories + the markers.
+        // The whole database loaded: the real advisories and the markers.
         assert_eq!(
-            report["database"]["advisory-count"],
-            2 + REGISTRY_CRATES.len(),
+            report["database"]["advisory-count"], advisory_count,
             "{report}"
         );
         assert_eq!(report["vulnerabilities"]["found"], false, "{report}");
