@@ -34,7 +34,7 @@
 //! |---|---|---|
 //! | `guard` | [`fingerprint`] (reading artifacts, `plugpack-abi/1` documents, [`fingerprint::diff`]) and [`guard`] | `object`, `gimli`, `wasmparser`, `semver` |
 //! | `verify` | [`verify`], the reading half of [`oci`] ([`oci::read_bundle`], [`oci::inspect`], [`oci::extract`]), the key, envelope and statement half of [`sign`] | `ed25519-dalek`, `base64ct`, `zeroize`, `oci-spec`, `tar`, `toml`, `time`, `semver` |
-//! | `tool` (default) | both of the above plus everything `cargo plugpack` needs: `project`, `build`, `depset`, `sbom`, `scaffold`, `templates`, `pipeline`, `process`, bundle packing (`oci::pack`, `oci::rebuild`), signing and key generation (`sign::sign_bundle`, `sign::keygen`, `sign::minisign`), loading fingerprints from bundles and running rustdoc (`fingerprint::load`, `fingerprint::diff_paths`, `fingerprint::api::rustdoc`) | `cargo_metadata`, `minijinja`, `spdx`, `uuid`, `tracing`, `blake2`, `getrandom` |
+//! | `tool` (default) | both of the above plus everything `cargo plugpack` needs: `project`, `build`, `depset`, `sbom`, `audit`, `licenses`, `scaffold`, `templates`, `pipeline`, `process`, bundle packing (`oci::pack`, `oci::rebuild`), signing and key generation (`sign::sign_bundle`, `sign::keygen`, `sign::minisign`), loading fingerprints from bundles and running rustdoc (`fingerprint::load`, `fingerprint::diff_paths`, `fingerprint::api::rustdoc`) | `cargo_metadata`, `minijinja`, `spdx`, `rustsec`, `flate2` (also via `object`), `uuid`, `tracing`, `blake2`, `getrandom` |
 //!
 //! [`ctx`], [`error`] and [`types`] are always compiled (`camino`, `serde`, `serde_json`,
 //! `sha2`, `tempfile`, `thiserror`). A plugin host that checks a bundle's signature and a
