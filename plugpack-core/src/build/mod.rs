@@ -12,7 +12,7 @@
 
 mod error;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufReader;
 use std::process::{Command, Stdio};
 
@@ -156,6 +156,11 @@ pub struct BuildOutput {
     pub units: Vec<CompiledUnit>,
     /// The toolchain used.
     pub toolchain: Option<Toolchain>,
+    /// `rustc --print cfg --target <triple>` output per built target, asked once here so the
+    /// stages that filter platform-specific dependencies (SBOM, embedding, audit) do not each
+    /// run rustc again. A target missing here is asked for on demand.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub target_cfg: BTreeMap<String, String>,
 }
 
 /// Asks rustc for its version and host triple.
@@ -239,6 +244,12 @@ pub fn build(project: &Project, options: &BuildOptions, ctx: &Ctx) -> Result<Bui
     };
     for (target, plugins) in &by_target {
         check_target_installed(ctx, &project.workspace_root, target, &toolchain)?;
+        let mut cmd = Command::new(ctx.rustc());
+        cmd.args(["--print", "cfg", "--target", target])
+            .current_dir(&project.workspace_root);
+        if let Ok(cfg) = process::stdout_string(&mut cmd) {
+            output.target_cfg.insert(target.clone(), cfg);
+        }
         run_cargo(
             project,
             options,

@@ -200,7 +200,8 @@ impl DepSet {
     }
 }
 
-/// The exact set for `artifact`: asks rustc for the target's cfg values and calls
+/// The exact set for `artifact`: takes the target's cfg values from the build (or asks rustc
+/// when the build did not record them) and calls
 /// [`compute_for_target`]. When rustc cannot answer, warns and falls back to the unfiltered
 /// graph ([`compute`]). The SBOM, the embedded dependency list and the audit all call this, so
 /// they describe the same crates.
@@ -210,7 +211,11 @@ pub fn compute_exact(
     artifact: &BuiltArtifact,
     ctx: &Ctx,
 ) -> Result<DepSet, Error> {
-    let cfg = match target_cfg(ctx, &project.workspace_root, &artifact.target) {
+    let known = build.target_cfg.get(&artifact.target);
+    let cfg = match known.map_or_else(
+        || target_cfg(ctx, &project.workspace_root, &artifact.target),
+        |text| Ok(TargetCfg::parse(&artifact.target, text)),
+    ) {
         Ok(cfg) => Some(cfg),
         Err(e) => {
             ctx.reporter().warn(&format!(

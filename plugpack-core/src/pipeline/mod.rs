@@ -284,5 +284,6 @@ fn external_artifacts(
         artifacts,
         units: Vec::new(),
         toolchain: Some(toolchain),
+        target_cfg: Default::default(),
     })
 }
