@@ -21,8 +21,13 @@ pub struct AuditArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<Utf8PathBuf>,
     /// Scan every package of this Cargo.lock instead of building (for comparison with cargo-audit).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "no_build")]
     pub lockfile: Option<Utf8PathBuf>,
+    /// Do not run cargo: audit the artifacts of the last `cargo plugpack build` with the
+    /// same flags, from its build record (fails if Cargo.lock, a manifest or an artifact
+    /// changed since).
+    #[arg(long)]
+    pub no_build: bool,
 }
 
 /// Runs the audit and renders the reports; exit 0 clean, 1 denied, 3 database unusable.
@@ -39,6 +44,12 @@ pub fn run(
     };
     let reports = match &args.lockfile {
         Some(lockfile) => vec![audit::scan_lockfile(lockfile, &options, ctx)?],
+        None if args.no_build => audit::run_recorded(
+            &args.project.load_options()?,
+            &args.project.build_options(global, shell),
+            &options,
+            ctx,
+        )?,
         None => {
             let project = project::load(ctx, &args.project.load_options()?)?;
             audit::run(

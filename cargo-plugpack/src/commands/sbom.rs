@@ -42,8 +42,13 @@ pub struct SbomArgs {
     pub no_embed_deps: bool,
     /// Build no project: rebuild an SBOM from the dependency list embedded in FILE
     /// (written to stdout unless -o is given).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_build")]
     pub from_artifact: Option<Utf8PathBuf>,
+    /// Do not run cargo: describe the artifacts of the last `cargo plugpack build` with the
+    /// same flags, from its build record (fails if Cargo.lock, a manifest or an artifact
+    /// changed since).
+    #[arg(long, conflicts_with = "no_embed_deps")]
+    pub no_build: bool,
 }
 
 impl From<&SbomArgs> for SbomRunOptions {
@@ -63,6 +68,7 @@ impl From<&SbomArgs> for SbomRunOptions {
                 Some(p) => SbomDestination::Path(p.clone()),
             },
             no_embed_dependencies: args.no_embed_deps,
+            no_build: args.no_build,
         }
     }
 }

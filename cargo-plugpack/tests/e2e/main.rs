@@ -12,6 +12,7 @@
 
 mod abi;
 mod audit;
+mod build_record;
 mod host_abi;
 mod sbom;
 mod sbom_audit_bin;

@@ -106,9 +106,31 @@ pub fn run(
     ctx: &Ctx,
 ) -> crate::Result<Vec<AuditReport>> {
     let build = crate::build::build(project, build_options, ctx)?;
+    scan_all(project, &build, options, ctx)
+}
+
+/// `cargo plugpack audit --no-build`: audits the plugins of the last build with the same
+/// flags, from its [`crate::build::record`], without running cargo.
+pub fn run_recorded(
+    load_options: &crate::project::LoadOptions,
+    build_options: &BuildOptions,
+    options: &ScanOptions,
+    ctx: &Ctx,
+) -> crate::Result<Vec<AuditReport>> {
+    let (project, build) = crate::build::record::load(ctx, load_options, build_options)
+        .map_err(|e| crate::build::Error::Record(Box::new(e)))?;
+    scan_all(&project, &build, options, ctx)
+}
+
+fn scan_all(
+    project: &Project,
+    build: &BuildOutput,
+    options: &ScanOptions,
+    ctx: &Ctx,
+) -> crate::Result<Vec<AuditReport>> {
     let mut reports = Vec::new();
     for plugin in &project.plugins {
-        reports.push(scan(project, &build, plugin, options, ctx)?);
+        reports.push(scan(project, build, plugin, options, ctx)?);
     }
     Ok(reports)
 }

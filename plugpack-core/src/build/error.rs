@@ -67,6 +67,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A build record could not be written or used (`--no-build`).
+    #[error(transparent)]
+    Record(#[from] Box<super::record::Error>),
     /// rustc could not be asked about its version or targets.
     #[error(transparent)]
     Rustc(#[from] ProcessError),

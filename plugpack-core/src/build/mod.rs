@@ -11,6 +11,7 @@
 //! paths, and a failure names the target that failed.
 
 mod error;
+pub mod record;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufReader;

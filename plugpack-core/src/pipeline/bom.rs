@@ -64,6 +64,9 @@ pub struct SbomRunOptions {
     pub output: SbomDestination,
     /// `--no-embed-deps`: do not embed the dependency list (`.dep-v0`) into the artifacts.
     pub no_embed_dependencies: bool,
+    /// `--no-build`: describe the artifacts of the last build with the same flags, read from
+    /// its [`build::record`], instead of running cargo.
+    pub no_build: bool,
 }
 
 /// One SBOM produced by `sbom`.
@@ -100,19 +103,25 @@ pub struct SbomRun {
     pub stdout: Option<Vec<u8>>,
 }
 
-/// Loads the project, builds, then writes one CycloneDX SBOM per artifact.
+/// Loads the project, builds (or, with `no_build`, reads the last build's record), then
+/// writes one CycloneDX SBOM per artifact.
 pub fn sbom(
     load_options: &LoadOptions,
     build_options: &BuildOptions,
     options: &SbomRunOptions,
     ctx: &Ctx,
 ) -> Result<SbomRun> {
-    sbom::check_lockfile(ctx, load_options)?;
-    let project = &crate::project::load(ctx, load_options)?;
-    let mut build = build::build(project, build_options, ctx)?;
-    if !options.no_embed_dependencies {
-        sbom::embed_dependency_lists(project, &mut build, ctx)?;
-    }
+    let (project, build) = if options.no_build {
+        build::record::load(ctx, load_options, build_options)
+            .map_err(|e| build::Error::Record(Box::new(e)))?
+    } else {
+        sbom::check_lockfile(ctx, load_options)?;
+        let project = crate::project::load(ctx, load_options)?;
+        let build =
+            super::build_plugins(&project, build_options, !options.no_embed_dependencies, ctx)?;
+        (project, build)
+    };
+    let project = &project;
     let mut docs = Vec::new();
     for artifact in &build.artifacts {
         docs.push(sbom::generate(

@@ -80,7 +80,8 @@ pub struct PackageOutput {
 /// Builds the plugins and, unless `embed_dependencies` is false, embeds each artifact's
 /// dependency list (cargo-auditable `.dep-v0`) into the final copy that every later stage
 /// hashes, fingerprints and ships. `build` and `package` both use it, so the artifact `build`
-/// reports is byte for byte the one `package` bundles.
+/// reports is byte for byte the one `package` bundles. The result is also kept as a
+/// [`build::record`] for `sbom --no-build` and `audit --no-build`.
 pub fn build_plugins(
     project: &Project,
     build_options: &BuildOptions,
@@ -91,6 +92,9 @@ pub fn build_plugins(
     if embed_dependencies {
         sbom::embed_dependency_lists(project, &mut build, ctx)?;
     }
+    let record = build::record::write(project, build_options, &build)
+        .map_err(|e| build::Error::Record(Box::new(e)))?;
+    tracing::debug!("build record: {record}");
     Ok(build)
 }
 

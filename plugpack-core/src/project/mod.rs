@@ -167,7 +167,17 @@ pub fn load(ctx: &Ctx, options: &LoadOptions) -> Result<Project, Error> {
     other.extend(options.network.to_args());
     cmd.other_options(other);
     let metadata = cmd.exec().map_err(Error::Metadata)?;
+    from_metadata(ctx, options, metadata)
+}
 
+/// Builds the [`Project`] from `cargo metadata` output already at hand (a build record's,
+/// see [`crate::build::record`]) without running cargo: selection, configuration, target
+/// directory, timestamp and revision as [`load`] does.
+pub fn from_metadata(
+    ctx: &Ctx,
+    options: &LoadOptions,
+    metadata: Metadata,
+) -> Result<Project, Error> {
     let root_manifest = metadata.workspace_root.join("Cargo.toml");
     let workspace_config = if root_manifest.exists() {
         cfg::read(&root_manifest, Table::Workspace)?

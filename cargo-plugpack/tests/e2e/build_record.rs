@@ -1,0 +1,121 @@
+//! Build records (`<target-dir>/plugpack/build-records/`): `sbom --no-build` and
+//! `audit --no-build` describe the last build without running cargo, and refuse a record
+//! whose inputs or artifacts changed.
+
+use std::path::Path;
+
+use crate::support::{self, on_fixture, plugpack, repo_root, run_fails, run_ok};
+
+/// A private copy of `tests/fixtures/cdylib-plugin` (so its files can be changed) with its
+/// own target directory.
+fn private_fixture(dir: &Path) -> std::path::PathBuf {
+    let src = repo_root().join("tests/fixtures/cdylib-plugin");
+    let dst = dir.join("cdylib-plugin");
+    std::fs::create_dir_all(dst.join("src")).unwrap();
+    for file in ["Cargo.toml", "Cargo.lock", "src/lib.rs"] {
+        std::fs::copy(src.join(file), dst.join(file)).unwrap();
+    }
+    dst
+}
+
+fn on_private(subcommand: &str, crate_dir: &Path, extra: &[&str]) -> std::process::Command {
+    let mut cmd = plugpack();
+    cmd.arg(subcommand)
+        .current_dir(crate_dir)
+        .args(["--locked", "--offline"])
+        .args(extra);
+    cmd
+}
+
+#[test]
+fn sbom_no_build_equals_sbom_and_refuses_stale_records() {
+    let dir = support::tempdir();
+    let krate = private_fixture(dir.path());
+    let a = dir.path().join("a.cdx.json");
+    let b = dir.path().join("b.cdx.json");
+
+    // No build yet: a clear error naming the record and the fix, exit 4.
+    let err = run_fails(&mut on_private("sbom", &krate, &["--no-build"]), 4);
+    assert!(err.contains("no build record at"), "{err}");
+    assert!(err.contains("run `cargo plugpack build`"), "{err}");
+
+    run_ok(&mut on_private("build", &krate, &[]));
+    let records: Vec<_> = std::fs::read_dir(krate.join("target/plugpack/build-records"))
+        .unwrap()
+        .collect();
+    assert_eq!(records.len(), 1);
+
+    run_ok(&mut on_private(
+        "sbom",
+        &krate,
+        &["--no-build", "-o", a.to_str().unwrap()],
+    ));
+    run_ok(&mut on_private(
+        "sbom",
+        &krate,
+        &["-o", b.to_str().unwrap()],
+    ));
+    let recorded = std::fs::read(&a).unwrap();
+    assert_eq!(recorded, std::fs::read(&b).unwrap());
+    let doc: serde_json::Value = serde_json::from_slice(&recorded).unwrap();
+    assert_eq!(doc["components"].as_array().unwrap().len(), 2);
+
+    // Other flags are another request: no record for the release profile yet.
+    let err = run_fails(
+        &mut on_private("sbom", &krate, &["--no-build", "--release"]),
+        4,
+    );
+    assert!(err.contains("no build record"), "{err}");
+
+    // A changed artifact makes the record stale, naming the file.
+    let artifact =
+        krate.join("target/plugpack/embedded/x86_64-unknown-linux-gnu/libcdylib_plugin.so");
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&artifact, &bytes).unwrap();
+    let err = run_fails(&mut on_private("sbom", &krate, &["--no-build"]), 4);
+    assert!(err.contains("is stale"), "{err}");
+    assert!(err.contains("libcdylib_plugin.so changed"), "{err}");
+
+    // Rebuilding refreshes it; then a changed Cargo.lock makes it stale again.
+    run_ok(&mut on_private("build", &krate, &[]));
+    run_ok(&mut on_private("sbom", &krate, &["--no-build", "-o", "-"]));
+    let lock = krate.join("Cargo.lock");
+    let mut text = std::fs::read_to_string(&lock).unwrap();
+    text.push('\n');
+    std::fs::write(&lock, text).unwrap();
+    let err = run_fails(&mut on_private("sbom", &krate, &["--no-build"]), 4);
+    assert!(err.contains("Cargo.lock changed since the build"), "{err}");
+}
+
+#[test]
+fn audit_no_build_reports_what_the_build_compiled() {
+    let db = repo_root().join("tests/data/advisory-db");
+    let db = db.to_str().unwrap();
+    let audit = |extra: &[&str]| {
+        let mut args = vec!["-p", "vuln-direct", "--db", db, "--format", "json"];
+        args.extend_from_slice(extra);
+        on_fixture("audit", "audit-plugins", &args)
+    };
+    let out = support::run(&mut on_fixture(
+        "build",
+        "audit-plugins",
+        &["-p", "vuln-direct"],
+    ));
+    assert!(out.status.success());
+    let recorded = support::run(&mut audit(&["--no-build"]));
+    let built = support::run(&mut audit(&[]));
+    assert_eq!(recorded.status.code(), Some(1), "denied finding expected");
+    assert_eq!(built.status.code(), Some(1));
+    let recorded: serde_json::Value = serde_json::from_slice(&recorded.stdout).unwrap();
+    let built: serde_json::Value = serde_json::from_slice(&built.stdout).unwrap();
+    assert_eq!(recorded, built);
+    let ids: Vec<&str> = recorded["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"RUSTSEC-2021-0003"), "{recorded:#}");
+}
