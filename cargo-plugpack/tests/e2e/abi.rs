@@ -559,6 +559,41 @@ fn host_guards_then_loads_and_refuses_incompatible_variants() {
     );
 }
 
+/// Accepting "the baseline's ABI major" is the unpinned expectation: the guard accepts a
+/// variant exactly when `abi-diff` from the baseline to it is not a major change.
+#[test]
+fn guard_accepts_exactly_the_variants_within_the_baselines_abi_major() {
+    use plugpack_core::fingerprint::{AbiFingerprint, Bump, diff};
+    let dir = support::tempdir();
+    let load = |json: &Path| {
+        let path = Utf8PathBuf::from_path_buf(json.to_owned()).unwrap();
+        AbiFingerprint::from_json(&path, &std::fs::read(json).unwrap()).unwrap()
+    };
+    let (base_json, _) = fingerprint_variant("base", None, dir.path());
+    let base = load(&base_json);
+    let expectation = AbiExpectation::from_fingerprint(&base);
+    let mut accepted = Vec::new();
+    for variant in [
+        "base",
+        "fn-added",
+        "fn-removed",
+        "param-i64",
+        "field-in-padding",
+        "struct-grown",
+        "variant-added",
+    ] {
+        let (json, so) = fingerprint_variant(variant, None, dir.path());
+        let verdict = diff(&base, &load(&json)).verdict;
+        let so = Utf8PathBuf::from_path_buf(so).unwrap();
+        let ok = check_file(&so, &expectation).is_ok();
+        assert_eq!(ok, verdict != Bump::Major, "{variant}: verdict {verdict:?}");
+        if ok {
+            accepted.push(variant);
+        }
+    }
+    assert_eq!(accepted, ["base", "fn-added"]);
+}
+
 #[test]
 fn wasm_guard_refuses_unprovided_imports() {
     let dir = support::tempdir();
