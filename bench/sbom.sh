@@ -14,6 +14,8 @@
 # times, with hyperfine if installed (else a loop with GNU time):
 #   - cargo build (no-op)            the floor our step cannot go under (it calls cargo build)
 #   - plugpack sbom                  the full step, default options
+#   - plugpack sbom --no-build       the SBOM step alone: the artifacts of the last build, read
+#                                    from its build record (no cargo run at all)
 #   - plugpack sbom --no-embed-deps  without rewriting the artifact
 #   - cargo cyclonedx --format json  (host target, its default)
 #   - cargo cyclonedx --target all   (the mode issue 4 quotes for over-reporting)
@@ -57,10 +59,11 @@ artifact=$target_dir/plugpack/embedded/$(rustc -vV | sed -n 's/^host: //p')/libb
 echo "## $(rustc --version); profile $PROFILE (embedded artifact $(($(stat -c %s "$artifact") / 1024 / 1024)) MiB); cargo-cyclonedx $CYCLONEDX_VERSION; $RUNS runs each"
 echo
 
-names=("cargo build (no-op)" "plugpack sbom" "plugpack sbom --no-embed-deps" "cargo cyclonedx --format json" "cargo cyclonedx --format json --target all")
+names=("cargo build (no-op)" "plugpack sbom" "plugpack sbom --no-build" "plugpack sbom --no-embed-deps" "cargo cyclonedx --format json" "cargo cyclonedx --format json --target all")
 cmds=(
   "cargo build --manifest-path $manifest ${prof[*]} --locked --offline -q"
   "$plugpack sbom --manifest-path $manifest ${prof[*]} --locked --offline -o $work/ours.cdx.json -q"
+  "$plugpack sbom --manifest-path $manifest ${prof[*]} --locked --offline --no-build -o $work/ours-recorded.cdx.json -q"
   "$plugpack sbom --manifest-path $manifest ${prof[*]} --locked --offline --no-embed-deps -o $work/ours-plain.cdx.json -q"
   "$cyclonedx --manifest-path $manifest --format json -q"
   "$cyclonedx --manifest-path $manifest --format json --target all -q"
@@ -84,6 +87,13 @@ else
   done
 fi
 
+echo
+# The timed runs ran in this order, so the recorded build is the embedded one of `plugpack sbom`.
+if cmp -s "$work/ours.cdx.json" "$work/ours-recorded.cdx.json"; then
+  echo "plugpack sbom --no-build wrote the same bytes as plugpack sbom."
+else
+  echo "plugpack sbom --no-build DIFFERS from plugpack sbom."
+fi
 echo
 python3 - "$work" <<'EOF'
 import json, sys
