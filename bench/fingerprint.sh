@@ -6,11 +6,18 @@
 # Without an argument it builds a large real cdylib first: a crate that links all of
 # plugpack-core (cargo_metadata, oci-spec, gimli, object, wasmparser, serde, toml, tar, …)
 # in release mode with debug = "full", so the DWARF covers a few hundred crates' types.
+# It then measures our peak memory on inputs of very different DWARF sizes (a small fixture
+# plugin, the large cdylib, the large cdylib with zlib-compressed DWARF) to show that memory
+# does not follow the DWARF size.
+# PLUGPACK=/path/to/cargo-plugpack measures that binary instead of a fresh release build
+# (e.g. an older build, for a before/after comparison on the same file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v abidw >/dev/null || { echo "bench: needs abidw (apt-get install abigail-tools)" >&2; exit 2; }
-cargo build -q --release -p cargo-plugpack
-plugpack="$PWD/target/release/cargo-plugpack"
+if [ -z "${PLUGPACK:-}" ]; then
+  cargo build -q --release -p cargo-plugpack
+fi
+plugpack="${PLUGPACK:-$PWD/target/release/cargo-plugpack}"
 
 lib="${1:-}"
 if [ -z "$lib" ]; then
@@ -58,10 +65,13 @@ RS
   lib="$PWD/target/bench-target/release/libbench_cdylib.so"
 fi
 
+debug_info() { # stored size of .debug_info (compressed size when compressed)
+  local hex
+  hex=$(objdump -h "$1" 2>/dev/null | awk '$2 == ".debug_info" {print $3}' || true)
+  [ -n "$hex" ] && printf '%d' "0x$hex" || echo '?'
+}
 size=$(stat -c %s "$lib")
-hex=$(objdump -h "$lib" 2>/dev/null | awk '$2 == ".debug_info" {print $3}' || true)
-dwarf=$([ -n "$hex" ] && printf '%d' "0x$hex" || echo '?')
-echo "file: $lib ($size bytes, .debug_info ${dwarf:-?} bytes)"
+echo "file: $lib ($size bytes, .debug_info $(debug_info "$lib") bytes)"
 
 measure() { # name, command... → prints a line on stderr, the seconds on stdout
   local name=$1; shift
@@ -77,3 +87,19 @@ measure() { # name, command... → prints a line on stderr, the seconds on stdou
 ours=$(measure "cargo plugpack fingerprint" "$plugpack" plugpack fingerprint --artifact "$lib")
 theirs=$(measure "abidw" abidw "$lib")
 awk -v a="$ours" -v b="$theirs" 'BEGIN { if (b > 0) printf "ratio ours/abidw: %.3f (goal <= 0.25)\n", a / b }'
+
+# Memory against DWARF size: our peak RSS on a small plugin, the large file, and the large file
+# with compressed DWARF (inflated by a streaming decoder into a temporary file).
+if [ -z "${1:-}" ]; then
+  small_dir="$PWD/target/bench-target/small"
+  cargo build -q --offline --manifest-path tests/fixtures/cdylib-plugin/Cargo.toml --target-dir "$small_dir"
+  small="$small_dir/debug/libcdylib_plugin.so"
+  zlib="$PWD/target/bench-target/libbench_cdylib.zlib.so"
+  objcopy --compress-debug-sections=zlib "$lib" "$zlib"
+  echo "ours against input size (file MB / .debug_info MB uncompressed):"
+  for f in "$small" "$lib" "$zlib"; do
+    label=$(awk -v a="$(stat -c %s "$f")" -v b="$(debug_info "$f")" \
+      'BEGIN { printf "%.1f / %.1f MB", a / 1048576, b / 1048576 }')
+    measure "  $label" "$plugpack" plugpack fingerprint --artifact "$f" >/dev/null
+  done
+fi

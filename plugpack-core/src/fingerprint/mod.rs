@@ -37,15 +37,17 @@
 //! separate target directory (`<target-dir>/plugpack-abi`), and checks that its export set
 //! equals that of the shipped artifact. The shipped artifact keeps the user's profile.
 //!
-//! Memory stays proportional to the exported interface: DWARF is walked with a cursor,
-//! keeping only namespace ranges and the DIEs of exported functions; types are described
-//! only when reached.
+//! Memory stays proportional to the exported interface, not to the file or its DWARF: the
+//! artifact is read by range (`object::ReadCache` for headers and symbol tables, positioned
+//! reads for DWARF, one unit at a time, and for wasm sections); types are described only
+//! when reached. See `docs/fingerprint.md` (Benchmark) for the measured bounds.
 
 pub mod api;
 mod diff;
 mod dwarf;
 mod error;
 mod native;
+mod source;
 mod wasm;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -481,18 +483,10 @@ fn finish(raw: RawAbi) -> AbiFingerprint {
 
 /// Fingerprints artifact bytes; `path` only names the file in errors.
 pub fn fingerprint_bytes(path: &Utf8Path, bytes: &[u8]) -> Result<AbiFingerprint, Error> {
-    fingerprint_with_debug(path, bytes, None)
-}
-
-fn fingerprint_with_debug(
-    path: &Utf8Path,
-    bytes: &[u8],
-    debug: Option<&[u8]>,
-) -> Result<AbiFingerprint, Error> {
     let raw = if bytes.starts_with(b"\0asm") {
-        wasm::read(path, bytes)?
+        wasm::read(path, &bytes)?
     } else {
-        native::read(path, bytes, debug)?
+        native::read(path, bytes, bytes, &bytes, None)?
     };
     Ok(finish(raw))
 }
@@ -515,22 +509,42 @@ fn dsym_companion(path: &Utf8Path, bytes: &[u8]) -> Option<Utf8PathBuf> {
 }
 
 /// Reads and fingerprints an artifact file (never loads or runs it). For a Mach-O library
-/// with a `.dSYM` bundle beside it, DWARF is read from the bundle.
+/// with a `.dSYM` bundle beside it, DWARF is read from the bundle. The file is read by range,
+/// never whole: memory follows the exported interface, not the file's size.
 pub fn fingerprint_file(path: &Utf8Path) -> Result<AbiFingerprint, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    match dsym_companion(path, &bytes) {
-        Some(dsym) => {
-            let debug = std::fs::read(&dsym).map_err(|source| Error::Read {
-                path: dsym.clone(),
-                source,
-            })?;
-            fingerprint_with_debug(path, &bytes, Some(&debug))
+    fingerprint_path(path, true)
+}
+
+/// [`fingerprint_file`], reading a `.dSYM` companion only when `dsym` is set.
+fn fingerprint_path(path: &Utf8Path, with_dsym: bool) -> Result<AbiFingerprint, Error> {
+    let read_error = |path: &Utf8Path| {
+        let path = path.to_owned();
+        move |source| Error::Read { path, source }
+    };
+    let open =
+        |path: &Utf8Path| -> Result<(source::FileSource, object::ReadCache<std::fs::File>), Error> {
+            let file = std::fs::File::open(path).map_err(read_error(path))?;
+            let cache = object::ReadCache::new(file.try_clone().map_err(read_error(path))?);
+            Ok((
+                source::FileSource::new(file).map_err(read_error(path))?,
+                cache,
+            ))
+        };
+    let (src, cache) = open(path)?;
+    let mut head = vec![0; source::ReadAt::size(&src).min(8) as usize];
+    source::ReadAt::read_exact_at(&src, 0, &mut head).map_err(read_error(path))?;
+    let raw = if head.starts_with(b"\0asm") {
+        wasm::read(path, &src)?
+    } else {
+        match dsym_companion(path, &head).filter(|_| with_dsym) {
+            Some(dsym) => {
+                let (debug_src, debug_cache) = open(&dsym)?;
+                native::read(path, &head, &cache, &src, Some((&debug_cache, &debug_src)))?
+            }
+            None => native::read(path, &head, &cache, &src, None)?,
         }
-        None => fingerprint_bytes(path, &bytes),
-    }
+    };
+    Ok(finish(raw))
 }
 
 /// Writes `doc` as pretty JSON to `path`, atomically.
@@ -557,25 +571,40 @@ pub struct Loaded {
 /// Loads a fingerprint from a JSON document, an artifact or a bundle (`*.oci.tar`). A bundle
 /// gives its attached fingerprint (first target), or else the fingerprint of its artifact.
 pub fn load(path: &Utf8Path) -> Result<Loaded, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+    use std::io::Read as _;
+    let read_error = |source| Error::Read {
         path: path.to_owned(),
         source,
-    })?;
-    let trimmed = bytes.iter().position(|b| !b.is_ascii_whitespace());
-    if trimmed.is_some_and(|i| bytes[i] == b'{') {
-        let fingerprint = AbiFingerprint::from_json(path, &bytes)?;
-        let version = fingerprint.package.as_ref().map(|p| p.version.clone());
-        return Ok(Loaded {
-            path: path.to_owned(),
-            fingerprint,
-            version,
-        });
+    };
+    // Sniff the start; an artifact is then read by range, never whole.
+    const HEAD: u64 = 4096;
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(HEAD).read_to_end(&mut head))
+        .map_err(read_error)?;
+    let trimmed = head.iter().position(|b| !b.is_ascii_whitespace());
+    let maybe_json = match trimmed {
+        Some(i) => head[i] == b'{',
+        None => head.len() as u64 == HEAD, // only whitespace so far: look at the whole
+    };
+    if maybe_json {
+        let bytes = std::fs::read(path).map_err(read_error)?;
+        let trimmed = bytes.iter().position(|b| !b.is_ascii_whitespace());
+        if trimmed.is_some_and(|i| bytes[i] == b'{') {
+            let fingerprint = AbiFingerprint::from_json(path, &bytes)?;
+            let version = fingerprint.package.as_ref().map(|p| p.version.clone());
+            return Ok(Loaded {
+                path: path.to_owned(),
+                fingerprint,
+                version,
+            });
+        }
     }
-    if bytes.len() > 262 && &bytes[257..262] == b"ustar" {
-        drop(bytes);
+    if head.len() > 262 && &head[257..262] == b"ustar" {
         return load_bundle(path);
     }
-    let fingerprint = fingerprint_bytes(path, &bytes)?;
+    // As `fingerprint_bytes` did here: the file alone (no `.dSYM` companion).
+    let fingerprint = fingerprint_path(path, false)?;
     Ok(Loaded {
         path: path.to_owned(),
         fingerprint,

@@ -6,14 +6,27 @@ use std::collections::{BTreeMap, BTreeSet};
 use camino::Utf8Path;
 use object::read::elf::{Dyn as _, ElfFile, FileHeader};
 use object::{
-    Endianness, FileKind, Object, ObjectKind, ObjectSection, ObjectSymbol, SymbolKind as OSymKind,
+    CompressionFormat, Endianness, FileKind, Object, ObjectKind, ObjectSection, ObjectSymbol,
+    ReadRef, SymbolKind as OSymKind,
 };
 
+use super::dwarf::Sections;
+use super::source::{self, Compression, ReadAt, Section};
 use super::{Detail, Error, Format, Platform, RawAbi, RawSymbol, SymbolKind};
 
-/// Reads a native library; `debug`, when given, is a separate debug-info file (a Mach-O
-/// `.dSYM` DWARF file) to take DWARF from instead of the library itself.
-pub(crate) fn read(path: &Utf8Path, bytes: &[u8], debug: Option<&[u8]>) -> Result<RawAbi, Error> {
+/// Reads a native library: `head` is its first bytes, `data` what `object` parses (a byte
+/// slice or a [`object::ReadCache`] over the file, which only reads the headers and tables it
+/// is asked for), `src` the same file for positioned reads of DWARF sections. `debug`, when
+/// given, is a separate debug-info file (a Mach-O `.dSYM` DWARF file) to take DWARF from
+/// instead of the library itself, in the same two forms.
+pub(crate) fn read<'d, D: ReadRef<'d>>(
+    path: &Utf8Path,
+    head: &[u8],
+    data: D,
+    src: &dyn ReadAt,
+    debug: Option<(D, &dyn ReadAt)>,
+) -> Result<RawAbi, Error> {
+    let bytes = head;
     let unsupported = |reason: &str| Error::Unsupported {
         path: path.to_owned(),
         reason: reason.to_owned(),
@@ -23,7 +36,7 @@ pub(crate) fn read(path: &Utf8Path, bytes: &[u8], debug: Option<&[u8]>) -> Resul
             "a static library (ar archive); plugins are cdylib shared libraries",
         ));
     }
-    let kind = FileKind::parse(bytes)
+    let kind = FileKind::parse(data)
         .map_err(|_| unsupported("unknown file format (expected ELF, Mach-O, PE or wasm)"))?;
     let format = match kind {
         FileKind::Archive => {
@@ -51,7 +64,7 @@ pub(crate) fn read(path: &Utf8Path, bytes: &[u8], debug: Option<&[u8]>) -> Resul
         format: format_name,
         reason: e.to_string(),
     };
-    let file = object::File::parse(bytes).map_err(malformed)?;
+    let file = object::File::parse(data).map_err(malformed)?;
     match file.kind() {
         ObjectKind::Dynamic => {}
         ObjectKind::Executable => return Err(unsupported("an executable, not a shared library")),
@@ -160,7 +173,7 @@ pub(crate) fn read(path: &Utf8Path, bytes: &[u8], debug: Option<&[u8]>) -> Resul
             }
         }
     }
-    platform.needed = needed_libraries(&file, bytes);
+    platform.needed = needed_libraries(&file);
     platform.glibc = match &file {
         object::File::Elf32(f) => glibc_floor(f),
         object::File::Elf64(f) => glibc_floor(f),
@@ -183,21 +196,48 @@ pub(crate) fn read(path: &Utf8Path, bytes: &[u8], debug: Option<&[u8]>) -> Resul
         .map(|s| s.name.clone())
         .collect();
     let debug_file = match debug {
-        Some(d) => Some(object::File::parse(d).map_err(|e| Error::Malformed {
-            path: path.to_owned(),
-            format: "debug info (.dSYM)",
-            reason: e.to_string(),
-        })?),
+        Some((d, d_src)) => Some((
+            object::File::parse(d).map_err(|e| Error::Malformed {
+                path: path.to_owned(),
+                format: "debug info (.dSYM)",
+                reason: e.to_string(),
+            })?,
+            d_src,
+        )),
         None => None,
     };
-    let dwarf_source = debug_file.as_ref().unwrap_or(&file);
-    let loader = |name: &str| -> std::borrow::Cow<'_, [u8]> {
-        dwarf_source
-            .section_by_name(name)
-            .and_then(|s| s.uncompressed_data().ok())
-            .unwrap_or_default()
+    let (dwarf_file, dwarf_src) = match &debug_file {
+        Some((f, s)) => (f, *s),
+        None => (&file, src),
     };
-    match super::dwarf::describe(path, &loader, file.is_little_endian(), &functions, &data)? {
+    let names = [
+        ".debug_info",
+        ".debug_abbrev",
+        ".debug_str",
+        ".debug_line_str",
+        ".debug_str_offsets",
+    ];
+    let mut backings = Vec::new();
+    for name in names {
+        backings.push(
+            backing(dwarf_file, dwarf_src, name).map_err(|source| Error::Read {
+                path: path.to_owned(),
+                source,
+            })?,
+        );
+    }
+    let sections = Sections::load(|name| {
+        names
+            .iter()
+            .position(|n| *n == name)
+            .and_then(|i| backings.get(i))
+            .map_or_else(Section::empty, |b| match b {
+                Backing::Empty => Section::empty(),
+                Backing::Range(start, len) => Section::new(dwarf_src, *start, *len),
+                Backing::Owned(data) => Section::whole(&**data),
+            })
+    });
+    match super::dwarf::describe(path, &sections, file.is_little_endian(), &functions, &data)? {
         super::dwarf::Outcome::NoDwarf => notes.push(
             "no DWARF debug info: signatures and layouts unknown (build with debug = \"full\")"
                 .to_owned(),
@@ -258,7 +298,7 @@ trait DllFlag {
     fn flags_is_dll(&self) -> bool;
 }
 
-impl DllFlag for object::File<'_> {
+impl<'d, D: ReadRef<'d>> DllFlag for object::File<'d, D> {
     fn flags_is_dll(&self) -> bool {
         match self.flags() {
             object::FileFlags::Coff { characteristics } => {
@@ -269,7 +309,7 @@ impl DllFlag for object::File<'_> {
     }
 }
 
-fn needed_libraries(file: &object::File<'_>, _bytes: &[u8]) -> Vec<String> {
+fn needed_libraries<'d, D: ReadRef<'d>>(file: &object::File<'d, D>) -> Vec<String> {
     let mut out: Vec<String> = match file {
         object::File::Elf32(f) => elf_needed(f),
         object::File::Elf64(f) => elf_needed(f),
@@ -291,8 +331,8 @@ fn needed_libraries(file: &object::File<'_>, _bytes: &[u8]) -> Vec<String> {
     out
 }
 
-fn elf_needed<'a, Elf: FileHeader<Endian = Endianness>>(
-    file: &ElfFile<'a, Elf, &'a [u8]>,
+fn elf_needed<'a, Elf: FileHeader<Endian = Endianness>, D: ReadRef<'a>>(
+    file: &ElfFile<'a, Elf, D>,
 ) -> Vec<String> {
     let endian = file.endian();
     let data = file.data();
@@ -317,8 +357,8 @@ fn elf_needed<'a, Elf: FileHeader<Endian = Endianness>>(
 }
 
 /// The highest `GLIBC_x.y[.z]` version named in the version-needs section.
-fn glibc_floor<'a, Elf: FileHeader<Endian = Endianness>>(
-    file: &ElfFile<'a, Elf, &'a [u8]>,
+fn glibc_floor<'a, Elf: FileHeader<Endian = Endianness>, D: ReadRef<'a>>(
+    file: &ElfFile<'a, Elf, D>,
 ) -> Option<String> {
     let endian = file.endian();
     let data = file.data();
@@ -350,4 +390,55 @@ fn glibc_floor<'a, Elf: FileHeader<Endian = Endianness>>(
         }
     }
     best.map(|(_, v)| v)
+}
+
+/// Where a DWARF section's bytes are: a range of the file, an inflated copy (compressed
+/// sections), or nowhere (absent, unreadable or undecodable: treated as absent, as
+/// `object`'s `uncompressed_data` did).
+enum Backing {
+    Empty,
+    Range(u64, u64),
+    Owned(Box<dyn ReadAt>),
+}
+
+/// The largest inflation ratio accepted for a compressed section (zlib's maximum is about
+/// 1032:1); a header announcing more is treated as damaged.
+const MAX_RATIO: u64 = 1100;
+
+fn backing<'d, D: ReadRef<'d>>(
+    file: &object::File<'d, D>,
+    src: &dyn ReadAt,
+    name: &str,
+) -> std::io::Result<Backing> {
+    let Some(section) = file.section_by_name(name) else {
+        return Ok(Backing::Empty);
+    };
+    let Ok(range) = section.compressed_file_range() else {
+        return Ok(Backing::Empty);
+    };
+    let inside = range
+        .offset
+        .checked_add(range.compressed_size)
+        .is_some_and(|end| end <= src.size());
+    if !inside {
+        return Ok(Backing::Empty);
+    }
+    let kind = match range.format {
+        CompressionFormat::None => {
+            return Ok(Backing::Range(range.offset, range.uncompressed_size));
+        }
+        CompressionFormat::Zlib => Compression::Zlib,
+        CompressionFormat::Zstandard => Compression::Zstd,
+        _ => return Ok(Backing::Empty),
+    };
+    if range.uncompressed_size > range.compressed_size.saturating_mul(MAX_RATIO).max(1 << 20) {
+        return Ok(Backing::Empty);
+    }
+    let compressed = Section::new(src, range.offset, range.compressed_size);
+    Ok(
+        match source::inflate(compressed, kind, range.uncompressed_size)? {
+            Some(data) => Backing::Owned(data),
+            None => Backing::Empty,
+        },
+    )
 }
