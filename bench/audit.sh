@@ -7,7 +7,7 @@
 #     runs a no-op cargo build and cargo metadata first) next to cargo-audit on the plugin's
 #     Cargo.lock.
 # Usage: bench/audit.sh ADVISORY_DB LOCKFILE [RUNS]   (needs cargo-audit on PATH)
-#        PLUGIN_MANIFEST=bench/fixtures/big-plugin/Cargo.toml bench/audit.sh DB LOCKFILE
+#        PLUGIN_MANIFEST=bench/fixtures/big-plugin/Cargo.toml [PROFILE=release] bench/audit.sh DB LOCKFILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DB=${1:?advisory-db directory}; LOCK=${2:?Cargo.lock}; RUNS=${3:-20}
@@ -29,8 +29,9 @@ if [ -n "${PLUGIN_MANIFEST:-}" ]; then
   plugin_lock=$(dirname "$PLUGIN_MANIFEST")/Cargo.lock
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/bench-big-plugin}
   flags=(--manifest-path "$PLUGIN_MANIFEST" --locked --offline)
+  [ "${PROFILE:-dev}" = release ] && flags+=(--release)
   echo
-  echo "artifact mode: $PLUGIN_MANIFEST ($(grep -c '^\[\[package\]\]' "$plugin_lock") packages in its Cargo.lock)"
+  echo "artifact mode (${PROFILE:-dev} profile): $PLUGIN_MANIFEST ($(grep -c '^\[\[package\]\]' "$plugin_lock") packages in its Cargo.lock)"
   "$PP" plugpack build "${flags[@]}" -q >/dev/null   # writes the build record (not timed)
   compiled=$("$PP" plugpack audit --no-build "${flags[@]}" --db "$DB" --format json | python3 -c \
     'import json,sys; r=json.load(sys.stdin); print(r.get("packages_scanned", r.get("crates", "?")))' 2>/dev/null || echo "?")
