@@ -119,3 +119,34 @@ fn audit_no_build_reports_what_the_build_compiled() {
         .collect();
     assert!(ids.contains(&"RUSTSEC-2021-0003"), "{recorded:#}");
 }
+
+/// A rebuild that changed neither cargo's artifact nor the dependency list reuses the
+/// embedded copy (no rewrite); a damaged copy is detected by its digest and made again.
+#[test]
+fn embedded_copy_is_reused_only_while_it_matches_its_stamp() {
+    let dir = support::tempdir();
+    let krate = private_fixture(dir.path());
+    let embedded =
+        krate.join("target/plugpack/embedded/x86_64-unknown-linux-gnu/libcdylib_plugin.so");
+    let first = run_ok(&mut on_private("build", &krate, &[]));
+    let digest = support::sha256_file(&embedded);
+    assert!(first.contains(&digest["sha256:".len()..]), "{first}");
+    let modified = std::fs::metadata(&embedded).unwrap().modified().unwrap();
+
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let second = run_ok(&mut on_private("build", &krate, &[]));
+    assert_eq!(first, second);
+    assert_eq!(
+        std::fs::metadata(&embedded).unwrap().modified().unwrap(),
+        modified,
+        "the embedded copy was rewritten although nothing changed"
+    );
+
+    // Damage the copy: its digest no longer matches the stamp, so it is made again.
+    let mut bytes = std::fs::read(&embedded).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(&embedded, &bytes).unwrap();
+    let third = run_ok(&mut on_private("build", &krate, &[]));
+    assert_eq!(first, third);
+    assert_eq!(support::sha256_file(&embedded), digest);
+}

@@ -209,19 +209,34 @@ pub fn embed(
             source,
         }
     };
-    let bytes = std::fs::read(&artifact.path).map_err(io("read", &artifact.path))?;
     let payload = encode(&version_info(set));
     let out_dir = dir.join(&artifact.target);
     std::fs::create_dir_all(&out_dir).map_err(io("create directory", &out_dir))?;
     let out = out_dir.join(&artifact.file_name);
-    if is_wasm(&bytes) {
+    let stamp_path = out_dir.join(format!(".{}.plugpack-embed.json", artifact.file_name));
+    let stamp = EmbedStamp {
+        input: artifact.sha256,
+        payload: Sha256Digest::of_bytes(&payload),
+        output: None,
+        size: 0,
+    };
+    if let Some(done) = reuse_embedded(&stamp_path, &stamp, &out, artifact) {
+        return Ok(done);
+    }
+    // Only the magic number decides the format: an ELF file is never read into memory here.
+    let mut magic = [0u8; 4];
+    std::fs::File::open(&artifact.path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .map_err(io("read", &artifact.path))?;
+    if is_wasm(&magic) {
+        let bytes = std::fs::read(&artifact.path).map_err(io("read", &artifact.path))?;
         let module = wasm_with_section(&artifact.path, &bytes, &payload)?;
         crate::types::write_atomic(&out, &module).map_err(io("write", &out))?;
         let permissions = std::fs::metadata(&artifact.path)
             .map_err(io("read", &artifact.path))?
             .permissions();
         std::fs::set_permissions(&out, permissions).map_err(io("write", &out))?;
-    } else if bytes.starts_with(b"\x7fELF") {
+    } else if magic == *b"\x7fELF" {
         // Unique temporary names in the output directory: concurrent runs never see a
         // half-written file, and the final rename is atomic.
         let temp = |suffix: &str| {
@@ -262,8 +277,57 @@ pub fn embed(
         });
     }
     let (sha256, size) = Sha256Digest::of_file(&out).map_err(io("read", &out))?;
+    // The stamp only saves work next time; failing to write it changes nothing else.
+    let stamp = EmbedStamp {
+        output: Some(sha256),
+        size,
+        ..stamp
+    };
+    if let Ok(json) = serde_json::to_vec(&stamp) {
+        let _ = crate::types::write_atomic(&stamp_path, &json);
+    }
     Ok(BuiltArtifact {
         path: out,
+        sha256,
+        size,
+        ..artifact.clone()
+    })
+}
+
+/// What an embedded copy was made from, kept beside it (`.<file>.plugpack-embed.json`) so a
+/// rebuild that changed neither the artifact nor the dependency list reuses the copy instead of
+/// rewriting it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct EmbedStamp {
+    /// SHA-256 of cargo's artifact.
+    input: Sha256Digest,
+    /// SHA-256 of the `.dep-v0` payload.
+    payload: Sha256Digest,
+    /// SHA-256 of the embedded copy.
+    output: Option<Sha256Digest>,
+    /// Its size.
+    size: u64,
+}
+
+/// The embedded copy at `out`, when its stamp says it was made from the same artifact and
+/// payload and its bytes still hash to what the stamp recorded.
+fn reuse_embedded(
+    stamp_path: &Utf8Path,
+    wanted: &EmbedStamp,
+    out: &Utf8Path,
+    artifact: &BuiltArtifact,
+) -> Option<BuiltArtifact> {
+    let stamp: EmbedStamp = serde_json::from_slice(&std::fs::read(stamp_path).ok()?).ok()?;
+    if stamp.input != wanted.input || stamp.payload != wanted.payload {
+        return None;
+    }
+    let recorded = stamp.output?;
+    if std::fs::metadata(out).ok()?.len() != stamp.size {
+        return None;
+    }
+    let (sha256, size) = Sha256Digest::of_file(out).ok()?;
+    (sha256 == recorded && size == stamp.size).then(|| BuiltArtifact {
+        path: out.to_owned(),
         sha256,
         size,
         ..artifact.clone()
