@@ -1,11 +1,13 @@
 //! Anti-rollback state: the last accepted version and sequence number per plugin name, one
-//! small JSON file per plugin, replaced atomically.
+//! small JSON file per plugin, replaced atomically; and `is_older`, the comparison that
+//! decides a rollback.
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::Error;
 use crate::ctx::Ctx;
+use crate::sign::Statement;
 use crate::types::Sha256Digest;
 
 /// What was last accepted for one plugin.
@@ -103,6 +105,22 @@ impl StateStore {
             problem: e.to_string(),
         })?;
         crate::types::write_atomic(&path, &bytes).map_err(|source| Error::State { path, source })
+    }
+}
+
+/// True when `statement` is older than `last`: a lower sequence number, or an equal one
+/// with a lower semantic version (pre-releases).
+pub(super) fn is_older(statement: &Statement, last: &Accepted) -> bool {
+    let p = &statement.predicate;
+    if p.sequence != last.sequence {
+        return p.sequence < last.sequence;
+    }
+    match (
+        semver::Version::parse(&p.version),
+        semver::Version::parse(&last.version),
+    ) {
+        (Ok(a), Ok(b)) => a < b,
+        _ => false,
     }
 }
 
