@@ -214,12 +214,15 @@ impl AtomicFile {
         self.temp.as_file_mut()
     }
 
-    /// Flushes to disk and renames over the destination.
-    pub fn commit(mut self) -> io::Result<()> {
-        self.temp.as_file_mut().flush()?;
-        self.temp.as_file().sync_all()?;
-        self.temp.persist(&self.dest).map_err(|e| e.error)?;
-        Ok(())
+    /// Flushes to disk and renames over the destination. On unix the file gets mode 0o644,
+    /// as a file written by cargo would under the usual umask (the temporary file it starts
+    /// as is private to its owner); secrets use [`AtomicFile::commit_with_mode`].
+    pub fn commit(self) -> io::Result<()> {
+        #[cfg(unix)]
+        let done = self.commit_with_mode(0o644);
+        #[cfg(not(unix))]
+        let done = self.persist();
+        done
     }
 
     /// Like [`AtomicFile::commit`] but sets unix permission bits first (e.g. 0o600 for keys).
@@ -227,7 +230,14 @@ impl AtomicFile {
     pub fn commit_with_mode(self, mode: u32) -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(self.temp.path(), std::fs::Permissions::from_mode(mode))?;
-        self.commit()
+        self.persist()
+    }
+
+    fn persist(mut self) -> io::Result<()> {
+        self.temp.as_file_mut().flush()?;
+        self.temp.as_file().sync_all()?;
+        self.temp.persist(&self.dest).map_err(|e| e.error)?;
+        Ok(())
     }
 }
 

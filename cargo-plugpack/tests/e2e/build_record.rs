@@ -55,6 +55,14 @@ fn sbom_no_build_equals_sbom_and_refuses_stale_records() {
         &krate,
         &["-o", b.to_str().unwrap()],
     ));
+    // Outputs are readable like any build output (the temporary file they start as is 0600).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&a), 0o644);
+        assert_eq!(mode(&records[0].as_ref().unwrap().path()), 0o644);
+    }
     let recorded = std::fs::read(&a).unwrap();
     assert_eq!(recorded, std::fs::read(&b).unwrap());
     let doc: serde_json::Value = serde_json::from_slice(&recorded).unwrap();

@@ -497,6 +497,9 @@ pub(crate) fn write_private(path: &Utf8Path, bytes: &[u8]) -> Result<(), Error> 
             .map_err(err)?;
     }
     file.write_all(bytes).map_err(err)?;
+    #[cfg(unix)]
+    return file.commit_with_mode(0o600).map_err(err);
+    #[cfg(not(unix))]
     file.commit().map_err(err)
 }
 
