@@ -2,7 +2,7 @@
 //!
 //! Input: a built artifact (ELF / Mach-O / PE shared library or a wasm module), read from disk
 //! and never loaded or executed. Output: an [`AbiFingerprint`], the versioned
-//! `plugpack-abi/1` JSON document, and (via [`diff`]) an [`AbiDiff`] with a semver
+//! `plugpack-abi/1` JSON document, and (via [`diff()`]) an [`AbiDiff`] with a semver
 //! verdict ([`Bump`]). Side effects: none besides reading the file ([`write()`] writes a document
 //! atomically; [`load`] may extract a bundle into a temporary directory).
 //!

@@ -1,4 +1,4 @@
-//! OCI image-layout bundles: writing ([`pack`]), reading and validating ([`read_bundle`],
+//! OCI image-layout bundles: writing ([`pack()`]), reading and validating ([`read_bundle`],
 //! [`inspect`]) and extracting ([`extract`]) the deterministic tarball plugpack ships.
 //!
 //! Layout (OCI image-layout spec, image-manifest v1.1):
