@@ -1,7 +1,7 @@
 //! `cargo plugpack build`
 
 use clap::Args;
-use plugpack_core::{Ctx, build, pipeline, project};
+use plugpack_core::{Ctx, build, pipeline};
 
 use crate::cli::{GlobalArgs, OutputFormat, ProjectArgs};
 use crate::exit::CliError;
@@ -24,9 +24,8 @@ pub fn run(
     shell: &Shell,
     ctx: &Ctx,
 ) -> Result<u8, CliError> {
-    let project = project::load(ctx, &args.project.load_options()?)?;
-    let output = pipeline::build_plugins(
-        &project,
+    let (_, output) = pipeline::load_and_build(
+        &args.project.load_options()?,
         &args.project.build_options(global, shell),
         !args.no_embed_deps,
         ctx,

@@ -158,3 +158,68 @@ fn embedded_copy_is_reused_only_while_it_matches_its_stamp() {
     assert_eq!(first, third);
     assert_eq!(support::sha256_file(&embedded), digest);
 }
+
+fn write_plugin(dir: &Path, name: &str) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\
+             license = \"MIT\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        "#[unsafe(no_mangle)]\npub extern \"C\" fn answer() -> i32 { 42 }\n",
+    )
+    .unwrap();
+}
+
+/// `build` starts from the last record's plan while `cargo metadata` runs; when the fresh
+/// metadata plans differently (a new workspace member matched by a glob, which changes no
+/// recorded input), it builds again from the fresh plan, so nothing is missed.
+#[test]
+fn a_build_plan_changed_behind_the_record_is_built_from_fresh_metadata() {
+    let dir = support::tempdir();
+    let root = dir.path().join("ws");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"plugins/*\"]\nresolver = \"3\"\n",
+    )
+    .unwrap();
+    write_plugin(&root.join("plugins/alpha"), "alpha");
+    let build = |extra: &[&str]| {
+        let mut cmd = plugpack();
+        cmd.arg("build")
+            .current_dir(&root)
+            .args(["--offline", "--message-format", "json", "-vv"])
+            .args(extra);
+        support::run(&mut cmd)
+    };
+    let plugins = |out: &std::process::Output| -> Vec<String> {
+        support::json_lines(&String::from_utf8_lossy(&out.stdout))
+            .iter()
+            .filter(|m| m["reason"] == "plugin-artifact")
+            .map(|m| m["plugin"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = build(&[]);
+    assert!(first.status.success());
+    assert_eq!(plugins(&first), ["alpha"]);
+
+    write_plugin(&root.join("plugins/beta"), "beta");
+    let second = build(&[]);
+    assert!(second.status.success());
+    assert_eq!(plugins(&second), ["alpha", "beta"]);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("changed the build plan"), "{stderr}");
+
+    // Nothing changed now: the record's plan is used and matches.
+    let third = build(&[]);
+    assert!(third.status.success());
+    assert_eq!(plugins(&third), ["alpha", "beta"]);
+    let stderr = String::from_utf8_lossy(&third.stderr);
+    assert!(!stderr.contains("changed the build plan"), "{stderr}");
+}

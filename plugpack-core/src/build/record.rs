@@ -214,25 +214,12 @@ pub fn load(
     build_options: &BuildOptions,
 ) -> Result<(Project, BuildOutput), Error> {
     let request = BuildRequest::new(load_options, build_options)?;
-    let root = request
-        .manifest
-        .ancestors()
-        .skip(1)
-        .find(|dir| dir.join("Cargo.lock").is_file())
-        .map(Utf8Path::to_owned);
-    let target_dir = load_options
-        .target_dir
-        .clone()
-        .or_else(|| env_path("CARGO_TARGET_DIR"))
-        .or_else(|| env_path("CARGO_BUILD_TARGET_DIR"))
-        .or_else(|| root.as_ref().map(|r| r.join("target")));
-    let Some(target_dir) = target_dir else {
+    let Some(path) = record_location(load_options, &request) else {
         return Err(Error::Missing {
             path: request.manifest.clone(),
             hint: "; the workspace has no Cargo.lock".to_owned(),
         });
     };
-    let path = record_path(&target_dir, &request);
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -274,8 +261,32 @@ pub fn load(
     Ok((project, record.build))
 }
 
+/// The project as the last build with these options saw it, when that build's record exists
+/// and `Cargo.lock` and every local manifest are unchanged since (artifacts are not checked:
+/// the caller is about to build). [`crate::pipeline::load_and_build`] starts building this
+/// plan while `cargo metadata` runs, and checks it against the fresh metadata afterwards.
+pub fn previous_plan(
+    ctx: &Ctx,
+    load_options: &LoadOptions,
+    build_options: &BuildOptions,
+) -> Option<Project> {
+    let request = BuildRequest::new(load_options, build_options).ok()?;
+    let path = record_location(load_options, &request)?;
+    let record: BuildRecord = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+    if record.schema != SCHEMA || record.request != request {
+        return None;
+    }
+    inputs_unchanged(&path, &record).ok()?;
+    project::from_metadata(ctx, load_options, record.metadata).ok()
+}
+
 /// Refuses a record whose inputs or artifacts changed since it was written.
 fn check_fresh(path: &Utf8Path, record: &BuildRecord) -> Result<(), Error> {
+    inputs_unchanged(path, record)?;
+    artifacts_unchanged(path, record)
+}
+
+fn inputs_unchanged(path: &Utf8Path, record: &BuildRecord) -> Result<(), Error> {
     let stale = |reason: String| Error::Stale {
         path: path.to_owned(),
         reason,
@@ -291,6 +302,14 @@ fn check_fresh(path: &Utf8Path, record: &BuildRecord) -> Result<(), Error> {
             return Err(stale(format!("{} {what} since the build", input.path)));
         }
     }
+    Ok(())
+}
+
+fn artifacts_unchanged(path: &Utf8Path, record: &BuildRecord) -> Result<(), Error> {
+    let stale = |reason: String| Error::Stale {
+        path: path.to_owned(),
+        reason,
+    };
     for artifact in &record.build.artifacts {
         match Sha256Digest::of_file(&artifact.path) {
             Ok((sha, size)) if sha == artifact.sha256 && size == artifact.size => {}
@@ -306,6 +325,24 @@ fn check_fresh(path: &Utf8Path, record: &BuildRecord) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Where the record of `request` is, found without cargo (see the module docs); `None` when
+/// no `Cargo.lock` is found above the manifest and no target directory is given.
+fn record_location(load_options: &LoadOptions, request: &BuildRequest) -> Option<Utf8PathBuf> {
+    let root = request
+        .manifest
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .map(Utf8Path::to_owned);
+    let target_dir = load_options
+        .target_dir
+        .clone()
+        .or_else(|| env_path("CARGO_TARGET_DIR"))
+        .or_else(|| env_path("CARGO_BUILD_TARGET_DIR"))
+        .or_else(|| root.map(|r| r.join("target")))?;
+    Some(record_path(&target_dir, request))
 }
 
 /// `<target-dir>/plugpack/build-records/<key>.json`.

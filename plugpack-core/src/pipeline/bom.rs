@@ -116,10 +116,12 @@ pub fn sbom(
             .map_err(|e| build::Error::Record(Box::new(e)))?
     } else {
         sbom::check_lockfile(ctx, load_options)?;
-        let project = crate::project::load(ctx, load_options)?;
-        let build =
-            super::build_plugins(&project, build_options, !options.no_embed_dependencies, ctx)?;
-        (project, build)
+        super::load_and_build(
+            load_options,
+            build_options,
+            !options.no_embed_dependencies,
+            ctx,
+        )?
     };
     let project = &project;
     let mut docs = Vec::new();

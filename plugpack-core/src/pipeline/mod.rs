@@ -98,6 +98,57 @@ pub fn build_plugins(
     Ok(build)
 }
 
+/// Loads the project and builds its plugins like [`crate::project::load`] followed by
+/// [`build_plugins`], but when the last build with the same flags left a record whose
+/// `Cargo.lock` and local manifests are unchanged ([`build::record::previous_plan`]), it starts
+/// the build from that record's plan while `cargo metadata` runs on another thread, instead
+/// of one after the other. The fresh metadata always decides: when its plan (plugins, their
+/// configuration, workspace root, target directory) differs from the record's, the build is
+/// run again from the fresh plan. Embedding, SBOMs and records use the fresh project.
+pub fn load_and_build(
+    load_options: &crate::project::LoadOptions,
+    build_options: &BuildOptions,
+    embed_dependencies: bool,
+    ctx: &Ctx,
+) -> Result<(Project, BuildOutput)> {
+    let Some(planned) = build::record::previous_plan(ctx, load_options, build_options) else {
+        let project = crate::project::load(ctx, load_options)?;
+        let build = build_plugins(&project, build_options, embed_dependencies, ctx)?;
+        return Ok((project, build));
+    };
+    tracing::debug!("building from the last build record's plan while cargo metadata runs");
+    let cargo = ctx.cargo();
+    let (metadata, built) = std::thread::scope(|scope| {
+        let metadata = scope.spawn(|| crate::project::run_metadata(&cargo, load_options));
+        let built = build::build(&planned, build_options, ctx);
+        (metadata.join(), built)
+    });
+    let metadata = metadata.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    let project = crate::project::from_metadata(ctx, load_options, metadata)?;
+    let mut build = if same_plan(&planned, &project) {
+        built?
+    } else {
+        tracing::debug!("the fresh metadata changed the build plan; building again");
+        build::build(&project, build_options, ctx)?
+    };
+    if embed_dependencies {
+        sbom::embed_dependency_lists(&project, &mut build, ctx)?;
+    }
+    let record = build::record::write(&project, build_options, &build)
+        .map_err(|e| build::Error::Record(Box::new(e)))?;
+    tracing::debug!("build record: {record}");
+    Ok((project, build))
+}
+
+/// Whether a build from `planned` is the build `fresh` asks for: the same plugins with the
+/// same configuration, in the same workspace and target directory.
+fn same_plan(planned: &Project, fresh: &Project) -> bool {
+    planned.workspace_root == fresh.workspace_root
+        && planned.root_manifest == fresh.root_manifest
+        && planned.target_dir == fresh.target_dir
+        && serde_json::to_value(&planned.plugins).ok() == serde_json::to_value(&fresh.plugins).ok()
+}
+
 /// Plugin-manifest annotation holding the audit outcome (`clean`, `denied`,
 /// `database-unusable`); signatures over the manifest cover it.
 pub const AUDIT_VERDICT_ANNOTATION: &str = "dev.plugpack.audit.verdict";

@@ -158,16 +158,22 @@ pub struct Project {
 
 /// Loads the workspace and selects its plugin packages.
 pub fn load(ctx: &Ctx, options: &LoadOptions) -> Result<Project, Error> {
+    let metadata = run_metadata(&ctx.cargo(), options)?;
+    from_metadata(ctx, options, metadata)
+}
+
+/// Runs `cargo metadata` (with `cargo` as the cargo binary) for these options. Needs no
+/// [`Ctx`], so a caller can run it on another thread while cargo builds.
+pub fn run_metadata(cargo: &str, options: &LoadOptions) -> Result<Metadata, Error> {
     let mut cmd = MetadataCommand::new();
-    cmd.cargo_path(ctx.cargo());
+    cmd.cargo_path(cargo);
     if let Some(path) = &options.manifest_path {
         cmd.manifest_path(path);
     }
     let mut other = options.features.to_args();
     other.extend(options.network.to_args());
     cmd.other_options(other);
-    let metadata = cmd.exec().map_err(Error::Metadata)?;
-    from_metadata(ctx, options, metadata)
+    cmd.exec().map_err(Error::Metadata)
 }
 
 /// Builds the [`Project`] from `cargo metadata` output already at hand (a build record's,
