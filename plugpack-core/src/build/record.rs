@@ -18,6 +18,10 @@
 //! `CARGO_BUILD_TARGET_DIR`, else `<root>/target`. A target directory set only in
 //! `.cargo/config.toml` must therefore be named with `--target-dir`.
 //!
+//! [`previous_plan`] serves the builds themselves: while `Cargo.lock` and the local manifests
+//! are unchanged, `build` and `sbom` start building from the record's plan as `cargo metadata`
+//! runs, instead of after it (see `crate::pipeline::load_and_build`).
+//!
 //! A record is used only while it is true: [`load`] refuses it (naming the file that changed)
 //! when `Cargo.lock` or a local manifest changed since the build, or when an artifact's bytes
 //! no longer match the recorded sha256 — those describe a build that no longer exists. Source
