@@ -52,3 +52,11 @@ pub enum Error {
 
 /// `Result` with the crate-wide [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A build record's error is a build error (`--no-build`, or writing the record after a build).
+#[cfg(feature = "tool")]
+impl From<crate::build::record::Error> for Error {
+    fn from(e: crate::build::record::Error) -> Self {
+        Error::Build(crate::build::Error::Record(Box::new(e)))
+    }
+}

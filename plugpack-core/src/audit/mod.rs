@@ -117,8 +117,7 @@ pub fn run_recorded(
     options: &ScanOptions,
     ctx: &Ctx,
 ) -> crate::Result<Vec<AuditReport>> {
-    let (project, build) = crate::build::record::load(ctx, load_options, build_options)
-        .map_err(|e| crate::build::Error::Record(Box::new(e)))?;
+    let (project, build) = crate::build::record::load(ctx, load_options, build_options)?;
     scan_all(&project, &build, options, ctx)
 }
 

@@ -112,8 +112,7 @@ pub fn sbom(
     ctx: &Ctx,
 ) -> Result<SbomRun> {
     let (project, build) = if options.no_build {
-        build::record::load(ctx, load_options, build_options)
-            .map_err(|e| build::Error::Record(Box::new(e)))?
+        build::record::load(ctx, load_options, build_options)?
     } else {
         sbom::check_lockfile(ctx, load_options)?;
         super::load_and_build(

@@ -88,12 +88,23 @@ pub fn build_plugins(
     embed_dependencies: bool,
     ctx: &Ctx,
 ) -> Result<BuildOutput> {
-    let mut build = build::build(project, build_options, ctx)?;
+    let build = build::build(project, build_options, ctx)?;
+    finish_build(project, build_options, build, embed_dependencies, ctx)
+}
+
+/// What every build through the pipeline does after cargo: embed the dependency lists (unless
+/// disabled) and keep the result as a [`build::record`].
+fn finish_build(
+    project: &Project,
+    build_options: &BuildOptions,
+    mut build: BuildOutput,
+    embed_dependencies: bool,
+    ctx: &Ctx,
+) -> Result<BuildOutput> {
     if embed_dependencies {
         sbom::embed_dependency_lists(project, &mut build, ctx)?;
     }
-    let record = build::record::write(project, build_options, &build)
-        .map_err(|e| build::Error::Record(Box::new(e)))?;
+    let record = build::record::write(project, build_options, &build)?;
     tracing::debug!("build record: {record}");
     Ok(build)
 }
@@ -125,18 +136,13 @@ pub fn load_and_build(
     });
     let metadata = metadata.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
     let project = crate::project::from_metadata(ctx, load_options, metadata)?;
-    let mut build = if same_plan(&planned, &project) {
+    let build = if same_plan(&planned, &project) {
         built?
     } else {
         tracing::debug!("the fresh metadata changed the build plan; building again");
         build::build(&project, build_options, ctx)?
     };
-    if embed_dependencies {
-        sbom::embed_dependency_lists(&project, &mut build, ctx)?;
-    }
-    let record = build::record::write(&project, build_options, &build)
-        .map_err(|e| build::Error::Record(Box::new(e)))?;
-    tracing::debug!("build record: {record}");
+    let build = finish_build(&project, build_options, build, embed_dependencies, ctx)?;
     Ok((project, build))
 }
 

@@ -214,13 +214,8 @@ pub fn embed(
     std::fs::create_dir_all(&out_dir).map_err(io("create directory", &out_dir))?;
     let out = out_dir.join(&artifact.file_name);
     let stamp_path = out_dir.join(format!(".{}.plugpack-embed.json", artifact.file_name));
-    let stamp = EmbedStamp {
-        input: artifact.sha256,
-        payload: Sha256Digest::of_bytes(&payload),
-        output: None,
-        size: 0,
-    };
-    if let Some(done) = reuse_embedded(&stamp_path, &stamp, &out, artifact) {
+    let payload_sha256 = Sha256Digest::of_bytes(&payload);
+    if let Some(done) = reuse_embedded(&stamp_path, payload_sha256, &out, artifact) {
         return Ok(done);
     }
     // Only the magic number decides the format: an ELF file is never read into memory here.
@@ -279,9 +274,10 @@ pub fn embed(
     let (sha256, size) = Sha256Digest::of_file(&out).map_err(io("read", &out))?;
     // The stamp only saves work next time; failing to write it changes nothing else.
     let stamp = EmbedStamp {
-        output: Some(sha256),
+        input: artifact.sha256,
+        payload: payload_sha256,
+        output: sha256,
         size,
-        ..stamp
     };
     if let Ok(json) = serde_json::to_vec(&stamp) {
         let _ = crate::types::write_atomic(&stamp_path, &json);
@@ -304,29 +300,29 @@ struct EmbedStamp {
     /// SHA-256 of the `.dep-v0` payload.
     payload: Sha256Digest,
     /// SHA-256 of the embedded copy.
-    output: Option<Sha256Digest>,
+    output: Sha256Digest,
     /// Its size.
     size: u64,
 }
 
-/// The embedded copy at `out`, when its stamp says it was made from the same artifact and
-/// payload and its bytes still hash to what the stamp recorded.
+/// The embedded copy at `out`, when its stamp says it was made from this artifact and this
+/// payload and its bytes still hash to what the stamp recorded (a missing or unreadable
+/// stamp only means the copy is made again).
 fn reuse_embedded(
     stamp_path: &Utf8Path,
-    wanted: &EmbedStamp,
+    payload_sha256: Sha256Digest,
     out: &Utf8Path,
     artifact: &BuiltArtifact,
 ) -> Option<BuiltArtifact> {
     let stamp: EmbedStamp = serde_json::from_slice(&std::fs::read(stamp_path).ok()?).ok()?;
-    if stamp.input != wanted.input || stamp.payload != wanted.payload {
+    if stamp.input != artifact.sha256 || stamp.payload != payload_sha256 {
         return None;
     }
-    let recorded = stamp.output?;
     if std::fs::metadata(out).ok()?.len() != stamp.size {
         return None;
     }
     let (sha256, size) = Sha256Digest::of_file(out).ok()?;
-    (sha256 == recorded && size == stamp.size).then(|| BuiltArtifact {
+    (sha256 == stamp.output && size == stamp.size).then(|| BuiltArtifact {
         path: out.to_owned(),
         sha256,
         size,
