@@ -223,3 +223,64 @@ fn a_build_plan_changed_behind_the_record_is_built_from_fresh_metadata() {
     let stderr = String::from_utf8_lossy(&third.stderr);
     assert!(!stderr.contains("changed the build plan"), "{stderr}");
 }
+
+/// A damaged record is an error naming it for `--no-build`, and only a missed shortcut for a
+/// build (which writes a good record again); a damaged embed stamp only means the embedded
+/// copy is made again.
+#[test]
+fn damaged_records_and_stamps_are_named_or_rebuilt_never_trusted() {
+    let dir = support::tempdir();
+    let krate = private_fixture(dir.path());
+    let first = run_ok(&mut on_private("build", &krate, &[]));
+    let records = krate.join("target/plugpack/build-records");
+    let record = std::fs::read_dir(&records)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+
+    std::fs::write(
+        &record,
+        b"{\"schema\": \"plugpack-build-record/1\", \"trunc",
+    )
+    .unwrap();
+    let err = run_fails(&mut on_private("sbom", &krate, &["--no-build"]), 4);
+    assert!(err.contains("cannot use build record"), "{err}");
+    assert!(
+        err.contains(record.file_name().unwrap().to_str().unwrap()),
+        "{err}"
+    );
+
+    let other_schema = r#"{"schema": "plugpack-build-record/99"}"#;
+    std::fs::write(&record, other_schema).unwrap();
+    let err = run_fails(&mut on_private("sbom", &krate, &["--no-build"]), 4);
+    assert!(err.contains("cannot use build record"), "{err}");
+
+    // A build does not trust the damaged record: it runs cargo metadata and writes a good one.
+    let embedded = krate.join("target/plugpack/embedded/x86_64-unknown-linux-gnu");
+    std::fs::write(
+        embedded.join(".libcdylib_plugin.so.plugpack-embed.json"),
+        b"garbage",
+    )
+    .unwrap();
+    let copy = embedded.join("libcdylib_plugin.so");
+    let before = std::fs::metadata(&copy).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let again = run_ok(&mut on_private("build", &krate, &[]));
+    assert_eq!(first, again);
+    assert!(
+        std::fs::metadata(&copy).unwrap().modified().unwrap() > before,
+        "with a damaged stamp the embedded copy must be made again"
+    );
+    run_ok(&mut on_private("sbom", &krate, &["--no-build", "-o", "-"]));
+    // No temporary file is left beside the record or the embedded copy.
+    for dir in [&records, &embedded] {
+        let leftovers: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with(".plugpack-"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+}
