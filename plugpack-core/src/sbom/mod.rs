@@ -437,19 +437,9 @@ pub fn embed_dependency_lists(
                 e @ (auditable::EmbedError::UnsupportedFormat { .. }
                 | auditable::EmbedError::Objcopy { .. }),
             ) => {
-                let cause = match &e {
-                    auditable::EmbedError::Objcopy {
-                        source: crate::process::ProcessError::Spawn { source, .. },
-                        ..
-                    } if source.kind() == std::io::ErrorKind::NotFound => {
-                        ": objcopy was not found; install binutils (the package that provides \
-                         objcopy) or set OBJCOPY to its path"
-                            .to_owned()
-                    }
-                    _ => std::error::Error::source(&e)
-                        .map(|c| format!(": {c}"))
-                        .unwrap_or_default(),
-                };
+                let cause = std::error::Error::source(&e)
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default();
                 ctx.reporter().warn(&format!("{e}{cause}"));
                 embedded.push(artifact.clone());
             }
