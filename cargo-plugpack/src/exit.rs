@@ -102,14 +102,12 @@ fn core_exit_code(e: &Error) -> u8 {
             sbom::Error::DepSet { .. } => BUILD,
             // `sbom --from-artifact FILE`: every failure to read FILE is about the input.
             sbom::Error::ReadEmbedded { .. } => INVALID_INPUT,
-            sbom::Error::Embed { source, .. } => {
-                match **source {
-                    sbom::auditable::EmbedError::NotFound { .. }
-                    | sbom::auditable::EmbedError::Invalid { .. }
-                    | sbom::auditable::EmbedError::UnsupportedFormat { .. } => INVALID_INPUT,
-                    _ => OUTPUT,
-                }
-            }
+            sbom::Error::Embed { source, .. } => match **source {
+                sbom::auditable::EmbedError::NotFound { .. }
+                | sbom::auditable::EmbedError::Invalid { .. }
+                | sbom::auditable::EmbedError::UnsupportedFormat { .. } => INVALID_INPUT,
+                _ => OUTPUT,
+            },
             sbom::Error::Write { .. } => OUTPUT,
             _ => INTERNAL,
         },

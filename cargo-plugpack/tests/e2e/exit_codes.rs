@@ -123,7 +123,11 @@ fn every_input_file_follows_the_exit_code_table() {
         ("sign", args(&["sign", "{}", "--key", &key]), all5),
         ("abi-diff old", args(&["abi-diff", "{}", &module]), all5),
         ("abi-diff new", args(&["abi-diff", &module, "{}"]), all5),
-        ("fingerprint", args(&["fingerprint", "--artifact", "{}"]), all5),
+        (
+            "fingerprint",
+            args(&["fingerprint", "--artifact", "{}"]),
+            all5,
+        ),
         ("sbom", args(&["sbom", "--from-artifact", "{}"]), all5),
         ("audit", args(&["audit", "--lockfile", "{}"]), all5),
         (
@@ -187,7 +191,10 @@ fn every_input_file_follows_the_exit_code_table() {
             );
             let mut problems = Vec::new();
             if output.status.code() != Some(*code) {
-                problems.push(format!("exit {:?}, README says {code}", output.status.code()));
+                problems.push(format!(
+                    "exit {:?}, README says {code}",
+                    output.status.code()
+                ));
             }
             if !all.contains(file) {
                 problems.push("the message does not name the file".to_owned());
@@ -217,7 +224,11 @@ fn a_corrupted_bundle_is_named_and_never_echoed() {
     let bytes = std::fs::read(&bundle).unwrap();
     let truncated = dir.path().join("truncated.oci.tar");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    run_ok(plugpack().args(["keygen", "-q", "-o"]).arg(dir.path().join("k")));
+    run_ok(
+        plugpack()
+            .args(["keygen", "-q", "-o"])
+            .arg(dir.path().join("k")),
+    );
     let out = run(plugpack()
         .arg("verify")
         .arg(&truncated)
@@ -245,7 +256,10 @@ fn a_corrupted_bundle_is_named_and_never_echoed() {
         )),
         "{err}"
     );
-    assert!(!err.contains("[workspace]") && !err.contains("members"), "{err}");
+    assert!(
+        !err.contains("[workspace]") && !err.contains("members"),
+        "{err}"
+    );
 }
 
 /// `-v` on a (cached) build of the wasm fixture, with `env` applied; returns stderr.
@@ -298,9 +312,9 @@ fn status_words_are_right_aligned_like_cargo() {
         }
         // cargo's layout: the word ends in column 12, then one space (cargo's own
         // `Compiling`/`Finished` lines, which cargo passes through, have it too).
-        let word_end = line.find(|c: char| c != ' ').map(|start| {
-            start + line[start..].find(' ').unwrap_or(line.len() - start)
-        });
+        let word_end = line
+            .find(|c: char| c != ' ')
+            .map(|start| start + line[start..].find(' ').unwrap_or(line.len() - start));
         assert_eq!(word_end, Some(12), "misaligned status line: {line:?}");
     }
 }

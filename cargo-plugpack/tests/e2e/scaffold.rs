@@ -79,7 +79,10 @@ fn new_wasm_crate_builds_wasm_with_plain_cargo_build() {
             .args(["new", "plain", "--kind", "wasm", "--vcs", "none", "--path"])
             .arg(&crate_dir),
     );
-    assert!(!crate_dir.join(".git").exists(), "--vcs none made a repository");
+    assert!(
+        !crate_dir.join(".git").exists(),
+        "--vcs none made a repository"
+    );
     let toolchain = std::fs::read_to_string(crate_dir.join("rust-toolchain.toml")).unwrap();
     assert!(toolchain.contains("\"wasm32-wasip1\""), "{toolchain}");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -112,11 +115,7 @@ fn new_inside_a_git_work_tree_makes_no_nested_repository() {
         .unwrap();
     assert!(status.success());
     let crate_dir = dir.path().join("plugins/inner");
-    run_ok(
-        plugpack()
-            .args(["new", "inner", "--path"])
-            .arg(&crate_dir),
-    );
+    run_ok(plugpack().args(["new", "inner", "--path"]).arg(&crate_dir));
     assert!(crate_dir.join("Cargo.toml").is_file());
     assert!(!crate_dir.join(".git").exists());
 }

@@ -285,14 +285,13 @@ pub fn read_bundle(path: &Utf8Path) -> Result<Layout, Error> {
             }
         }
     }
-    let oci_layout = oci_layout
-        .ok_or_else(|| {
-            invalid(if seen.is_empty() {
-                "it is empty (no `oci-layout`): not an OCI image layout".to_owned()
-            } else {
-                "missing `oci-layout` (not an OCI image layout)".to_owned()
-            })
-        })?;
+    let oci_layout = oci_layout.ok_or_else(|| {
+        invalid(if seen.is_empty() {
+            "it is empty (no `oci-layout`): not an OCI image layout".to_owned()
+        } else {
+            "missing `oci-layout` (not an OCI image layout)".to_owned()
+        })
+    })?;
     let layout_value: serde_json::Value = serde_json::from_slice(&oci_layout)
         .map_err(|e| invalid(format!("`oci-layout` is not JSON ({e})")))?;
     if layout_value

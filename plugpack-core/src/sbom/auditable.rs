@@ -510,8 +510,8 @@ mod tests {
 
     #[test]
     fn a_missing_objcopy_names_binutils() {
-        let spawn = crate::process::output(&mut Command::new("plugpack-no-such-objcopy"))
-            .unwrap_err();
+        let spawn =
+            crate::process::output(&mut Command::new("plugpack-no-such-objcopy")).unwrap_err();
         let e = EmbedError::Objcopy {
             path: "libx.so".into(),
             source: spawn,

@@ -205,9 +205,15 @@ mod tests {
         assert_eq!(made.files.len(), 5);
         assert!(!made.git_initialized && !dest.join(".git").exists());
         let toolchain = std::fs::read_to_string(dest.join("rust-toolchain.toml")).unwrap();
-        assert!(toolchain.contains("targets = [\"wasm32-wasip1\"]"), "{toolchain}");
+        assert!(
+            toolchain.contains("targets = [\"wasm32-wasip1\"]"),
+            "{toolchain}"
+        );
         let cargo_config = std::fs::read_to_string(dest.join(".cargo/config.toml")).unwrap();
-        assert!(cargo_config.contains("target = \"wasm32-wasip1\""), "{cargo_config}");
+        assert!(
+            cargo_config.contains("target = \"wasm32-wasip1\""),
+            "{cargo_config}"
+        );
         let manifest = std::fs::read_to_string(dest.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("crate-type = [\"cdylib\", \"rlib\"]"));
         assert!(manifest.contains("panic = \"abort\""));
@@ -256,7 +262,11 @@ mod tests {
         assert!(!inner.join(".git").exists());
         // Opted out.
         let none = root.join("none");
-        assert!(!new(&options(none.clone(), Vcs::None)).unwrap().git_initialized);
+        assert!(
+            !new(&options(none.clone(), Vcs::None))
+                .unwrap()
+                .git_initialized
+        );
         assert!(!none.join(".git").exists());
     }
 
