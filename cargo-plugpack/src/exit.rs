@@ -12,7 +12,8 @@ pub const USAGE: u8 = 2;
 pub const DATABASE: u8 = 3;
 /// Build or `cargo metadata` failure.
 pub const BUILD: u8 = 4;
-/// Invalid input file (bundle, artifact, key).
+/// Invalid input file: a file read as data (bundle, layout directory, artifact, key,
+/// envelope, fingerprint document, `--lockfile`) is missing, unreadable or malformed.
 pub const INVALID_INPUT: u8 = 5;
 /// Could not write output.
 pub const OUTPUT: u8 = 6;
