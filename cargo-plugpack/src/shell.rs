@@ -48,6 +48,11 @@ impl Shell {
         }
     }
 
+    /// Whether stderr output is coloured (`--color`, `CARGO_TERM_COLOR`, terminal).
+    pub fn color(&self) -> bool {
+        self.color
+    }
+
     /// `--color` value to forward to cargo.
     pub fn cargo_color(&self) -> &'static str {
         if self.color { "always" } else { "never" }

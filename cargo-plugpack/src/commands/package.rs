@@ -67,10 +67,17 @@ pub fn run(
             OutputFormat::Json => shell.json("bundle-written", bundle)?,
             OutputFormat::Human => {
                 use plugpack_core::Reporter;
+                // The digest shown is the tagged entry's (what a registry pulls by), not the
+                // tarball file's: say which kind of entry it is.
+                let entry = if bundle.info.media_type.contains("image.index") {
+                    "index"
+                } else {
+                    "manifest"
+                };
                 shell.status(
                     "Packaged",
                     &format!(
-                        "{} v{} → {} ({})",
+                        "{} v{} → {} ({entry} {})",
                         bundle.plugin, bundle.version, bundle.path, bundle.info.digest
                     ),
                 );

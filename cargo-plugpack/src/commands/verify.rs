@@ -109,6 +109,15 @@ fn render(report: &VerifyReport, shell: &Shell) -> std::io::Result<()> {
             shell.error_line(&format!("[{}] {}", failure.code, failure.message));
         }
     }
+    if report.plugin.is_none() {
+        // The bundle could not be parsed: there is no name or version to show.
+        let problems: Vec<&str> = report.failures.iter().map(|f| f.message.as_str()).collect();
+        return shell.out(&format!(
+            "rejected {}: unreadable bundle ({})",
+            report.bundle,
+            problems.join("; ")
+        ));
+    }
     if report.verified {
         shell.out(&format!(
             "verified {what} (audit mode, {} problem(s))",

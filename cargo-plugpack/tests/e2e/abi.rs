@@ -344,8 +344,19 @@ fn abi_check_fails_with_exit_7_when_the_bump_is_too_small() {
     std::fs::write(&old_path, serde_json::to_vec(&old).unwrap()).unwrap();
     run_ok(&mut check(&old_path, &["--features", "fn-removed"]));
     // 0.2.0 → 0.2.0 with only an addition still needs a (0.x: patch-level) bump.
-    let stderr = run_fails(&mut check(&base, &["--features", "fn-added"]), 7);
+    let out = run(&mut check(&base, &["--features", "fn-added"]));
+    assert_eq!(out.status.code(), Some(7));
+    let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(!stderr.contains("error"), "{stderr}");
+    // The verdict names the smallest version that would pass (0.x: patch acts as minor).
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(
+            "version 0.2.0 → 0.2.0 is no bump, but the ABI changes need a minor bump \
+             (0.x: minor acts as major, patch as minor): set the version to 0.2.1 or later"
+        ),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -841,7 +841,7 @@ fn bad_keys_get_clear_errors() {
             .arg(keys.join("test-only-p256.pub"))
             .arg("--state")
             .arg(dir.path()),
-        2,
+        5,
     );
     assert!(err.contains("ECDSA"), "{err}");
 }

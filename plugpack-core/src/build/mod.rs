@@ -426,24 +426,17 @@ pub fn external_artifact(
         path: path.to_owned(),
         reason: reason.to_owned(),
     };
-    let meta = std::fs::metadata(path).map_err(|source| Error::ReadArtifact {
-        path: path.to_owned(),
-        source,
-    })?;
+    // A given file that cannot be read is an invalid input (exit 5), like any other.
+    let unreadable = |e: std::io::Error| bad(&format!("cannot read it ({e})"));
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
     if !meta.is_file() {
         return Err(bad("not a regular file"));
     }
     let mut magic = [0u8; 4];
     {
         use std::io::Read;
-        let mut f = std::fs::File::open(path).map_err(|source| Error::ReadArtifact {
-            path: path.to_owned(),
-            source,
-        })?;
-        let n = f.read(&mut magic).map_err(|source| Error::ReadArtifact {
-            path: path.to_owned(),
-            source,
-        })?;
+        let mut f = std::fs::File::open(path).map_err(unreadable)?;
+        let n = f.read(&mut magic).map_err(unreadable)?;
         if n < 4 {
             return Err(bad("too short to be a shared library or wasm module"));
         }
@@ -460,10 +453,7 @@ pub fn external_artifact(
             "file content does not match target `{target}`"
         )));
     }
-    let (sha256, size) = Sha256Digest::of_file(path).map_err(|source| Error::ReadArtifact {
-        path: path.to_owned(),
-        source,
-    })?;
+    let (sha256, size) = Sha256Digest::of_file(path).map_err(unreadable)?;
     Ok(BuiltArtifact {
         plugin: plugin.name.clone(),
         package: plugin.package_name.clone(),

@@ -57,14 +57,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// `Cargo.lock` does not parse.
-    #[error("invalid lockfile {path}")]
+    /// `Cargo.lock` does not parse, or has no `[[package]]` entry (a real one always lists at
+    /// least the root package). The problem never quotes the file's lines.
+    #[error("invalid lockfile {path}: {problem}; expected a Cargo.lock")]
     ParseLockfile {
         /// The lockfile.
         path: Utf8PathBuf,
-        /// toml's error.
-        #[source]
-        source: Box<toml::de::Error>,
+        /// What is wrong and where (line and column).
+        problem: String,
     },
     /// `cargo metadata` had no resolve graph (it was run with `--no-deps`).
     #[error("cargo metadata has no dependency graph")]

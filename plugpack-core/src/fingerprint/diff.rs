@@ -519,6 +519,24 @@ pub fn check_version(
     })
 }
 
+/// The smallest version after `old_version` whose bump (in cargo's semver terms, see
+/// [`VersionCheck::actual`]) satisfies `required`, so a failed check can say what to set:
+/// `1.2.3` + major → `2.0.0`, `0.1.0` + major → `0.2.0` (0.x: minor acts as major),
+/// `0.0.3` + minor → `0.0.4`. `None` when no bump is needed or `old_version` is not semver.
+pub fn minimum_version(old_version: &str, required: Bump) -> Option<String> {
+    let old = semver::Version::parse(old_version).ok()?;
+    let (major, minor, patch) = (old.major, old.minor, old.patch);
+    let next = match (required, major, minor) {
+        (Bump::None | Bump::Patch, ..) => return None,
+        (Bump::Major, 1.., _) => (major + 1, 0, 0),
+        (Bump::Minor, 1.., _) => (major, minor + 1, 0),
+        (Bump::Major, 0, 1..) => (0, minor + 1, 0),
+        (Bump::Minor, 0, 1..) => (0, minor, patch + 1),
+        (_, 0, 0) => (0, 0, patch + 1),
+    };
+    Some(semver::Version::new(next.0, next.1, next.2).to_string())
+}
+
 fn actual_bump(old: &semver::Version, new: &semver::Version) -> Bump {
     if new <= old {
         return Bump::None;
@@ -572,6 +590,41 @@ mod tests {
                 &semver::Version::parse(new).unwrap(),
             );
             assert_eq!(got, want, "{old} → {new}");
+        }
+    }
+
+    #[test]
+    fn minimum_version_is_the_smallest_passing_one() {
+        let cases = [
+            ("1.2.3", Bump::Major, Some("2.0.0")),
+            ("1.2.3", Bump::Minor, Some("1.3.0")),
+            ("0.1.0", Bump::Major, Some("0.2.0")),
+            ("0.3.1", Bump::Minor, Some("0.3.2")),
+            ("0.0.3", Bump::Major, Some("0.0.4")),
+            ("0.0.3", Bump::Minor, Some("0.0.4")),
+            ("1.0.0", Bump::Patch, None),
+            ("1.0.0", Bump::None, None),
+            ("x", Bump::Major, None),
+        ];
+        for (old, required, want) in cases {
+            let got = minimum_version(old, required);
+            assert_eq!(got.as_deref(), want, "{old} {required}");
+            if let Some(v) = got {
+                // It passes, and nothing below it does.
+                assert!(check_version(old, &v, required).unwrap().ok, "{old} → {v}");
+                let v = semver::Version::parse(&v).unwrap();
+                let below = if v.patch > 0 {
+                    semver::Version::new(v.major, v.minor, v.patch - 1)
+                } else if v.minor > 0 {
+                    semver::Version::new(v.major, v.minor - 1, 99)
+                } else {
+                    semver::Version::new(v.major - 1, 99, 99)
+                };
+                assert!(
+                    !check_version(old, &below.to_string(), required).unwrap().ok,
+                    "{old} → {below}"
+                );
+            }
         }
     }
 

@@ -55,7 +55,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-pub use diff::{AbiDiff, Bump, Change, ChangeKind, VersionCheck, check_version, diff};
+pub use diff::{
+    AbiDiff, Bump, Change, ChangeKind, VersionCheck, check_version, diff, minimum_version,
+};
 pub use error::Error;
 
 use crate::types::Sha256Digest;

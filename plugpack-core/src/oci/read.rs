@@ -184,6 +184,21 @@ fn classify(path: &str, invalid: &dyn Fn(String) -> Error) -> Result<EntryName, 
     })
 }
 
+/// What is wrong when the tar reader fails, without its message when that may quote the
+/// file's bytes (tar's header errors include the header fields, i.e. whatever the file held).
+fn tar_problem(e: &io::Error) -> String {
+    const EXPECTED: &str = "expected an OCI image-layout tarball (`*.oci.tar`)";
+    if e.raw_os_error() == Some(21) || e.kind() == io::ErrorKind::IsADirectory {
+        format!("it is a directory; {EXPECTED}")
+    } else if e.raw_os_error().is_some() {
+        format!("cannot read it ({e})")
+    } else if e.kind() == io::ErrorKind::UnexpectedEof {
+        format!("truncated tar archive; {EXPECTED}")
+    } else {
+        format!("not a tar archive; {EXPECTED}")
+    }
+}
+
 fn open_archive(path: &Utf8Path) -> Result<tar::Archive<BufReader<File>>, Error> {
     let file = File::open(path).map_err(|source| Error::Read {
         path: path.to_owned(),
@@ -199,7 +214,7 @@ pub fn read_bundle(path: &Utf8Path) -> Result<Layout, Error> {
         path: path.to_owned(),
         problem,
     };
-    let not_tar = |e: io::Error| invalid(format!("not a readable tar archive ({e})"));
+    let not_tar = |e: io::Error| invalid(tar_problem(&e));
     let mut archive = open_archive(path)?;
     let mut blobs = BTreeMap::new();
     let mut oci_layout = None;
@@ -270,8 +285,13 @@ pub fn read_bundle(path: &Utf8Path) -> Result<Layout, Error> {
             }
         }
     }
-    let oci_layout = oci_layout
-        .ok_or_else(|| invalid("missing `oci-layout` (not an OCI image layout)".to_owned()))?;
+    let oci_layout = oci_layout.ok_or_else(|| {
+        invalid(if seen.is_empty() {
+            "it is empty (no `oci-layout`): not an OCI image layout".to_owned()
+        } else {
+            "missing `oci-layout` (not an OCI image layout)".to_owned()
+        })
+    })?;
     let layout_value: serde_json::Value = serde_json::from_slice(&oci_layout)
         .map_err(|e| invalid(format!("`oci-layout` is not JSON ({e})")))?;
     if layout_value
@@ -521,7 +541,7 @@ pub fn extract(bundle: &Utf8Path, dir: &Utf8Path) -> Result<Vec<ExtractedFile>, 
     let mut archive = open_archive(bundle)?;
     let not_tar = |e: io::Error| Error::Invalid {
         path: bundle.to_owned(),
-        problem: format!("not a readable tar archive ({e})"),
+        problem: tar_problem(&e),
     };
     let mut written = Vec::new();
     for entry in archive.entries().map_err(not_tar)? {

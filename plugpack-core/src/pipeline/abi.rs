@@ -87,7 +87,7 @@ pub fn fingerprint_artifacts(
     let mut companion: Option<BuildOutput> = None;
     for artifact in &build.artifacts {
         ctx.reporter().status(
-            "Fingerprinting",
+            "Fingerprint",
             &format!("{} ({})", artifact.file_name, artifact.target),
         );
         let mut doc = fingerprint::fingerprint_file(&artifact.path)?;

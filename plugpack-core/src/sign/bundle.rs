@@ -225,12 +225,17 @@ pub fn attach_envelope_file(bundle: &Utf8Path, envelope: &Utf8Path) -> Result<Sh
         path: envelope.to_owned(),
         source,
     })?;
-    attach_envelope(bundle, &bytes)
+    attach_from(bundle, &bytes, envelope.as_str())
 }
 
 /// Like [`attach_envelope_file`], from bytes.
 pub fn attach_envelope(bundle: &Utf8Path, envelope: &[u8]) -> Result<Sha256Digest, Error> {
-    let parsed = Envelope::parse(envelope, "envelope")?;
+    attach_from(bundle, envelope, "envelope")
+}
+
+/// `origin` names the envelope in errors (its file, when it came from one).
+fn attach_from(bundle: &Utf8Path, envelope: &[u8], origin: &str) -> Result<Sha256Digest, Error> {
+    let parsed = Envelope::parse(envelope, origin)?;
     let layout = oci::read_bundle(bundle)?;
     let info = oci::inspect(&layout)?;
     let key_id = parsed
