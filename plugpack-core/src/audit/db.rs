@@ -212,10 +212,18 @@ fn git_identity(path: &Utf8Path) -> Option<(String, String)> {
     Some((commit, date))
 }
 
-/// Clones the advisory database into `path`, or fetches and fast-forwards an existing
-/// checkout. Returns the new identity.
-pub fn update(path: &Utf8Path, offline: bool) -> Result<DbIdentity, Error> {
-    if offline {
+/// Whether `url` names a repository on this machine (a path or a `file://` URL): fetching
+/// it needs no network, so `db update --url` with it works under `--offline`.
+pub fn is_local_source(url: &str) -> bool {
+    url.starts_with("file://") || (!url.contains("://") && Utf8Path::new(url).exists())
+}
+
+/// Clones the advisory database into `path` from `url` (default [`ADVISORY_DB_URL`]), or
+/// fetches and fast-forwards an existing checkout (from `url` when given, else its
+/// `origin`). A local source (a path or `file://` URL, see [`is_local_source`]) is allowed
+/// with `offline`; anything else is refused then. Returns the new identity.
+pub fn update(path: &Utf8Path, url: Option<&str>, offline: bool) -> Result<DbIdentity, Error> {
+    if offline && !url.is_some_and(is_local_source) {
         return Err(Error::Offline);
     }
     let run = |cmd: &mut Command| {
@@ -225,10 +233,13 @@ pub fn update(path: &Utf8Path, offline: bool) -> Result<DbIdentity, Error> {
         })
     };
     if path.join(".git").exists() {
-        run(Command::new("git")
-            .arg("-C")
-            .arg(path)
-            .args(["fetch", "--depth", "1", "origin", "HEAD"]))?;
+        run(Command::new("git").arg("-C").arg(path).args([
+            "fetch",
+            "--depth",
+            "1",
+            url.unwrap_or("origin"),
+            "HEAD",
+        ]))?;
         run(Command::new("git")
             .arg("-C")
             .arg(path)
@@ -244,9 +255,14 @@ pub fn update(path: &Utf8Path, offline: bool) -> Result<DbIdentity, Error> {
                 source,
             })?;
         }
-        run(Command::new("git")
-            .args(["clone", "--depth", "1", ADVISORY_DB_URL])
-            .arg(path))?;
+        let mut clone = Command::new("git");
+        clone.args(["clone", "--quiet"]);
+        let url = url.unwrap_or(ADVISORY_DB_URL);
+        // `--depth` is ignored (with a warning) for plain local paths; keep it for URLs.
+        if url.contains("://") {
+            clone.args(["--depth", "1"]);
+        }
+        run(clone.arg(url).arg(path))?;
     }
     let (commit, _) = git_identity(path).ok_or_else(|| Error::DbNotGit {
         path: path.to_owned(),

@@ -18,8 +18,11 @@
 //! - Findings are values with stable codes ([`Code`]); the policy sets each code's level.
 //!   Ignores need a reason, expire on their `until` date (then they stop applying and are
 //!   reported) and warn when unused.
-//! - No database is not an error by default (one warning, `advisories: not-checked`), unless
-//!   the policy sets `require-db = true`.
+//! - A verdict never claims what was not checked: without a database the report says
+//!   `advisories: not-checked` and the verdict ([`Outcome`]) is at best `unchecked`, never
+//!   `clean`. A missing default database is an error ([`Error::NoDb`]) unless the caller
+//!   opts in with [`ScanOptions::allow_no_db`] (`audit --allow-no-db`, and `package`,
+//!   which warns loudly); the policy's `require-db = true` refuses even then.
 
 pub mod cfg;
 pub mod cyclonedx;
@@ -62,6 +65,12 @@ pub struct ScanOptions {
     pub db: Option<Utf8PathBuf>,
     /// The date the audit runs (ignore expiry and database age). Default: today (UTC).
     pub today: Option<time::Date>,
+    /// Go on without a database when there is none at the default location: the report
+    /// then says `advisories: not-checked` and the verdict is at best `unchecked`. Without
+    /// it, a missing default database is [`Error::NoDb`]. `audit --allow-no-db` sets it;
+    /// `package` always does (and warns), so a developer can bundle before `db update`.
+    /// The policy's `require-db = true` wins over it.
+    pub allow_no_db: bool,
     /// Databases already loaded in this run (shared by clones of the options), so auditing
     /// several plugins loads each database once.
     pub cache: DbCache,
@@ -408,8 +417,11 @@ fn audit_packages(
         if policy.require_db == Some(true) {
             return Err(Error::DbRequired { path: db_path });
         }
+        if !options.allow_no_db {
+            return Err(Error::NoDb { path: db_path });
+        }
         ctx.reporter().warn(&format!(
-            "no advisory database at {db_path}: advisories not checked (run `cargo plugpack db update` or pass --db PATH)"
+            "advisories were NOT checked: no advisory database at {db_path}; run `cargo plugpack db update` (or pass --db PATH)"
         ));
         findings.push(Finding::simple(
             Code::NoDb,
@@ -662,6 +674,10 @@ fn finish(report: &mut AuditReport) {
         Outcome::DatabaseUnusable
     } else if summary.denied > 0 {
         Outcome::Denied
+    } else if report.advisories == AdvisoryStatus::NotChecked {
+        Outcome::Unchecked
+    } else if summary.warnings > 0 {
+        Outcome::Warned
     } else {
         Outcome::Clean
     };
@@ -699,12 +715,25 @@ pub fn db_status(db: Option<&Utf8Path>, ctx: &Ctx) -> Result<DbStatus, Error> {
     })
 }
 
-/// `db update`: clones or fetches the database with `git`.
-pub fn db_update(db: Option<&Utf8Path>, offline: bool, ctx: &Ctx) -> Result<DbIdentity, Error> {
+/// `db update`: clones or fetches the database with `git`, from `url` (a URL, a local
+/// repository path or a `file://` URL) when given, else from upstream (a fresh clone) or
+/// the checkout's `origin`. Returns the new status (identity and date).
+pub fn db_update(
+    db: Option<&Utf8Path>,
+    url: Option<&str>,
+    offline: bool,
+    ctx: &Ctx,
+) -> Result<DbStatus, Error> {
     let path = db_path(db, ctx)?;
+    let from = url.map(|u| format!(" from {u}")).unwrap_or_default();
     ctx.reporter()
-        .status("Updating", &format!("advisory database at {path}"));
-    db::update(&path, offline)
+        .status("Updating", &format!("advisory database at {path}{from}"));
+    db::update(&path, url, offline)?;
+    let database = db::open(&path, path.as_str(), ScanOptions::default().today())?;
+    Ok(DbStatus {
+        path,
+        info: Some(database.info),
+    })
 }
 
 #[cfg(test)]
