@@ -13,6 +13,7 @@
 mod abi;
 mod audit;
 mod build_record;
+mod honest;
 mod host_abi;
 mod sbom;
 mod sbom_audit_bin;
