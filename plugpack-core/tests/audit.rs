@@ -171,7 +171,13 @@ fn verdicts_order_and_names() {
     let names: Vec<&str> = all.iter().map(|o| o.as_str()).collect();
     assert_eq!(
         names,
-        ["database-unusable", "denied", "unchecked", "warned", "clean"]
+        [
+            "database-unusable",
+            "denied",
+            "unchecked",
+            "warned",
+            "clean"
+        ]
     );
     for o in all {
         assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());

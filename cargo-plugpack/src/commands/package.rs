@@ -167,7 +167,10 @@ fn print_findings(shell: &Shell, report: &AuditReport) {
         } else {
             "warning"
         };
-        let id = f.id.as_deref().map(|id| format!("{id} ")).unwrap_or_default();
+        let id =
+            f.id.as_deref()
+                .map(|id| format!("{id} "))
+                .unwrap_or_default();
         let krate = f
             .package
             .as_ref()

@@ -616,7 +616,8 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 
-    // Without a database: one warning line, `advisories: not-checked` in the bundle.
+    // Without a database: one warning line, `advisories: not-checked` and the verdict
+    // `unchecked` in the bundle, and the final status line says so.
     let home = support::tempdir();
     let out2 = dir.path().join("clean.oci.tar");
     let mut cmd = on_fixture(
@@ -650,6 +651,12 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
     );
     let reports = attached_reports(&out2);
     assert_eq!(reports[0]["advisories"], "not-checked");
+    // Issue 10: never `clean` without a database.
+    assert_eq!(reports[0]["outcome"], "unchecked");
+    assert!(
+        stderr.contains("audit UNCHECKED (advisories were NOT checked)"),
+        "{stderr}"
+    );
 }
 
 /// Every blob of a bundle that parses as a plugpack audit report.

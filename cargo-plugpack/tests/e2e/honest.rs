@@ -131,7 +131,13 @@ fn refusal_hint_reproduces_the_refusal() {
     );
     assert!(!out.exists());
     let hint = hinted_command(&stderr);
-    for flag in ["--features", "risky", "--db", "--manifest-path", "--offline"] {
+    for flag in [
+        "--features",
+        "risky",
+        "--db",
+        "--manifest-path",
+        "--offline",
+    ] {
         assert!(hint.iter().any(|w| w == flag), "{flag} missing: {hint:?}");
     }
     let o = run_hint(&hint, None);
@@ -197,7 +203,9 @@ fn package_prints_audit_warnings_and_licence_findings() {
         "warning[stale-db] advisory database last updated 2024-09-25",
     ] {
         assert!(
-            lines.iter().any(|l| l.starts_with(&format!("warning: audit of vuln-build: {expected}"))),
+            lines
+                .iter()
+                .any(|l| l.starts_with(&format!("warning: audit of vuln-build: {expected}"))),
             "{expected}: {stderr}"
         );
     }
@@ -305,7 +313,10 @@ fn dirty_tree_is_stamped_and_licences_are_spdx() {
     let (ann, stderr) = package_annotations(&manifest, &out);
     assert_eq!(ann[REVISION], head.as_str());
     assert!(!stderr.contains("uncommitted"), "{stderr}");
-    assert_eq!(ann["org.opencontainers.image.licenses"], "MIT OR Apache-2.0");
+    assert_eq!(
+        ann["org.opencontainers.image.licenses"],
+        "MIT OR Apache-2.0"
+    );
 
     // Untracked files are in no commit and do not make the tree dirty.
     std::fs::write(ws.join("NOTES.txt"), "scratch\n").unwrap();
@@ -338,7 +349,10 @@ fn dirty_tree_is_stamped_and_licences_are_spdx() {
     )
     .unwrap();
     let (ann, stderr) = package_annotations(&manifest, &out);
-    assert!(ann.get("org.opencontainers.image.licenses").is_none(), "{ann:#}");
+    assert!(
+        ann.get("org.opencontainers.image.licenses").is_none(),
+        "{ann:#}"
+    );
     assert!(
         stderr.contains("licence `Fixture Proprietary Licence` is not an SPDX expression"),
         "{stderr}"
@@ -387,7 +401,10 @@ fn db_update_from_a_local_git_copy_offline() {
     assert_eq!(updated["info"]["identity"]["value"], second.as_str());
     assert_eq!(updated["info"]["updated"], "2024-09-30");
     let s = status();
-    assert!(s.contains(&format!("identity   git-commit {second}")), "{s}");
+    assert!(
+        s.contains(&format!("identity   git-commit {second}")),
+        "{s}"
+    );
     assert!(!s.contains("malformed"), "{s}");
 
     // A remote URL under --offline is refused before any network access.

@@ -757,6 +757,60 @@ mod tests {
         assert!((sev.score - 9.8).abs() < 1e-9);
     }
 
+    fn report(advisories: AdvisoryStatus, findings: Vec<Finding>) -> AuditReport {
+        AuditReport {
+            schema: SCHEMA.to_owned(),
+            tool: "plugpack test".to_owned(),
+            plugin: None,
+            version: None,
+            mode: "lockfile".to_owned(),
+            targets: Vec::new(),
+            exact: true,
+            lockfile: None,
+            advisories,
+            database: None,
+            packages_scanned: 0,
+            findings,
+            yanked: None,
+            licenses: None,
+            ignores: Vec::new(),
+            summary: Summary::default(),
+            outcome: Outcome::Clean,
+        }
+    }
+
+    /// Issue 10: the verdict never claims a check that was not made; denied findings still
+    /// dominate, and warnings are not `clean`.
+    #[test]
+    fn verdict_follows_what_was_checked() {
+        let warn = || Finding::simple(Code::LicenseLax, Level::Warn, "lax".to_owned());
+        let deny = || Finding::simple(Code::LicenseCopyleft, Level::Deny, "gpl".to_owned());
+        let allow = || Finding::simple(Code::Unmaintained, Level::Allow, "old".to_owned());
+        let cases = [
+            (AdvisoryStatus::Checked, vec![], Outcome::Clean),
+            (AdvisoryStatus::Checked, vec![allow()], Outcome::Clean),
+            (AdvisoryStatus::Checked, vec![warn()], Outcome::Warned),
+            (
+                AdvisoryStatus::Checked,
+                vec![warn(), deny()],
+                Outcome::Denied,
+            ),
+            (AdvisoryStatus::NotChecked, vec![], Outcome::Unchecked),
+            (AdvisoryStatus::NotChecked, vec![warn()], Outcome::Unchecked),
+            (AdvisoryStatus::NotChecked, vec![deny()], Outcome::Denied),
+            (
+                AdvisoryStatus::NotChecked,
+                vec![Finding::simple(Code::NoDb, Level::Deny, "no db".to_owned())],
+                Outcome::DatabaseUnusable,
+            ),
+        ];
+        for (advisories, findings, expected) in cases {
+            let mut r = report(advisories, findings.clone());
+            finish(&mut r);
+            assert_eq!(r.outcome, expected, "{advisories:?} {findings:?}");
+        }
+    }
+
     #[test]
     fn crates_io_sources_only() {
         assert!(is_crates_io(Some(

@@ -92,7 +92,6 @@ impl Outcome {
     pub fn refuses(self) -> bool {
         matches!(self, Outcome::Denied | Outcome::DatabaseUnusable)
     }
-
 }
 
 impl std::fmt::Display for Outcome {

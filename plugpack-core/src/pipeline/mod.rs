@@ -314,7 +314,11 @@ pub fn package(
 }
 
 /// The `cargo plugpack audit` command that reproduces `report` for `plugin`.
-fn audit_rerun(plugin: &crate::project::Plugin, report: &audit::AuditReport, args: &[String]) -> String {
+fn audit_rerun(
+    plugin: &crate::project::Plugin,
+    report: &audit::AuditReport,
+    args: &[String],
+) -> String {
     let mut words = vec![
         "cargo".to_owned(),
         "plugpack".to_owned(),
@@ -425,4 +429,22 @@ fn external_artifacts(
         toolchain: Some(toolchain),
         target_cfg: Default::default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn hint_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_quote("--db"), "--db");
+        assert_eq!(
+            shell_quote("/tmp/a-b_c/Cargo.toml"),
+            "/tmp/a-b_c/Cargo.toml"
+        );
+        assert_eq!(shell_quote("a,b"), "a,b");
+        assert_eq!(shell_quote("my dir/db"), "'my dir/db'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
 }

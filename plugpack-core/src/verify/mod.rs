@@ -298,7 +298,10 @@ impl Verifier {
                 for problem in policy::unchecked_audits(layout, &facts) {
                     report.failures.push(Failure::new(
                         FailureCode::AuditUnchecked,
-                        format!("policy `{}` requires audit-checked: {problem}", rule.pattern),
+                        format!(
+                            "policy `{}` requires audit-checked: {problem}",
+                            rule.pattern
+                        ),
                     ));
                 }
                 continue;

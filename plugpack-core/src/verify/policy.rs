@@ -531,6 +531,35 @@ level = "loud"
     }
 
     #[test]
+    fn audit_checked_implies_an_audit_attachment() {
+        let text = r#"
+[roots.a]
+keys = ["-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAv1f6WZQWQ0O2blwUkYVPizbiJWEXA8ki3ROCgN4+hH8=\n-----END PUBLIC KEY-----\n"]
+[[policy]]
+pattern = "*"
+roots = ["a"]
+require = ["audit-checked"]
+"#;
+        let policy = TrustPolicy::parse(text, "t", Utf8Path::new(".")).unwrap();
+        let require = &policy.rules[0].require;
+        assert!(require.contains(&Requirement::AuditChecked));
+        assert!(require.contains(&Requirement::Audit));
+        assert_eq!(Requirement::AuditChecked.kind(), "audit");
+        assert_eq!(
+            serde_json::to_value(Requirement::AuditChecked).unwrap(),
+            "audit-checked"
+        );
+        let Err(Error::Policy { problems, .. }) = TrustPolicy::parse(
+            &text.replace("audit-checked", "audit-clean"),
+            "t",
+            Utf8Path::new("."),
+        ) else {
+            panic!("accepted an unknown requirement");
+        };
+        assert!(problems[0].contains("audit-checked"), "{problems:?}");
+    }
+
+    #[test]
     fn empty_policy_is_an_error() {
         assert!(TrustPolicy::parse("", "t", Utf8Path::new(".")).is_err());
         assert!(matches!(TrustPolicy::from_keys(&[]), Err(Error::NoTrust)));
