@@ -472,8 +472,10 @@ fn audit_packages(
                     Code::StaleDb,
                     level_of(policy, Code::StaleDb),
                     format!(
-                        "advisory database last updated {} is older than max-db-age ({max_age} days); run `cargo plugpack db update`",
-                        database.info.updated
+                        "advisory database last updated {} is older than max-db-age ({max_age} days); run `cargo plugpack db update{}`",
+                        database.info.updated,
+                        // The update must reach this database, not the default one.
+                        if explicit { " --db <this database's directory>" } else { "" }
                     ),
                 ));
             }
