@@ -1,5 +1,6 @@
 //! The RustSec advisory database: loading it file by file, its identity and age, and
-//! `db update` (the only network access of plugpack, through the `git` command-line client).
+//! `db status` / `db update` (the only network access of plugpack, through the `git`
+//! command-line client; none from a local `--url`).
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use super::Error;
+use crate::Ctx;
 use crate::process;
 
 /// The upstream advisory database.
@@ -270,5 +272,58 @@ pub fn update(path: &Utf8Path, url: Option<&str>, offline: bool) -> Result<DbIde
     Ok(DbIdentity {
         kind: "git-commit".to_owned(),
         value: commit,
+    })
+}
+
+/// What `db status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbStatus {
+    /// The directory looked at.
+    pub path: Utf8PathBuf,
+    /// The database, when one is there.
+    pub info: Option<DbInfo>,
+}
+
+fn db_path(db: Option<&Utf8Path>, ctx: &Ctx) -> Result<Utf8PathBuf, Error> {
+    match db {
+        Some(p) => Ok(p.to_owned()),
+        None => Ok(cargo_home(ctx)
+            .ok_or(Error::NoCargoHome)?
+            .join("advisory-db")),
+    }
+}
+
+/// `db status`: the database's identity and age (`info: None` when the default location
+/// has no database; an explicit `--db` that cannot be read is an error).
+pub fn db_status(db: Option<&Utf8Path>, ctx: &Ctx) -> Result<DbStatus, Error> {
+    let path = db_path(db, ctx)?;
+    if db.is_none() && !path.exists() {
+        return Ok(DbStatus { path, info: None });
+    }
+    let database = open(&path, path.as_str(), time::OffsetDateTime::now_utc().date())?;
+    Ok(DbStatus {
+        path,
+        info: Some(database.info),
+    })
+}
+
+/// `db update`: clones or fetches the database with `git`, from `url` (a URL, a local
+/// repository path or a `file://` URL) when given, else from upstream (a fresh clone) or
+/// the checkout's `origin`. Returns the new status (identity and date).
+pub fn db_update(
+    db: Option<&Utf8Path>,
+    url: Option<&str>,
+    offline: bool,
+    ctx: &Ctx,
+) -> Result<DbStatus, Error> {
+    let path = db_path(db, ctx)?;
+    let from = url.map(|u| format!(" from {u}")).unwrap_or_default();
+    ctx.reporter()
+        .status("Updating", &format!("advisory database at {path}{from}"));
+    update(&path, url, offline)?;
+    let database = open(&path, path.as_str(), time::OffsetDateTime::now_utc().date())?;
+    Ok(DbStatus {
+        path,
+        info: Some(database.info),
     })
 }

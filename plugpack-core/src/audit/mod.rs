@@ -36,10 +36,9 @@ pub mod yanked;
 use std::collections::{BTreeMap, BTreeSet};
 
 use camino::{Utf8Path, Utf8PathBuf};
-use serde::{Deserialize, Serialize};
 
 pub use cfg::{AuditConfig, DepScope, IgnoreEntry, Level, SeverityLevel};
-pub use db::{DbIdentity, DbInfo};
+pub use db::{DbIdentity, DbInfo, DbStatus, db_status, db_update};
 pub use diags::{Code, Finding, FindingPackage, Severity, Suppression};
 pub use error::Error;
 pub use report::{
@@ -683,59 +682,6 @@ fn finish(report: &mut AuditReport) {
     } else {
         Outcome::Clean
     };
-}
-
-/// What `db status` shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DbStatus {
-    /// The directory looked at.
-    pub path: Utf8PathBuf,
-    /// The database, when one is there.
-    pub info: Option<DbInfo>,
-}
-
-fn db_path(db: Option<&Utf8Path>, ctx: &Ctx) -> Result<Utf8PathBuf, Error> {
-    match db {
-        Some(p) => Ok(p.to_owned()),
-        None => Ok(db::cargo_home(ctx)
-            .ok_or(Error::NoCargoHome)?
-            .join("advisory-db")),
-    }
-}
-
-/// `db status`: the database's identity and age (`info: None` when the default location
-/// has no database; an explicit `--db` that cannot be read is an error).
-pub fn db_status(db: Option<&Utf8Path>, ctx: &Ctx) -> Result<DbStatus, Error> {
-    let path = db_path(db, ctx)?;
-    if db.is_none() && !path.exists() {
-        return Ok(DbStatus { path, info: None });
-    }
-    let database = db::open(&path, path.as_str(), ScanOptions::default().today())?;
-    Ok(DbStatus {
-        path,
-        info: Some(database.info),
-    })
-}
-
-/// `db update`: clones or fetches the database with `git`, from `url` (a URL, a local
-/// repository path or a `file://` URL) when given, else from upstream (a fresh clone) or
-/// the checkout's `origin`. Returns the new status (identity and date).
-pub fn db_update(
-    db: Option<&Utf8Path>,
-    url: Option<&str>,
-    offline: bool,
-    ctx: &Ctx,
-) -> Result<DbStatus, Error> {
-    let path = db_path(db, ctx)?;
-    let from = url.map(|u| format!(" from {u}")).unwrap_or_default();
-    ctx.reporter()
-        .status("Updating", &format!("advisory database at {path}{from}"));
-    db::update(&path, url, offline)?;
-    let database = db::open(&path, path.as_str(), ScanOptions::default().today())?;
-    Ok(DbStatus {
-        path,
-        info: Some(database.info),
-    })
 }
 
 #[cfg(test)]
