@@ -408,6 +408,19 @@ fn db_update_from_a_local_git_copy_offline() {
     );
     assert!(!s.contains("malformed"), "{s}");
 
+    // A relative source path means the same directory for a fresh clone and for a fetch
+    // into the checkout (git runs there with -C).
+    git(&src, &["commit", "-q", "--allow-empty", "-m", "third"]);
+    let third = git(&src, &["rev-parse", "HEAD"]);
+    let mut cmd = update("upstream");
+    cmd.current_dir(dir.path());
+    run_ok(&mut cmd);
+    assert!(
+        status().contains(&format!("identity   git-commit {third}")),
+        "{}",
+        status()
+    );
+
     // A remote URL under --offline is refused before any network access.
     let err = run_fails(&mut update("https://example.invalid/advisory-db.git"), 2);
     assert!(err.contains("--offline"), "{err}");

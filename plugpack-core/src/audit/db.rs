@@ -234,6 +234,12 @@ pub fn update(path: &Utf8Path, url: Option<&str>, offline: bool) -> Result<DbIde
             source,
         })
     };
+    // `git -C <checkout> fetch` would resolve a relative source path from the checkout.
+    let absolute = url
+        .filter(|u| !u.contains("://"))
+        .and_then(|u| std::fs::canonicalize(u).ok())
+        .and_then(|p| p.to_str().map(str::to_owned));
+    let url = absolute.as_deref().or(url);
     if path.join(".git").exists() {
         run(Command::new("git").arg("-C").arg(path).args([
             "fetch",
