@@ -135,7 +135,8 @@ fn audit_rerun_args(args: &PackageArgs) -> Vec<String> {
     out
 }
 
-/// `clean`, `warned: 2 warnings`, `UNCHECKED (advisories NOT checked): 1 warning`, …
+/// The verdict and counts for the final status line: `warned: 0 denied, 2 warning(s), 0
+/// ignored`, `UNCHECKED (advisories were NOT checked): 0 denied, …`.
 fn audit_summary(report: &AuditReport) -> String {
     let s = &report.summary;
     let verdict = match report.outcome {
