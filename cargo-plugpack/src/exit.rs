@@ -127,6 +127,7 @@ fn core_exit_code(e: &Error) -> u8 {
             audit::Error::DbUnreadable { .. }
             | audit::Error::DbEmpty { .. }
             | audit::Error::DbRequired { .. }
+            | audit::Error::NoDb { .. }
             | audit::Error::DbNotGit { .. }
             | audit::Error::Git { .. }
             | audit::Error::NoCargoHome => DATABASE,

@@ -28,9 +28,14 @@ pub struct AuditArgs {
     /// changed since).
     #[arg(long)]
     pub no_build: bool,
+    /// Go on when there is no advisory database at the default location: the verdict is then
+    /// `unchecked` (exit 0, with a warning) instead of exit 3.
+    #[arg(long)]
+    pub allow_no_db: bool,
 }
 
-/// Runs the audit and renders the reports; exit 0 clean, 1 denied, 3 database unusable.
+/// Runs the audit and renders the reports; exit 0 when nothing is denied (`clean`, `warned`,
+/// or `unchecked` with --allow-no-db), 1 denied, 3 database missing or unusable.
 pub fn run(
     args: &AuditArgs,
     global: &GlobalArgs,
@@ -40,6 +45,7 @@ pub fn run(
     let options = ScanOptions {
         db: args.db.clone(),
         today: None,
+        allow_no_db: args.allow_no_db,
         ..Default::default()
     };
     let reports = match &args.lockfile {
@@ -179,7 +185,15 @@ pub fn render_human(reports: &[AuditReport]) -> String {
                     .unwrap_or_default(),
                 db.advisories
             )),
-            None => out.push_str("advisories: not checked\n"),
+            None => out.push_str(
+                "advisories: NOT checked (no advisory database; run `cargo plugpack db update`)\n",
+            ),
+        }
+        if let Some(y) = r.yanked.as_ref().filter(|y| !y.unknown.is_empty()) {
+            out.push_str(&format!(
+                "yanked: {} crate version(s) not in cargo's local index cache, not checked\n",
+                y.unknown.len()
+            ));
         }
         if let Some(l) = &r.licenses {
             let concluded: Vec<String> = l
@@ -222,12 +236,20 @@ pub fn render_human(reports: &[AuditReport]) -> String {
             r.summary.warnings,
             r.summary.ignored,
             r.summary.allowed,
-            match r.outcome {
-                Outcome::Clean => "ok",
-                Outcome::Denied => "FAILED",
-                Outcome::DatabaseUnusable => "FAILED (advisory database)",
-            }
+            verdict_text(r.outcome)
         ));
     }
     out
+}
+
+/// How the human report ends: the verdict, spelled as in the JSON report and the bundle
+/// annotation (`dev.plugpack.audit.verdict`).
+pub fn verdict_text(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Clean => "clean",
+        Outcome::Warned => "warned (nothing denied)",
+        Outcome::Unchecked => "UNCHECKED (advisories were NOT checked)",
+        Outcome::Denied => "FAILED (denied)",
+        Outcome::DatabaseUnusable => "FAILED (advisory database)",
+    }
 }

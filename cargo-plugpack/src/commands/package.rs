@@ -2,8 +2,9 @@
 
 use camino::Utf8PathBuf;
 use clap::Args;
+use plugpack_core::audit::{AuditReport, Code, Finding, Level, Outcome};
 use plugpack_core::pipeline::{self, PackageOptions};
-use plugpack_core::{Ctx, project};
+use plugpack_core::{Ctx, Reporter, project};
 
 use crate::cli::{GlobalArgs, OutputFormat, ProjectArgs};
 use crate::exit::CliError;
@@ -53,8 +54,10 @@ pub fn run(
         audit: plugpack_core::audit::ScanOptions {
             db: args.db.clone(),
             today: None,
+            allow_no_db: true,
             ..Default::default()
         },
+        audit_rerun_args: audit_rerun_args(args),
     };
     let out = pipeline::package(
         &project,
@@ -63,10 +66,12 @@ pub fn run(
         ctx,
     )?;
     for bundle in &out.bundles {
+        if !global.quiet {
+            print_findings(shell, &bundle.audit);
+        }
         match shell.format() {
             OutputFormat::Json => shell.json("bundle-written", bundle)?,
             OutputFormat::Human => {
-                use plugpack_core::Reporter;
                 // The digest shown is the tagged entry's (what a registry pulls by), not the
                 // tarball file's: say which kind of entry it is.
                 let entry = if bundle.info.media_type.contains("image.index") {
@@ -77,8 +82,12 @@ pub fn run(
                 shell.status(
                     "Packaged",
                     &format!(
-                        "{} v{} → {} ({entry} {})",
-                        bundle.plugin, bundle.version, bundle.path, bundle.info.digest
+                        "{} v{} → {} ({entry} {}); audit {}",
+                        bundle.plugin,
+                        bundle.version,
+                        bundle.path,
+                        bundle.info.digest,
+                        audit_summary(&bundle.audit)
                     ),
                 );
                 shell.out(bundle.path.as_str())?;
@@ -86,4 +95,98 @@ pub fn run(
         }
     }
     Ok(0)
+}
+
+/// The arguments of `cargo plugpack audit` that reproduce this run's audit: every flag that
+/// changes which crates are compiled or which database judges them (the package selection
+/// is added per plugin by the core).
+fn audit_rerun_args(args: &PackageArgs) -> Vec<String> {
+    let p = &args.project;
+    let mut out = Vec::new();
+    if let Some(m) = &p.manifest.manifest_path {
+        out.extend(["--manifest-path".to_owned(), m.display().to_string()]);
+    }
+    if !p.features.features.is_empty() {
+        out.extend(["--features".to_owned(), p.features.features.join(",")]);
+    }
+    if p.features.all_features {
+        out.push("--all-features".to_owned());
+    }
+    if p.features.no_default_features {
+        out.push("--no-default-features".to_owned());
+    }
+    for t in &p.target {
+        out.extend(["--target".to_owned(), t.clone()]);
+    }
+    if p.release {
+        out.push("--release".to_owned());
+    }
+    if let Some(profile) = &p.profile {
+        out.extend(["--profile".to_owned(), profile.clone()]);
+    }
+    if let Some(dir) = &p.target_dir {
+        out.extend(["--target-dir".to_owned(), dir.to_string()]);
+    }
+    for (flag, on) in [
+        ("--locked", p.locked),
+        ("--frozen", p.frozen),
+        ("--offline", p.offline),
+    ] {
+        if on {
+            out.push(flag.to_owned());
+        }
+    }
+    if let Some(db) = &args.db {
+        out.extend(["--db".to_owned(), db.to_string()]);
+    }
+    out
+}
+
+/// The verdict and counts for the final status line: `warned: 0 denied, 2 warning(s), 0
+/// ignored`, `UNCHECKED (advisories were NOT checked): 0 denied, …`.
+fn audit_summary(report: &AuditReport) -> String {
+    let s = &report.summary;
+    let verdict = match report.outcome {
+        Outcome::Unchecked => "UNCHECKED (advisories were NOT checked)".to_owned(),
+        other => other.as_str().to_owned(),
+    };
+    format!(
+        "{verdict}: {} denied, {} warning(s), {} ignored",
+        s.denied, s.warnings, s.ignored
+    )
+}
+
+/// One line per audit finding that is denied (bundled with `--allow-findings`) or a warning,
+/// grouped as `audit` shows them: advisories and database problems, then licences. The
+/// missing-database warning is not repeated (the audit already printed it).
+fn print_findings(shell: &Shell, report: &AuditReport) {
+    let plugin = report.plugin.as_deref().unwrap_or("lockfile");
+    let shown: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.ignored.is_none() && f.level != Level::Allow && f.code != Code::NoDb)
+        .collect();
+    let (licences, others): (Vec<&Finding>, Vec<&Finding>) = shown
+        .into_iter()
+        .partition(|f| f.code.as_str().starts_with("license-"));
+    for f in others.into_iter().chain(licences) {
+        let head = if f.level == Level::Deny {
+            "denied"
+        } else {
+            "warning"
+        };
+        let id =
+            f.id.as_deref()
+                .map(|id| format!("{id} "))
+                .unwrap_or_default();
+        let krate = f
+            .package
+            .as_ref()
+            .map(|p| format!(" ({} {})", p.name, p.version))
+            .unwrap_or_default();
+        shell.warn(&format!(
+            "audit of {plugin}: {head}[{}] {id}{}{krate}",
+            f.code, f.message
+        ));
+    }
 }

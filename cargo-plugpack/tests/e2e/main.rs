@@ -14,6 +14,7 @@ mod abi;
 mod audit;
 mod build_record;
 mod exit_codes;
+mod honest;
 mod host_abi;
 mod sbom;
 mod sbom_audit_bin;

@@ -1,5 +1,6 @@
 //! The RustSec advisory database: loading it file by file, its identity and age, and
-//! `db update` (the only network access of plugpack, through the `git` command-line client).
+//! `db status` / `db update` (the only network access of plugpack, through the `git`
+//! command-line client; none from a local `--url`).
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use super::Error;
+use crate::Ctx;
 use crate::process;
 
 /// The upstream advisory database.
@@ -212,10 +214,18 @@ fn git_identity(path: &Utf8Path) -> Option<(String, String)> {
     Some((commit, date))
 }
 
-/// Clones the advisory database into `path`, or fetches and fast-forwards an existing
-/// checkout. Returns the new identity.
-pub fn update(path: &Utf8Path, offline: bool) -> Result<DbIdentity, Error> {
-    if offline {
+/// Whether `url` names a repository on this machine (a path or a `file://` URL): fetching
+/// it needs no network, so `db update --url` with it works under `--offline`.
+pub fn is_local_source(url: &str) -> bool {
+    url.starts_with("file://") || (!url.contains("://") && Utf8Path::new(url).exists())
+}
+
+/// Clones the advisory database into `path` from `url` (default [`ADVISORY_DB_URL`]), or
+/// fetches and fast-forwards an existing checkout (from `url` when given, else its
+/// `origin`). A local source (a path or `file://` URL, see [`is_local_source`]) is allowed
+/// with `offline`; anything else is refused then. Returns the new identity.
+pub fn update(path: &Utf8Path, url: Option<&str>, offline: bool) -> Result<DbIdentity, Error> {
+    if offline && !url.is_some_and(is_local_source) {
         return Err(Error::Offline);
     }
     let run = |cmd: &mut Command| {
@@ -224,11 +234,20 @@ pub fn update(path: &Utf8Path, offline: bool) -> Result<DbIdentity, Error> {
             source,
         })
     };
+    // `git -C <checkout> fetch` would resolve a relative source path from the checkout.
+    let absolute = url
+        .filter(|u| !u.contains("://"))
+        .and_then(|u| std::fs::canonicalize(u).ok())
+        .and_then(|p| p.to_str().map(str::to_owned));
+    let url = absolute.as_deref().or(url);
     if path.join(".git").exists() {
-        run(Command::new("git")
-            .arg("-C")
-            .arg(path)
-            .args(["fetch", "--depth", "1", "origin", "HEAD"]))?;
+        run(Command::new("git").arg("-C").arg(path).args([
+            "fetch",
+            "--depth",
+            "1",
+            url.unwrap_or("origin"),
+            "HEAD",
+        ]))?;
         run(Command::new("git")
             .arg("-C")
             .arg(path)
@@ -244,9 +263,14 @@ pub fn update(path: &Utf8Path, offline: bool) -> Result<DbIdentity, Error> {
                 source,
             })?;
         }
-        run(Command::new("git")
-            .args(["clone", "--depth", "1", ADVISORY_DB_URL])
-            .arg(path))?;
+        let mut clone = Command::new("git");
+        clone.args(["clone", "--quiet"]);
+        let url = url.unwrap_or(ADVISORY_DB_URL);
+        // `--depth` is ignored (with a warning) for plain local paths; keep it for URLs.
+        if url.contains("://") {
+            clone.args(["--depth", "1"]);
+        }
+        run(clone.arg(url).arg(path))?;
     }
     let (commit, _) = git_identity(path).ok_or_else(|| Error::DbNotGit {
         path: path.to_owned(),
@@ -254,5 +278,58 @@ pub fn update(path: &Utf8Path, offline: bool) -> Result<DbIdentity, Error> {
     Ok(DbIdentity {
         kind: "git-commit".to_owned(),
         value: commit,
+    })
+}
+
+/// What `db status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbStatus {
+    /// The directory looked at.
+    pub path: Utf8PathBuf,
+    /// The database, when one is there.
+    pub info: Option<DbInfo>,
+}
+
+fn db_path(db: Option<&Utf8Path>, ctx: &Ctx) -> Result<Utf8PathBuf, Error> {
+    match db {
+        Some(p) => Ok(p.to_owned()),
+        None => Ok(cargo_home(ctx)
+            .ok_or(Error::NoCargoHome)?
+            .join("advisory-db")),
+    }
+}
+
+/// `db status`: the database's identity and age (`info: None` when the default location
+/// has no database; an explicit `--db` that cannot be read is an error).
+pub fn db_status(db: Option<&Utf8Path>, ctx: &Ctx) -> Result<DbStatus, Error> {
+    let path = db_path(db, ctx)?;
+    if db.is_none() && !path.exists() {
+        return Ok(DbStatus { path, info: None });
+    }
+    let database = open(&path, path.as_str(), time::OffsetDateTime::now_utc().date())?;
+    Ok(DbStatus {
+        path,
+        info: Some(database.info),
+    })
+}
+
+/// `db update`: clones or fetches the database with `git`, from `url` (a URL, a local
+/// repository path or a `file://` URL) when given, else from upstream (a fresh clone) or
+/// the checkout's `origin`. Returns the new status (identity and date).
+pub fn db_update(
+    db: Option<&Utf8Path>,
+    url: Option<&str>,
+    offline: bool,
+    ctx: &Ctx,
+) -> Result<DbStatus, Error> {
+    let path = db_path(db, ctx)?;
+    let from = url.map(|u| format!(" from {u}")).unwrap_or_default();
+    ctx.reporter()
+        .status("Updating", &format!("advisory database at {path}{from}"));
+    update(&path, url, offline)?;
+    let database = open(&path, path.as_str(), time::OffsetDateTime::now_utc().date())?;
+    Ok(DbStatus {
+        path,
+        info: Some(database.info),
     })
 }

@@ -44,8 +44,14 @@ pub struct PackageOptions {
     pub no_embed_dependencies: bool,
     /// `--allow-findings`: bundle even when the audit has denied findings.
     pub allow_findings: bool,
-    /// Audit options (`--db`).
+    /// Audit options (`--db`). `package` always goes on without a database (with a loud
+    /// warning and the verdict `unchecked`), whatever [`audit::ScanOptions::allow_no_db`] says.
     pub audit: audit::ScanOptions,
+    /// The `cargo plugpack audit` arguments that reproduce this run's audit (manifest,
+    /// features, targets, profile, database, cargo flags), without the package selection:
+    /// a refusal names `cargo plugpack audit -p <package> <these>` (plus `--allow-no-db`
+    /// when there was no database), so the hinted command shows the same findings.
+    pub audit_rerun_args: Vec<String>,
 }
 
 /// One bundle written by `package`.
@@ -155,8 +161,9 @@ fn same_plan(planned: &Project, fresh: &Project) -> bool {
         && serde_json::to_value(&planned.plugins).ok() == serde_json::to_value(&fresh.plugins).ok()
 }
 
-/// Plugin-manifest annotation holding the audit outcome (`clean`, `denied`,
-/// `database-unusable`); signatures over the manifest cover it.
+/// Plugin-manifest annotation holding the audit verdict ([`audit::Outcome`]: `clean`,
+/// `warned`, `unchecked`, `denied`, `database-unusable`); signatures over the manifest
+/// cover it.
 pub const AUDIT_VERDICT_ANNOTATION: &str = "dev.plugpack.audit.verdict";
 
 /// The default bundle path: `<target-dir>/plugpack/<name>-<version>.oci.tar`.
@@ -194,17 +201,23 @@ pub fn package(
     // Audit every plugin's exact dependency set before writing anything: a denied finding
     // in any plugin stops the run with no bundle written (unless `--allow-findings`).
     let mut reports = std::collections::BTreeMap::new();
+    let scan_options = audit::ScanOptions {
+        allow_no_db: true,
+        ..options.audit.clone()
+    };
     for plugin in &project.plugins {
-        let report = audit::scan(project, &build, plugin, &options.audit, ctx)?;
-        if report.outcome != audit::Outcome::Clean && !options.allow_findings {
+        let report = audit::scan(project, &build, plugin, &scan_options, ctx)?;
+        if report.outcome.refuses() && !options.allow_findings {
             return Err(Error::Audit(audit::Error::Findings {
                 plugin: plugin.name.clone(),
+                rerun: audit_rerun(plugin, &report, &options.audit_rerun_args),
                 denied: report.summary.denied,
                 outcome: report.outcome,
             }));
         }
         reports.insert(plugin.name.clone(), report);
     }
+    let revision = revision(project, ctx);
     let mut bundles = Vec::new();
     for plugin in &project.plugins {
         let artifacts: Vec<BuiltArtifact> = build
@@ -232,10 +245,7 @@ pub fn package(
             .ok_or_else(|| Error::Usage(format!("no audit report for {}", plugin.name)))?;
         let report_bytes = crate::types::canonical_json(&report.for_bundle())
             .map_err(|e| Error::Audit(audit::Error::Serialize(e)))?;
-        let verdict = serde_json::to_value(report.outcome)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let verdict = report.outcome.as_str().to_owned();
         let audit_attachments: Vec<oci::Attachment> = artifacts
             .iter()
             .map(|a| oci::Attachment {
@@ -253,7 +263,7 @@ pub fn package(
         let pack_options = PackOptions {
             output: output.clone(),
             epoch: project.epoch,
-            revision: project.vcs_revision.clone(),
+            revision: revision.clone(),
         };
         let mut attachments = Vec::new();
         for artifact in &artifacts {
@@ -272,6 +282,7 @@ pub fn package(
             attachments.push(abi_attachment(f)?);
         }
         attachments.extend(audit_attachments);
+        let plugin = &licensed(plugin, ctx);
         ctx.reporter().begin(&format!("writing {output}"));
         let info = oci::pack(plugin, &artifacts, &attachments, &pack_options);
         ctx.reporter().end();
@@ -300,6 +311,77 @@ pub fn package(
         });
     }
     Ok(PackageOutput { build, bundles })
+}
+
+/// The `cargo plugpack audit` command that reproduces `report` for `plugin`.
+fn audit_rerun(
+    plugin: &crate::project::Plugin,
+    report: &audit::AuditReport,
+    args: &[String],
+) -> String {
+    let mut words = vec![
+        "cargo".to_owned(),
+        "plugpack".to_owned(),
+        "audit".to_owned(),
+        "-p".to_owned(),
+        plugin.package_name.clone(),
+    ];
+    words.extend(args.iter().cloned());
+    if report.advisories == audit::AdvisoryStatus::NotChecked {
+        words.push("--allow-no-db".to_owned());
+    }
+    words
+        .iter()
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `word` as a POSIX shell word: unchanged when it needs no quoting, else single-quoted.
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-./:=@%+,".contains(&b));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The revision `package` stamps on the bundle: HEAD's commit, with `-dirty` (as
+/// `git describe --dirty` does) when tracked files under the workspace root have uncommitted
+/// changes, with a warning; untracked files do not count (they are in no commit).
+fn revision(project: &Project, ctx: &Ctx) -> Option<String> {
+    let head = project.vcs_revision.clone()?;
+    if crate::project::worktree_dirty(&project.workspace_root) != Some(true) {
+        return Some(head);
+    }
+    ctx.reporter().warn(&format!(
+        "the working tree at {} has uncommitted changes: the bundle's revision is recorded as {head}-dirty (commit them for a reproducible release)",
+        project.workspace_root
+    ));
+    Some(format!("{head}-dirty"))
+}
+
+/// `plugin` with its licence as the `org.opencontainers.image.licenses` annotation needs it:
+/// a valid SPDX expression (`MIT/Apache-2.0` becomes `MIT OR Apache-2.0`, as in the SBOM),
+/// or none, with a warning, when the string cannot be made one.
+fn licensed(plugin: &crate::project::Plugin, ctx: &Ctx) -> crate::project::Plugin {
+    let mut plugin = plugin.clone();
+    plugin.license = match sbom::Licensing::of(plugin.license.as_deref()) {
+        sbom::Licensing::Spdx(expression) => Some(expression),
+        sbom::Licensing::NonSpdx(raw) => {
+            ctx.reporter().warn(&format!(
+                "{}: licence `{raw}` is not an SPDX expression; the bundle has no org.opencontainers.image.licenses annotation",
+                plugin.name
+            ));
+            None
+        }
+        sbom::Licensing::Missing => None,
+    };
+    plugin
 }
 
 fn external_artifacts(
@@ -347,4 +429,22 @@ fn external_artifacts(
         toolchain: Some(toolchain),
         target_cfg: Default::default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn hint_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_quote("--db"), "--db");
+        assert_eq!(
+            shell_quote("/tmp/a-b_c/Cargo.toml"),
+            "/tmp/a-b_c/Cargo.toml"
+        );
+        assert_eq!(shell_quote("a,b"), "a,b");
+        assert_eq!(shell_quote("my dir/db"), "'my dir/db'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
 }

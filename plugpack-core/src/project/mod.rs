@@ -311,6 +311,19 @@ fn git(dir: &Utf8Path, args: &[&str]) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// Whether tracked files under `dir` have uncommitted changes (staged or not), as
+/// `git describe --dirty` decides; untracked files do not count. `None` outside a git
+/// checkout or when git fails.
+pub fn worktree_dirty(dir: &Utf8Path) -> Option<bool> {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
+        .arg(dir)
+        .args(["status", "--porcelain", "--untracked-files=no", "--", "."]);
+    process::stdout_string(&mut cmd)
+        .ok()
+        .map(|s| !s.trim().is_empty())
+}
+
 fn git_commit_time(dir: &Utf8Path) -> Option<i64> {
     git(dir, &["log", "-1", "--format=%ct"])?.parse().ok()
 }

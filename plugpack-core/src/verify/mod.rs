@@ -19,8 +19,9 @@
 //! matches the bundle (`predicate-mismatch`); not expired and not older than `max_age`
 //! (`signature-expired`, `signature-too-old`); a root's threshold met by distinct keys
 //! (`threshold-not-met`); a policy for the plugin's name (`no-policy-match`); required
-//! attachments present (`missing-attachment`); and no rollback below the last accepted
-//! sequence number (`rollback`). With the `guard` feature and a host ABI expectation
+//! attachments present (`missing-attachment`), with `audit-checked` an audit report on
+//! every manifest whose advisories were checked (`audit-unchecked`); and no rollback below
+//! the last accepted sequence number (`rollback`). With the `guard` feature and a host ABI expectation
 //! ([`Verifier::host_abi`], `verify --host-abi FILE`), every verified plugin artifact is
 //! also checked with the ABI guard (`abi-incompatible`).
 //!
@@ -64,7 +65,8 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 pub use error::Error;
 pub use policy::{
-    Level, POLICY_FILE_NAME, Requirement, Rule, TrustPolicy, TrustRoot, glob_match, parse_duration,
+    CHECKED_AUDIT_VERDICTS, Level, POLICY_FILE_NAME, Requirement, Rule, TrustPolicy, TrustRoot,
+    glob_match, parse_duration,
 };
 pub use report::{AbiStatus, Failure, FailureCode, Signer, VerifiedArtifact, VerifyReport};
 pub use state::{Accepted, StateStore};
@@ -292,6 +294,18 @@ impl Verifier {
         report.level = Some(rule.level);
         report.policy = Some(rule.pattern.clone());
         for requirement in &rule.require {
+            if *requirement == Requirement::AuditChecked {
+                for problem in policy::unchecked_audits(layout, &facts) {
+                    report.failures.push(Failure::new(
+                        FailureCode::AuditUnchecked,
+                        format!(
+                            "policy `{}` requires audit-checked: {problem}",
+                            rule.pattern
+                        ),
+                    ));
+                }
+                continue;
+            }
             if *requirement == Requirement::Signature {
                 continue;
             }

@@ -13,7 +13,7 @@
 //! [[policy]]
 //! pattern = "acme-*"                 # `*` and `?`; most specific match wins
 //! roots = ["release"]
-//! require = ["signature", "sbom"]    # signature, sbom, abi, audit
+//! require = ["signature", "sbom"]    # signature, sbom, abi, audit, audit-checked
 //! max_age = "90d"                    # s, m, h, d, w
 //! level = "enforce"                  # or "audit": report failures, still pass
 //! ```
@@ -87,7 +87,16 @@ pub enum Requirement {
     Abi,
     /// An audit report referrer.
     Audit,
+    /// An audit report on every plugin manifest whose advisories were checked against a
+    /// database: verdict `clean`, `warned` or `denied` and `advisories: checked` in the
+    /// report (`audit-checked`; implies [`Requirement::Audit`]).
+    #[serde(rename = "audit-checked")]
+    AuditChecked,
 }
+
+/// Verdicts (`dev.plugpack.audit.verdict`) of an audit that checked advisories against a
+/// usable database; `unchecked` and `database-unusable` are not among them.
+pub const CHECKED_AUDIT_VERDICTS: [&str; 3] = ["clean", "warned", "denied"];
 
 impl Requirement {
     /// The attachment kind (see [`crate::sign::attachment_kind`]).
@@ -96,7 +105,7 @@ impl Requirement {
             Requirement::Signature => "signature",
             Requirement::Sbom => "sbom",
             Requirement::Abi => "abi",
-            Requirement::Audit => "audit",
+            Requirement::Audit | Requirement::AuditChecked => "audit",
         }
     }
 }
@@ -264,8 +273,12 @@ impl TrustPolicy {
                     "audit" => {
                         require.insert(Requirement::Audit);
                     }
+                    "audit-checked" => {
+                        require.insert(Requirement::Audit);
+                        require.insert(Requirement::AuditChecked);
+                    }
                     other => problems.push(format!(
-                        "{at}: unknown requirement `{other}` (signature, sbom, abi, audit)"
+                        "{at}: unknown requirement `{other}` (signature, sbom, abi, audit, audit-checked)"
                     )),
                 }
             }
@@ -354,6 +367,56 @@ impl TrustPolicy {
                     .then_with(|| b.pattern.cmp(&a.pattern))
             })
     }
+}
+
+/// Why the bundle does not meet `audit-checked`: one message per plugin manifest without an
+/// audit report, and per audit report whose verdict is not one of
+/// [`CHECKED_AUDIT_VERDICTS`] or whose content does not say `"advisories": "checked"` (older
+/// bundles annotated `clean` without a database are caught by the latter).
+pub(super) fn unchecked_audits(
+    layout: &crate::oci::Layout,
+    facts: &crate::sign::BundleFacts,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for target in &facts.targets {
+        let audits: Vec<&crate::sign::AttachmentRef> = facts
+            .attachments
+            .iter()
+            .filter(|a| a.kind == "audit" && a.subject == target.manifest)
+            .collect();
+        if audits.is_empty() {
+            problems.push(format!(
+                "the plugin manifest for {} has no audit report",
+                target.target
+            ));
+        }
+        for audit in audits {
+            let verdict = audit.verdict.as_deref().unwrap_or("none");
+            if !CHECKED_AUDIT_VERDICTS.contains(&verdict) {
+                problems.push(format!(
+                    "the audit of {} has the verdict `{verdict}`: its advisories were not checked against a usable database",
+                    target.target
+                ));
+                continue;
+            }
+            let advisories = audit.content.iter().find_map(|d| {
+                let bytes = layout.json_blob(d)?;
+                let report: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+                report
+                    .get("advisories")
+                    .and_then(|a| a.as_str())
+                    .map(str::to_owned)
+            });
+            if advisories.as_deref() != Some("checked") {
+                problems.push(format!(
+                    "the audit report of {} says advisories `{}`, not `checked`",
+                    target.target,
+                    advisories.as_deref().unwrap_or("unknown")
+                ));
+            }
+        }
+    }
+    problems
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -465,6 +528,35 @@ level = "loud"
             panic!("accepted a bad policy");
         };
         assert_eq!(problems.len(), 8, "{problems:#?}");
+    }
+
+    #[test]
+    fn audit_checked_implies_an_audit_attachment() {
+        let text = r#"
+[roots.a]
+keys = ["-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAv1f6WZQWQ0O2blwUkYVPizbiJWEXA8ki3ROCgN4+hH8=\n-----END PUBLIC KEY-----\n"]
+[[policy]]
+pattern = "*"
+roots = ["a"]
+require = ["audit-checked"]
+"#;
+        let policy = TrustPolicy::parse(text, "t", Utf8Path::new(".")).unwrap();
+        let require = &policy.rules[0].require;
+        assert!(require.contains(&Requirement::AuditChecked));
+        assert!(require.contains(&Requirement::Audit));
+        assert_eq!(Requirement::AuditChecked.kind(), "audit");
+        assert_eq!(
+            serde_json::to_value(Requirement::AuditChecked).unwrap(),
+            "audit-checked"
+        );
+        let Err(Error::Policy { problems, .. }) = TrustPolicy::parse(
+            &text.replace("audit-checked", "audit-clean"),
+            "t",
+            Utf8Path::new("."),
+        ) else {
+            panic!("accepted an unknown requirement");
+        };
+        assert!(problems[0].contains("audit-checked"), "{problems:?}");
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub enum FailureCode {
     NoPolicyMatch,
     /// A required attachment is missing.
     MissingAttachment,
+    /// The policy requires `audit-checked` and an audit report is missing, says `unchecked`
+    /// (no advisory database when packaged) or has no verdict of a completed check.
+    AuditUnchecked,
     /// Older than the last accepted version.
     Rollback,
     /// A plugin artifact does not match the host's ABI expectation (`--host-abi`).
@@ -76,6 +79,7 @@ impl FailureCode {
             FailureCode::ThresholdNotMet => "threshold-not-met",
             FailureCode::NoPolicyMatch => "no-policy-match",
             FailureCode::MissingAttachment => "missing-attachment",
+            FailureCode::AuditUnchecked => "audit-unchecked",
             FailureCode::Rollback => "rollback",
             FailureCode::AbiIncompatible => "abi-incompatible",
         }
