@@ -495,6 +495,8 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
             "package",
             FIXTURE,
             &[
+                "--profile",
+                "dev",
                 "-p",
                 "vuln-direct",
                 "--db",
@@ -512,6 +514,8 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
         "package",
         FIXTURE,
         &[
+            "--profile",
+            "dev",
             "-p",
             "vuln-direct",
             "--db",
@@ -527,6 +531,8 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
         "package",
         FIXTURE,
         &[
+            "--profile",
+            "dev",
             "-p",
             "vuln-direct",
             "--db",
@@ -577,7 +583,14 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
     let mut cmd = on_fixture(
         "package",
         FIXTURE,
-        &["-p", "vuln-dev", "-o", out2.to_str().unwrap()],
+        &[
+            "--profile",
+            "dev",
+            "-p",
+            "vuln-dev",
+            "-o",
+            out2.to_str().unwrap(),
+        ],
     );
     // Keep cargo's registry (the build needs it offline) but hide any advisory-db.
     let real_home = std::env::var("CARGO_HOME")

@@ -48,7 +48,7 @@ pub use dsse::{
 pub use error::Error;
 pub use keys::{KeyId, KeySource, PublicKey, SIGNING_KEY_ENV, SecretKey};
 #[cfg(feature = "tool")]
-pub use keys::{KeygenOptions, KeygenOutput, keygen};
+pub use keys::{DEFAULT_KEY_STEM, KeygenOptions, KeygenOutput, keygen};
 pub use statement::{
     AttachmentRef, BundleFacts, PREDICATE_TYPE, PluginPredicate, STATEMENT_TYPE, Statement,
     Subject, TargetRef, attachment_kind, facts, sequence_of,
