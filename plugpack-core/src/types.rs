@@ -380,18 +380,22 @@ mod tests {
         write_atomic(&out.file("a.json"), b"x").unwrap();
         assert_eq!(std::fs::read(root.join("new/a.json")).unwrap(), b"x");
         let file = root.join("file.json");
-        assert_eq!(
-            OutputPath::new(&file),
-            OutputPath::File(file.clone())
-        );
+        assert_eq!(OutputPath::new(&file), OutputPath::File(file.clone()));
         assert_eq!(OutputPath::new(&file).file("ignored"), file);
-        assert_eq!(OutputPath::new(Utf8Path::new("/")), OutputPath::Dir("/".into()));
+        assert_eq!(
+            OutputPath::new(Utf8Path::new("/")),
+            OutputPath::Dir("/".into())
+        );
         // `file.json/` where file.json is a file: the error names it.
         std::fs::write(&file, b"").unwrap();
         let under = OutputPath::new(Utf8Path::new(&format!("{file}/"))).file("a.json");
         let err = write_atomic(&under, b"x").unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotADirectory);
-        assert!(err.to_string().contains("file.json exists and is not a directory"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("file.json exists and is not a directory"),
+            "{err}"
+        );
     }
 
     #[test]

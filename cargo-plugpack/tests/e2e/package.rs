@@ -125,7 +125,7 @@ fn packaging_twice_gives_identical_bytes_and_deterministic_tar_entries() {
             "cdylib-plugin",
             &["--profile", "dev", "-o", third.to_str().unwrap()],
         )
-            .env("SOURCE_DATE_EPOCH", "1800000000"),
+        .env("SOURCE_DATE_EPOCH", "1800000000"),
     );
     assert_ne!(
         std::fs::read(&first).unwrap(),

@@ -192,8 +192,7 @@ pub fn package(
     ctx: &Ctx,
 ) -> Result<PackageOutput> {
     let output_path = options.output.as_deref().map(crate::types::OutputPath::new);
-    if matches!(output_path, Some(crate::types::OutputPath::File(_))) && project.plugins.len() > 1
-    {
+    if matches!(output_path, Some(crate::types::OutputPath::File(_))) && project.plugins.len() > 1 {
         return Err(Error::Usage(
             "-o/--output FILE needs exactly one selected plugin (use -p NAME, or give a \
              directory: -o DIR/)"

@@ -436,7 +436,10 @@ pub struct KeygenOutput {
 pub fn keygen(options: &KeygenOptions) -> Result<KeygenOutput, Error> {
     // `-o DIR/` (or an existing directory) means `DIR/signing.key` and `DIR/signing.pub`.
     let output = crate::types::OutputPath::new(&options.output).file(DEFAULT_KEY_STEM);
-    let stem = output.as_str().strip_suffix(".key").unwrap_or(output.as_str());
+    let stem = output
+        .as_str()
+        .strip_suffix(".key")
+        .unwrap_or(output.as_str());
     let private_path = Utf8PathBuf::from(format!("{stem}.key"));
     let public_path = Utf8PathBuf::from(format!("{stem}.pub"));
     let mut paths = vec![private_path.clone(), public_path.clone()];

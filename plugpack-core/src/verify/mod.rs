@@ -74,9 +74,7 @@ pub use policy::{
     parse_duration,
 };
 pub use report::{AbiStatus, Failure, FailureCode, Signer, VerifiedArtifact, VerifyReport};
-pub use state::{
-    Accepted, DEFAULT_LOCK_TIMEOUT, STATE_SCHEMA_VERSION, StateLock, StateStore,
-};
+pub use state::{Accepted, DEFAULT_LOCK_TIMEOUT, STATE_SCHEMA_VERSION, StateLock, StateStore};
 
 use bundle::{artifacts, check_index};
 use state::is_older;
@@ -369,9 +367,7 @@ impl Verifier {
                 // never both see "nothing newer" and let the older one win.
                 let lock = store.lock(&facts.name)?;
                 let superseded = match lock.get()? {
-                    Some(last) if is_older(statement, &last) && !self.allow_downgrade => {
-                        Some(last)
-                    }
+                    Some(last) if is_older(statement, &last) && !self.allow_downgrade => Some(last),
                     _ => None,
                 };
                 if let Some(last) = superseded {

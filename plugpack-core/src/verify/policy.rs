@@ -542,7 +542,10 @@ level = "loud"
         let Err(Error::Policy { problems, .. }) = parse("state = \"\"") else {
             panic!("accepted an empty state path");
         };
-        assert!(problems.iter().any(|p| p.starts_with("state:")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.starts_with("state:")),
+            "{problems:?}"
+        );
         assert!(inline("state = 3").is_err());
     }
 

@@ -137,7 +137,10 @@ impl StateStore {
             problem: e.to_string(),
         };
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(corrupt)?;
-        match value.get("schema_version").and_then(serde_json::Value::as_u64) {
+        match value
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64)
+        {
             Some(v) if v == u64::from(STATE_SCHEMA_VERSION) => {}
             found => {
                 return Err(Error::StateSchema {
@@ -329,10 +332,7 @@ mod tests {
         std::fs::remove_file(store.file("p")).unwrap();
         let mut future = record("p", "1.0.0");
         future.schema_version = 2;
-        assert!(matches!(
-            store.put(&future),
-            Err(Error::StateSchema { .. })
-        ));
+        assert!(matches!(store.put(&future), Err(Error::StateSchema { .. })));
         assert!(!store.file("p").exists());
     }
 
