@@ -27,8 +27,8 @@ pub struct PackageArgs {
     /// Package this prebuilt file instead of building (repeatable, one per --target).
     #[arg(long, value_name = "PATH")]
     pub artifact: Vec<Utf8PathBuf>,
-    /// Sign each bundle with the key in $PLUGPACK_SIGNING_KEY (implied by --key, and by
-    /// $PLUGPACK_SIGNING_KEY being set); fails when neither gives a key.
+    /// Require a signature: fail when neither --key nor $PLUGPACK_SIGNING_KEY gives a key
+    /// (without --sign, `package` signs whenever one of them does).
     #[arg(long)]
     pub sign: bool,
     /// Do not sign, even with $PLUGPACK_SIGNING_KEY set.

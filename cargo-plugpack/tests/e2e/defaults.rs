@@ -269,6 +269,28 @@ fn a_key_in_the_environment_signs_the_package_and_says_so() {
     // An empty variable is no key: unsigned, and nothing announced.
     let (_, stderr) = tiny_bundle(dir.path(), "empty", &[("PLUGPACK_SIGNING_KEY", " ")], &[]);
     assert!(!stderr.contains("Signing"), "{stderr}");
+    // --sign insists on a key: without one it fails instead of writing an unsigned bundle.
+    let module = dir.path().join("empty.wasm");
+    let refused = dir.path().join("refused.oci.tar");
+    let err = run_fails(
+        on_fixture(
+            "package",
+            "wasm-plugin",
+            &[
+                "--sign",
+                "--artifact",
+                module.to_str().unwrap(),
+                "--target",
+                "wasm32-wasip1",
+                "-o",
+                refused.to_str().unwrap(),
+            ],
+        )
+        .env_remove("PLUGPACK_SIGNING_KEY"),
+        2,
+    );
+    assert!(err.contains("PLUGPACK_SIGNING_KEY"), "{err}");
+    assert!(!refused.exists());
     // --no-sign contradicts --key.
     run_fails(
         &mut on_fixture(
