@@ -1,5 +1,6 @@
 //! Small shared value types and helpers used by more than one stage: SHA-256 digests,
-//! streaming hashing, canonical JSON and atomic file writes.
+//! streaming hashing, canonical JSON, atomic file writes and the meaning of `-o PATH`
+//! ([`OutputPath`]).
 //!
 //! These live here (rather than in a stage) because every stage that writes or checks
 //! bytes needs exactly the same definition of "digest" and "written safely".
@@ -193,13 +194,16 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
-    /// Starts writing `dest`; creates missing parent directories.
+    /// Starts writing `dest`; creates missing parent directories. A parent that exists but
+    /// is not a directory is named in the error.
     pub fn create(dest: &Utf8Path) -> io::Result<Self> {
         let parent = match dest.parent() {
             Some(p) if !p.as_str().is_empty() => p.to_owned(),
             _ => Utf8PathBuf::from("."),
         };
-        std::fs::create_dir_all(&parent)?;
+        if let Err(e) = std::fs::create_dir_all(&parent) {
+            return Err(not_a_directory(&parent).unwrap_or(e));
+        }
         let temp = tempfile::Builder::new()
             .prefix(".plugpack-tmp-")
             .tempfile_in(&parent)?;
@@ -247,6 +251,63 @@ impl Write for AtomicFile {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.temp.flush()
+    }
+}
+
+/// When `dir` or one of its ancestors exists as something other than a directory, an error
+/// naming it (instead of the OS's bare "File exists" / "Not a directory").
+fn not_a_directory(dir: &Utf8Path) -> Option<io::Error> {
+    dir.ancestors()
+        .filter(|a| !a.as_str().is_empty())
+        .find(|a| a.exists() && !a.is_dir())
+        .map(|a| {
+            io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("{a} exists and is not a directory"),
+            )
+        })
+}
+
+/// What `-o PATH` names, the same for every command that writes files: an existing
+/// directory, or a path ending in `/`, is a directory that receives the command's default
+/// file name(s) (created when missing); anything else is the file itself.
+///
+/// Why: `-o out/` and `-o out` on an existing directory are how people say "put it there";
+/// treating them as file names only produced "Is a directory" / "Not a directory".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputPath {
+    /// Write exactly this file.
+    File(Utf8PathBuf),
+    /// Write the default file name(s) into this directory.
+    Dir(Utf8PathBuf),
+}
+
+impl OutputPath {
+    /// Classifies `-o PATH`.
+    pub fn new(path: &Utf8Path) -> Self {
+        let text = path.as_str();
+        let trailing = text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR);
+        if trailing || path.is_dir() {
+            let trimmed = text.trim_end_matches(['/', std::path::MAIN_SEPARATOR]);
+            // `-o /` stays the root directory.
+            let dir = if trimmed.is_empty() { text } else { trimmed };
+            Self::Dir(Utf8PathBuf::from(dir))
+        } else {
+            Self::File(path.to_owned())
+        }
+    }
+
+    /// Whether this names a directory.
+    pub fn is_dir(&self) -> bool {
+        matches!(self, Self::Dir(_))
+    }
+
+    /// The file to write: the path itself, or `DIR/default_name`.
+    pub fn file(&self, default_name: &str) -> Utf8PathBuf {
+        match self {
+            Self::File(path) => path.clone(),
+            Self::Dir(dir) => dir.join(default_name),
+        }
     }
 }
 
@@ -298,6 +359,42 @@ mod tests {
         assert_eq!(
             String::from_utf8(bytes).unwrap(),
             r#"{"a":[{"x":null,"y":true}],"b":{"a":2,"z":1}}"#
+        );
+    }
+
+    #[test]
+    fn output_path_is_a_directory_when_it_exists_as_one_or_ends_with_a_slash() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::from_path_buf(dir.path().to_owned()).unwrap();
+        let existing = root.join("out");
+        std::fs::create_dir(&existing).unwrap();
+        assert_eq!(
+            OutputPath::new(&existing).file("a.json"),
+            existing.join("a.json")
+        );
+        let new_dir = Utf8PathBuf::from(format!("{root}/new/"));
+        let out = OutputPath::new(&new_dir);
+        assert!(out.is_dir());
+        assert_eq!(out.file("a.json"), root.join("new/a.json"));
+        // Created on write.
+        write_atomic(&out.file("a.json"), b"x").unwrap();
+        assert_eq!(std::fs::read(root.join("new/a.json")).unwrap(), b"x");
+        let file = root.join("file.json");
+        assert_eq!(OutputPath::new(&file), OutputPath::File(file.clone()));
+        assert_eq!(OutputPath::new(&file).file("ignored"), file);
+        assert_eq!(
+            OutputPath::new(Utf8Path::new("/")),
+            OutputPath::Dir("/".into())
+        );
+        // `file.json/` where file.json is a file: the error names it.
+        std::fs::write(&file, b"").unwrap();
+        let under = OutputPath::new(Utf8Path::new(&format!("{file}/"))).file("a.json");
+        let err = write_atomic(&under, b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotADirectory);
+        assert!(
+            err.to_string()
+                .contains("file.json exists and is not a directory"),
+            "{err}"
         );
     }
 

@@ -427,3 +427,76 @@ fn a_modified_envelope_is_a_bad_signature_and_a_foreign_payload_type_is_invalid(
         );
     }
 }
+
+/// Issue 12, defect 1: two hosts verifying 0.3.1 and 0.3.2 at the same time on an empty
+/// state once left the state at 0.3.1 (67 times in 200), after which 0.3.1 replays. The
+/// read-check-write now happens under the state lock, so the state only moves forward.
+#[test]
+fn concurrent_verifiers_only_ever_move_the_state_forward() {
+    let (_guard, dir) = tempdir();
+    let key = SecretKey::from_seed(&[12; 32]);
+    let older = bundle(&dir, "demo-race", "0.3.1");
+    let newer = bundle(&dir, "demo-race", "0.3.2");
+    sign_with(&older, &key);
+    sign_with(&newer, &key);
+    let policy = policy(&key, "");
+    for round in 0..200 {
+        let state = StateStore::new(dir.join(format!("state-{round}")));
+        let barrier = std::sync::Barrier::new(2);
+        let outcomes: Vec<bool> = std::thread::scope(|scope| {
+            let runs: Vec<_> = [&older, &newer]
+                .into_iter()
+                .map(|b| {
+                    let verifier = Verifier::new(policy.clone(), Some(state.clone()));
+                    let barrier = &barrier;
+                    scope.spawn(move || {
+                        barrier.wait();
+                        verifier.at_time(EPOCH + 60).verify_bundle(b).unwrap()
+                    })
+                })
+                .collect();
+            runs.into_iter()
+                .map(|r| r.join().unwrap().verified)
+                .collect()
+        });
+        let last = state.get("demo-race").unwrap().unwrap();
+        assert_eq!(
+            last.version, "0.3.2",
+            "round {round}: the state moved backwards (older verified: {})",
+            outcomes[0]
+        );
+        assert!(outcomes[1], "round {round}: the newer version was refused");
+        // And the older one never replays afterwards.
+        let replay = Verifier::new(policy.clone(), Some(state.clone()))
+            .at_time(EPOCH + 60)
+            .verify_bundle(&older)
+            .unwrap();
+        assert!(!replay.verified, "round {round}");
+    }
+}
+
+#[test]
+fn a_rollback_names_the_state_file_and_allow_downgrade() {
+    let (_guard, dir) = tempdir();
+    let key = SecretKey::from_seed(&[13; 32]);
+    let older = bundle(&dir, "demo-roll", "0.3.1");
+    let newer = bundle(&dir, "demo-roll", "0.3.2");
+    sign_with(&older, &key);
+    sign_with(&newer, &key);
+    let state = StateStore::new(dir.join("state"));
+    let host = Verifier::new(policy(&key, ""), Some(state.clone())).at_time(EPOCH + 60);
+    let report = host.verify_bundle(&newer).unwrap();
+    assert!(report.verified && report.state_updated, "{report:?}");
+    assert_eq!(report.state_file, Some(state.file("demo-roll")));
+    let report = host.verify_bundle(&older).unwrap();
+    let message = &report.failures[0].message;
+    assert_eq!(report.failures[0].code, FailureCode::Rollback);
+    assert!(
+        message.contains(state.file("demo-roll").as_str()) && message.contains("--allow-downgrade"),
+        "{message}"
+    );
+    // Without a state store nothing is kept and nothing refused.
+    let stateless = Verifier::new(policy(&key, ""), None).at_time(EPOCH + 60);
+    let report = stateless.verify_bundle(&older).unwrap();
+    assert!(report.verified && !report.state_updated && report.state_file.is_none());
+}

@@ -17,8 +17,9 @@ pub struct AuditArgs {
     /// Advisory database directory (default: the policy's `db`, else $CARGO_HOME/advisory-db).
     #[arg(long, value_name = "PATH")]
     pub db: Option<Utf8PathBuf>,
-    /// Write the report to FILE instead of stdout (in the selected --format).
-    #[arg(short, long, value_name = "FILE")]
+    /// Write the report to FILE instead of stdout (in the selected --format), or into DIR
+    /// (existing, or ending in `/`) as audit.txt, audit.json or audit.sarif.
+    #[arg(short, long, value_name = "FILE|DIR")]
     pub output: Option<Utf8PathBuf>,
     /// Scan every package of this Cargo.lock instead of building (for comparison with cargo-audit).
     #[arg(long, value_name = "PATH", conflicts_with = "no_build")]
@@ -84,9 +85,17 @@ pub fn run(
         MessageFormat::Human => render_human(&reports),
     };
     match &args.output {
-        Some(path) => plugpack_core::types::write_atomic(path, text.as_bytes()).map_err(|e| {
-            CliError::Io(std::io::Error::other(format!("cannot write {path}: {e}")))
-        })?,
+        Some(output) => {
+            let name = match global.message_format {
+                MessageFormat::Human => "audit.txt",
+                MessageFormat::Json => "audit.json",
+                MessageFormat::Sarif => "audit.sarif",
+            };
+            let path = plugpack_core::types::OutputPath::new(output).file(name);
+            plugpack_core::types::write_atomic(&path, text.as_bytes()).map_err(|e| {
+                CliError::Io(std::io::Error::other(format!("cannot write {path}: {e}")))
+            })?
+        }
         None => {
             use std::io::Write;
             std::io::stdout().lock().write_all(text.as_bytes())?;

@@ -12,8 +12,9 @@ use crate::shell::Shell;
 /// Arguments of `keygen`.
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
-    /// Output stem: writes NAME.key (private, mode 0600) and NAME.pub.
-    #[arg(short, long, value_name = "NAME")]
+    /// Output stem: writes NAME.key (private, mode 0600) and NAME.pub; a directory
+    /// (existing, or ending in `/`) gets signing.key and signing.pub.
+    #[arg(short, long, value_name = "NAME|DIR")]
     pub output: Utf8PathBuf,
     /// Overwrite existing key files.
     #[arg(long)]

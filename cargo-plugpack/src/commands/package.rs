@@ -4,6 +4,7 @@ use camino::Utf8PathBuf;
 use clap::Args;
 use plugpack_core::audit::{AuditReport, Code, Finding, Level, Outcome};
 use plugpack_core::pipeline::{self, PackageOptions};
+use plugpack_core::sign::{SIGNING_KEY_ENV, SignOptions};
 use plugpack_core::{Ctx, Reporter, project};
 
 use crate::cli::{GlobalArgs, OutputFormat, ProjectArgs};
@@ -15,15 +16,25 @@ use crate::shell::Shell;
 pub struct PackageArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
-    /// Output tarball (default: <target-dir>/plugpack/<name>-<version>.oci.tar).
-    #[arg(short, long, value_name = "FILE")]
+    /// Output tarball, or a directory (existing, or ending in `/`) for the default file name
+    /// [default: <target-dir>/plugpack/<name>-<version>.oci.tar; other profiles than release
+    /// add `-<profile>` before `.oci.tar`]
+    #[arg(short, long, value_name = "FILE|DIR")]
     pub output: Option<Utf8PathBuf>,
+    /// Build with the dev profile (`package` builds release unless told otherwise, as
+    /// `cargo install` does); same as --profile dev.
+    #[arg(long, conflicts_with_all = ["release", "profile"])]
+    pub debug: bool,
     /// Package this prebuilt file instead of building (repeatable, one per --target).
     #[arg(long, value_name = "PATH")]
     pub artifact: Vec<Utf8PathBuf>,
-    /// Sign each bundle with the key in $PLUGPACK_SIGNING_KEY (implied by --key).
+    /// Require a signature: fail when neither --key nor $PLUGPACK_SIGNING_KEY gives a key
+    /// (without --sign, `package` signs whenever one of them does).
     #[arg(long)]
     pub sign: bool,
+    /// Do not sign, even with $PLUGPACK_SIGNING_KEY set.
+    #[arg(long, conflicts_with_all = ["sign", "key"])]
+    pub no_sign: bool,
     #[command(flatten)]
     pub signing: crate::commands::sign::KeyArgs,
     /// Do not embed the dependency list (cargo-auditable `.dep-v0`) into the artifacts.
@@ -45,10 +56,11 @@ pub fn run(
     ctx: &Ctx,
 ) -> Result<u8, CliError> {
     let project = project::load(ctx, &args.project.load_options()?)?;
+    use plugpack_core::Reporter;
     let options = PackageOptions {
         output: args.output.clone(),
         artifacts: args.artifact.clone(),
-        sign: (args.sign || args.signing.key.is_some()).then(|| args.signing.sign_options()),
+        sign: signing(args, shell, ctx),
         no_embed_dependencies: args.no_embed_deps,
         allow_findings: args.allow_findings,
         audit: plugpack_core::audit::ScanOptions {
@@ -59,12 +71,12 @@ pub fn run(
         },
         audit_rerun_args: audit_rerun_args(args),
     };
-    let out = pipeline::package(
-        &project,
-        &args.project.build_options(global, shell),
-        &options,
-        ctx,
-    )?;
+    let mut build_options = args.project.build_options(global, shell);
+    // Release unless the user chose a profile: a debug plugin is never what one ships.
+    if !args.debug && build_options.profile.profile.is_none() {
+        build_options.profile.release = true;
+    }
+    let out = pipeline::package(&project, &build_options, &options, ctx)?;
     for bundle in &out.bundles {
         if !global.quiet {
             print_findings(shell, &bundle.audit);
@@ -118,7 +130,8 @@ fn audit_rerun_args(args: &PackageArgs) -> Vec<String> {
     for t in &p.target {
         out.extend(["--target".to_owned(), t.clone()]);
     }
-    if p.release {
+    // `package` builds release unless told otherwise; `audit` keeps cargo's default (dev).
+    if p.release || (!args.debug && p.profile.is_none()) {
         out.push("--release".to_owned());
     }
     if let Some(profile) = &p.profile {
@@ -189,4 +202,25 @@ fn print_findings(shell: &Shell, report: &AuditReport) {
             f.code, f.message
         ));
     }
+}
+
+/// Whether and with which key to sign: `--key FILE`, or `--sign`, or a key in
+/// `$PLUGPACK_SIGNING_KEY` (announced, since it changes what is written), unless `--no-sign`.
+fn signing(args: &PackageArgs, shell: &Shell, ctx: &Ctx) -> Option<SignOptions> {
+    if args.no_sign {
+        return None;
+    }
+    if args.signing.key.is_some() || args.sign {
+        return Some(args.signing.sign_options());
+    }
+    let from_env = ctx
+        .var(SIGNING_KEY_ENV)
+        .is_some_and(|pem| !pem.trim().is_empty());
+    from_env.then(|| {
+        shell.status(
+            "Signing",
+            &format!("bundles with the key from ${SIGNING_KEY_ENV} (--no-sign to skip)"),
+        );
+        args.signing.sign_options()
+    })
 }

@@ -20,8 +20,9 @@ pub struct VerifyArgs {
     /// Trust policy (plugpack-trust.toml).
     #[arg(long, value_name = "FILE", conflicts_with = "key")]
     pub policy: Option<Utf8PathBuf>,
-    /// Anti-rollback state directory (default: $PLUGPACK_STATE_DIR, else
-    /// $XDG_DATA_HOME/plugpack/trust-state, else ~/.local/share/plugpack/trust-state).
+    /// Keep anti-rollback state in DIR: refuse versions older than the last one accepted
+    /// there, and record this one when it is accepted. Without it, only a policy's `state`
+    /// setting keeps state; otherwise nothing is recorded.
     #[arg(long, value_name = "DIR")]
     pub state: Option<Utf8PathBuf>,
     /// Accept a version older than the last accepted one.
@@ -94,6 +95,14 @@ fn render(report: &VerifyReport, shell: &Shell) -> std::io::Result<()> {
                     ),
                 ),
                 _ => {}
+            }
+        }
+        if report.state_updated {
+            if let Some(file) = &report.state_file {
+                shell.status(
+                    "Recorded",
+                    &format!("{what} as the latest accepted version in {file}"),
+                );
             }
         }
         shell.out(&format!("verified {what}"))?;

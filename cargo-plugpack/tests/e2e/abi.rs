@@ -423,7 +423,7 @@ fn package_attaches_the_fingerprint_and_annotates_the_manifest() {
         .arg(support::fixture_manifest(FIXTURE))
         .arg("--target-dir")
         .arg(variant_target_dir("package", None))
-        .args(["--locked", "--offline", "-o"])
+        .args(["--locked", "--offline", "--profile", "dev", "-o"])
         .arg(&bundle);
     run_ok(&mut cmd);
     let info = &json_lines(&run_ok(plugpack().args(["inspect", "--json"]).arg(&bundle)))[0];

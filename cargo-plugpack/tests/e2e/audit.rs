@@ -540,6 +540,8 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
             "package",
             FIXTURE,
             &[
+                "--profile",
+                "dev",
                 "-p",
                 "vuln-direct",
                 "--db",
@@ -557,6 +559,8 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
         "package",
         FIXTURE,
         &[
+            "--profile",
+            "dev",
             "-p",
             "vuln-direct",
             "--db",
@@ -572,6 +576,8 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
         "package",
         FIXTURE,
         &[
+            "--profile",
+            "dev",
             "-p",
             "vuln-direct",
             "--db",
@@ -623,7 +629,14 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
     let mut cmd = on_fixture(
         "package",
         FIXTURE,
-        &["-p", "vuln-dev", "-o", out2.to_str().unwrap()],
+        &[
+            "--profile",
+            "dev",
+            "-p",
+            "vuln-dev",
+            "-o",
+            out2.to_str().unwrap(),
+        ],
     );
     // Keep cargo's registry (the build needs it offline) but hide any advisory-db.
     let real_home = std::env::var("CARGO_HOME")

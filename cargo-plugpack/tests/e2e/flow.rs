@@ -17,6 +17,8 @@ fn package_sign_verify_extract_on_the_cdylib_fixture() {
         "package",
         "cdylib-plugin",
         &[
+            "--profile",
+            "dev",
             "--message-format",
             "json",
             "--db",

@@ -22,6 +22,7 @@ mod sign;
 mod support;
 
 mod bundle;
+mod defaults;
 mod flow;
 mod interop_oci;
 mod package;

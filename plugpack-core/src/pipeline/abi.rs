@@ -32,6 +32,15 @@ pub struct FingerprintedArtifact {
     pub fingerprint: fingerprint::AbiFingerprint,
 }
 
+impl FingerprintedArtifact {
+    /// The default file name of its document (`fingerprint -o DIR/`):
+    /// `<plugin>-<version>-<target>.abi.json`.
+    pub fn file_name(&self) -> String {
+        let a = &self.artifact;
+        format!("{}-{}-{}.abi.json", a.plugin, a.version, a.target)
+    }
+}
+
 /// Options of `fingerprint` (and `abi-check`) beyond the build's.
 #[derive(Debug, Clone, Default)]
 pub struct FingerprintOptions {

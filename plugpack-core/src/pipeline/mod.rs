@@ -34,7 +34,8 @@ use crate::{Error, Result};
 /// Options of `package` beyond the build's.
 #[derive(Debug, Clone, Default)]
 pub struct PackageOptions {
-    /// `-o`: output path (only with exactly one plugin selected).
+    /// `-o`: the bundle file (only with exactly one plugin selected), or a directory that
+    /// receives each plugin's default file name ([`crate::types::OutputPath`]).
     pub output: Option<Utf8PathBuf>,
     /// `--artifact`: package these prebuilt files instead of building.
     pub artifacts: Vec<Utf8PathBuf>,
@@ -166,12 +167,28 @@ fn same_plan(planned: &Project, fresh: &Project) -> bool {
 /// cover it.
 pub const AUDIT_VERDICT_ANNOTATION: &str = "dev.plugpack.audit.verdict";
 
-/// The default bundle path: `<target-dir>/plugpack/<name>-<version>.oci.tar`.
-pub fn default_bundle_path(project: &Project, name: &str, version: &str) -> Utf8PathBuf {
+/// The default bundle file name: `<name>-<version>.oci.tar` for the `release` profile,
+/// `<name>-<version>-<profile>.oci.tar` for any other (`dev`, custom), so bundles of one
+/// version built with different profiles never overwrite each other.
+pub fn bundle_file_name(name: &str, version: &str, profile: &str) -> String {
+    if profile == "release" {
+        format!("{name}-{version}.oci.tar")
+    } else {
+        format!("{name}-{version}-{profile}.oci.tar")
+    }
+}
+
+/// The default bundle path: `<target-dir>/plugpack/` + [`bundle_file_name`].
+pub fn default_bundle_path(
+    project: &Project,
+    name: &str,
+    version: &str,
+    profile: &str,
+) -> Utf8PathBuf {
     project
         .target_dir
         .join("plugpack")
-        .join(format!("{name}-{version}.oci.tar"))
+        .join(bundle_file_name(name, version, profile))
 }
 
 /// Builds (or takes `--artifact` files) and writes one bundle per plugin.
@@ -181,11 +198,15 @@ pub fn package(
     options: &PackageOptions,
     ctx: &Ctx,
 ) -> Result<PackageOutput> {
-    if options.output.is_some() && project.plugins.len() > 1 {
+    let output_path = options.output.as_deref().map(crate::types::OutputPath::new);
+    if matches!(output_path, Some(crate::types::OutputPath::File(_))) && project.plugins.len() > 1 {
         return Err(Error::Usage(
-            "-o/--output needs exactly one selected plugin (use -p NAME)".to_owned(),
+            "-o/--output FILE needs exactly one selected plugin (use -p NAME, or give a \
+             directory: -o DIR/)"
+                .to_owned(),
         ));
     }
+    let profile = build_options.profile.name();
     // Load the key before building so a bad key fails fast.
     let signing_key = options.sign.as_ref().map(|o| o.key.load(ctx)).transpose()?;
     let build = if options.artifacts.is_empty() {
@@ -226,10 +247,10 @@ pub fn package(
             .filter(|a| a.plugin == plugin.name)
             .cloned()
             .collect();
-        let output = options
-            .output
-            .clone()
-            .unwrap_or_else(|| default_bundle_path(project, &plugin.name, &plugin.version));
+        let output = match &output_path {
+            Some(out) => out.file(&bundle_file_name(&plugin.name, &plugin.version, &profile)),
+            None => default_bundle_path(project, &plugin.name, &plugin.version, &profile),
+        };
         let targets: Vec<&str> = artifacts.iter().map(|a| a.target.as_str()).collect();
         ctx.reporter().status(
             "Packaging",

@@ -602,8 +602,6 @@ pub fn write(path: &Utf8Path, bytes: &[u8]) -> Result<(), Error> {
         path: path.to_owned(),
         source,
     };
-    if let Some(parent) = path.parent().filter(|p| !p.as_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(wrap)?;
-    }
+    // Creates missing parent directories and names a parent that is not a directory.
     crate::types::write_atomic(path, bytes).map_err(wrap)
 }

@@ -399,10 +399,15 @@ fn check_algorithm(oid: ObjectIdentifier, origin: &str) -> Result<(), Error> {
 }
 
 #[cfg(feature = "tool")]
+/// The file stem `keygen` uses when its output is a directory (`signing.key`, `signing.pub`).
+pub const DEFAULT_KEY_STEM: &str = "signing";
+
+#[cfg(feature = "tool")]
 /// Options of `keygen`.
 #[derive(Debug, Clone, Default)]
 pub struct KeygenOptions {
-    /// Output stem: writes `STEM.key` and `STEM.pub`.
+    /// Output stem: writes `STEM.key` and `STEM.pub`; a directory (existing, or ending in
+    /// `/`) gets [`DEFAULT_KEY_STEM`] inside it.
     pub output: Utf8PathBuf,
     /// Overwrite existing files.
     pub force: bool,
@@ -429,11 +434,12 @@ pub struct KeygenOutput {
 /// Creates a key pair: `STEM.key` (PKCS#8 v1 PEM, mode 0600, written atomically) and
 /// `STEM.pub` (SPKI PEM). Existing files are never overwritten without `force`.
 pub fn keygen(options: &KeygenOptions) -> Result<KeygenOutput, Error> {
-    let stem = options
-        .output
+    // `-o DIR/` (or an existing directory) means `DIR/signing.key` and `DIR/signing.pub`.
+    let output = crate::types::OutputPath::new(&options.output).file(DEFAULT_KEY_STEM);
+    let stem = output
         .as_str()
         .strip_suffix(".key")
-        .unwrap_or(options.output.as_str());
+        .unwrap_or(output.as_str());
     let private_path = Utf8PathBuf::from(format!("{stem}.key"));
     let public_path = Utf8PathBuf::from(format!("{stem}.pub"));
     let mut paths = vec![private_path.clone(), public_path.clone()];

@@ -46,9 +46,9 @@ pub use dsse::{
     ENVELOPE_MEDIA_TYPE, Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE, MAX_ENVELOPE_BYTES, pae,
 };
 pub use error::Error;
-pub use keys::{KeyId, KeySource, PublicKey, SIGNING_KEY_ENV, SecretKey};
 #[cfg(feature = "tool")]
-pub use keys::{KeygenOptions, KeygenOutput, keygen};
+pub use keys::{DEFAULT_KEY_STEM, KeygenOptions, KeygenOutput, keygen};
+pub use keys::{KeyId, KeySource, PublicKey, SIGNING_KEY_ENV, SecretKey};
 pub use statement::{
     AttachmentRef, BundleFacts, PREDICATE_TYPE, PluginPredicate, STATEMENT_TYPE, Statement,
     Subject, TargetRef, attachment_kind, facts, sequence_of,

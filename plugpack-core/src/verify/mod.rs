@@ -6,8 +6,11 @@
 //!   (`plugpack-trust.toml`, or `--key` files) and optionally a [`StateStore`].
 //! * **Outputs**: a [`VerifyReport`]: `verified`, every failure with a stable kebab-case
 //!   [`FailureCode`], the signers, the attestation and the plugin artifacts.
-//! * **Side effects**: reads the bundle; on full success, atomically records the accepted
-//!   version in the state directory (never on failure, never in audit mode with failures).
+//! * **Side effects**: reads the bundle; with a state store, and only on full success,
+//!   atomically records the accepted version in the state directory (never on failure,
+//!   never in audit mode with failures). The comparison with the last accepted version and
+//!   the write happen under an exclusive lock on the plugin's state ([`StateStore::lock`]),
+//!   so concurrent verifiers only ever move the state forward.
 //!
 //! Checks, each with its own code: blob digests and sizes and a canonical, consistent
 //! `index.json` (`bundle-invalid`, `index-invalid`); at least one signature
@@ -28,7 +31,10 @@
 //! Decisions: the clock is the system clock (hosts may pin it with [`Verifier::at_time`]);
 //! a policy passes when *any* of its allowed roots meets its threshold; problems with extra
 //! signatures that were not needed are reported as notes, not failures; an equal sequence
-//! number is accepted unless its semantic version is lower (pre-releases).
+//! number is accepted unless its semantic version is lower (pre-releases). State is kept
+//! only when asked for: [`Verifier::new`] takes an explicit `Option<StateStore>`, and
+//! [`verify`] keeps it only with `--state DIR` or the policy's `state` setting, so checking
+//! an old bundle never silently arms a rollback refusal for later runs.
 //!
 //! Host ABI decisions: the guard reads the artifact *bytes* (extracted to a scratch
 //! directory and re-hashed against the signed digest), not the attached
@@ -65,11 +71,11 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 pub use error::Error;
 pub use policy::{
-    CHECKED_AUDIT_VERDICTS, Level, POLICY_FILE_NAME, Requirement, Rule, TrustPolicy, TrustRoot,
-    glob_match, parse_duration,
+    CHECKED_AUDIT_VERDICTS, Level, POLICY_FILE_NAME, Requirement, Rule, StateSetting, TrustPolicy,
+    TrustRoot, glob_match, parse_duration,
 };
 pub use report::{AbiStatus, Failure, FailureCode, Signer, VerifiedArtifact, VerifyReport};
-pub use state::{Accepted, StateStore};
+pub use state::{Accepted, DEFAULT_LOCK_TIMEOUT, STATE_SCHEMA_VERSION, StateLock, StateStore};
 
 use bundle::{artifacts, check_index};
 use state::is_older;
@@ -87,8 +93,8 @@ pub struct VerifyOptions {
     pub keys: Vec<Utf8PathBuf>,
     /// `--policy`: the trust policy file.
     pub policy: Option<Utf8PathBuf>,
-    /// `--state`: the anti-rollback state directory (default: see
-    /// [`StateStore::default_location`]).
+    /// `--state`: the anti-rollback state directory; without it, the policy's `state`
+    /// setting decides, and without that no state is kept.
     pub state: Option<Utf8PathBuf>,
     /// `--allow-downgrade`.
     pub allow_downgrade: bool,
@@ -99,7 +105,8 @@ pub struct VerifyOptions {
 }
 
 /// Verifies one bundle or layout directory as the CLI does: trust from `--policy` or
-/// `--key` (never both, never neither), state from `--state` or the default location.
+/// `--key` (never both, never neither); anti-rollback state in `--state DIR`, else where the
+/// policy's `state` setting says, else none.
 pub fn verify(options: &VerifyOptions, ctx: &crate::ctx::Ctx) -> Result<VerifyReport, Error> {
     let policy = match (&options.policy, options.keys.is_empty()) {
         (Some(path), true) => TrustPolicy::load(path)?,
@@ -107,12 +114,14 @@ pub fn verify(options: &VerifyOptions, ctx: &crate::ctx::Ctx) -> Result<VerifyRe
         (None, false) => TrustPolicy::from_keys(&options.keys)?,
         (None, true) => return Err(Error::NoTrust),
     };
-    let state = match &options.state {
-        Some(dir) => StateStore::new(dir.clone()),
-        None => StateStore::default_location(ctx)?,
+    let state = match (&options.state, &policy.state) {
+        (Some(dir), _) => Some(StateStore::new(dir.clone())),
+        (None, Some(StateSetting::Dir(dir))) => Some(StateStore::new(dir.clone())),
+        (None, Some(StateSetting::DefaultLocation)) => Some(StateStore::default_location(ctx)?),
+        (None, None) => None,
     };
     #[allow(unused_mut)]
-    let mut verifier = Verifier::new(policy, Some(state)).allow_downgrade(options.allow_downgrade);
+    let mut verifier = Verifier::new(policy, state).allow_downgrade(options.allow_downgrade);
     #[cfg(feature = "guard")]
     if let Some(path) = &options.host_abi {
         let bytes = std::fs::read(path).map_err(|source| Error::ReadHostAbi {
@@ -335,17 +344,11 @@ impl Verifier {
         if let Some(statement) = &statement {
             report.sequence = Some(statement.predicate.sequence);
             if let Some(store) = &self.state {
+                // A first look, without the lock, so the report lists every failure; the
+                // decision that writes is taken again under the lock below.
                 if let Some(last) = store.get(&facts.name)? {
                     if is_older(statement, &last) {
-                        let message = format!(
-                            "version {} (sequence {}) is older than version {} (sequence {}) \
-                             accepted at {}",
-                            statement.predicate.version,
-                            statement.predicate.sequence,
-                            last.version,
-                            last.sequence,
-                            last.accepted_at
-                        );
+                        let message = rollback_message(statement, &last, store, &facts.name);
                         if self.allow_downgrade {
                             report.notes.push(Failure::new(
                                 FailureCode::Rollback,
@@ -370,40 +373,61 @@ impl Verifier {
         };
         #[cfg(not(feature = "guard"))]
         let abi_failed = false;
-        if report.failures.is_empty() {
+        if report.failures.is_empty() && !abi_failed {
             if let (Some(store), Some(statement)) = (&self.state, &statement) {
-                // Another verifier may have recorded a newer version meanwhile: never
-                // move the state backwards without --allow-downgrade.
-                if let Some(last) = store.get(&facts.name)? {
-                    if is_older(statement, &last) && !self.allow_downgrade {
-                        report.failures.push(Failure::new(
-                            FailureCode::Rollback,
-                            format!(
-                                "version {} was superseded by {} while verifying",
-                                statement.predicate.version, last.version
-                            ),
-                        ));
-                    }
+                // Read, compare and write under the lock: another verifier may have
+                // recorded a newer version since the first look, and two verifiers must
+                // never both see "nothing newer" and let the older one win.
+                let lock = store.lock(&facts.name)?;
+                let superseded = match lock.get()? {
+                    Some(last) if is_older(statement, &last) && !self.allow_downgrade => Some(last),
+                    _ => None,
+                };
+                if let Some(last) = superseded {
+                    report.failures.push(Failure::new(
+                        FailureCode::Rollback,
+                        rollback_message(statement, &last, store, &facts.name),
+                    ));
+                } else {
+                    let mut manifests: Vec<Sha256Digest> =
+                        facts.targets.iter().map(|t| t.manifest).collect();
+                    manifests.sort();
+                    lock.put(&Accepted {
+                        schema_version: STATE_SCHEMA_VERSION,
+                        name: facts.name.clone(),
+                        version: statement.predicate.version.clone(),
+                        sequence: statement.predicate.sequence,
+                        manifests,
+                        accepted_at: rfc3339(self.now()),
+                    })?;
+                    report.state_updated = true;
                 }
             }
         }
-        report.verified = (report.failures.is_empty() || rule.level == Level::Audit) && !abi_failed;
-        if report.failures.is_empty() {
-            if let (Some(store), Some(statement)) = (&self.state, &statement) {
-                let mut manifests: Vec<Sha256Digest> =
-                    facts.targets.iter().map(|t| t.manifest).collect();
-                manifests.sort();
-                store.put(&Accepted {
-                    schema_version: 1,
-                    name: facts.name.clone(),
-                    version: statement.predicate.version.clone(),
-                    sequence: statement.predicate.sequence,
-                    manifests,
-                    accepted_at: rfc3339(self.now()),
-                })?;
-                report.state_updated = true;
-            }
+        if let Some(store) = &self.state {
+            report.state_file = Some(store.file(&facts.name));
         }
+        report.verified = (report.failures.is_empty() || rule.level == Level::Audit) && !abi_failed;
         Ok(report)
     }
+}
+
+/// The `rollback` failure: what was refused, what was accepted before, where that is
+/// recorded and how to accept the older version deliberately.
+fn rollback_message(
+    statement: &crate::sign::Statement,
+    last: &Accepted,
+    store: &StateStore,
+    name: &str,
+) -> String {
+    format!(
+        "version {} (sequence {}) is older than version {} (sequence {}) accepted at {}, \
+         recorded in {}; pass --allow-downgrade to accept it",
+        statement.predicate.version,
+        statement.predicate.sequence,
+        last.version,
+        last.sequence,
+        last.accepted_at,
+        store.file(name)
+    )
 }

@@ -3,6 +3,8 @@
 //!
 //! ```toml
 //! revoked = ["<key id>"]
+//! state = "/var/lib/myhost/plugpack-state"  # keep anti-rollback state here (relative to
+//!                                           # this file); `true`: the default location
 //!
 //! [roots.release]
 //! keys = ["keys/release.pub"]        # paths relative to this file, or inline PEM
@@ -38,6 +40,26 @@ struct RawPolicy {
     roots: BTreeMap<String, RawRoot>,
     #[serde(default)]
     policy: Vec<RawRule>,
+    #[serde(default)]
+    state: Option<RawState>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawState {
+    Enabled(bool),
+    Dir(String),
+}
+
+/// The policy's `state` setting: where `verify` keeps anti-rollback state. Without it (and
+/// without `--state DIR`), `verify` keeps none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateSetting {
+    /// `state = true`: the default location ([`super::StateStore::default_location`]).
+    DefaultLocation,
+    /// `state = "DIR"`: this directory (a relative path is resolved against the policy
+    /// file's directory).
+    Dir(Utf8PathBuf),
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,6 +173,9 @@ pub struct TrustPolicy {
     pub revoked: BTreeSet<KeyId>,
     /// Rules.
     pub rules: Vec<Rule>,
+    /// Where to keep anti-rollback state (`state`); `None`: keep none unless the caller
+    /// names a directory.
+    pub state: Option<StateSetting>,
 }
 
 impl TrustPolicy {
@@ -306,6 +331,18 @@ impl TrustPolicy {
                 level,
             });
         }
+        let state = match raw.state {
+            None | Some(RawState::Enabled(false)) => None,
+            Some(RawState::Enabled(true)) => Some(StateSetting::DefaultLocation),
+            Some(RawState::Dir(dir)) if dir.trim().is_empty() => {
+                problems.push(
+                    "state: empty path (give a directory, or `true` for the default location)"
+                        .to_owned(),
+                );
+                None
+            }
+            Some(RawState::Dir(dir)) => Some(StateSetting::Dir(base.join(dir))),
+        };
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
@@ -314,6 +351,7 @@ impl TrustPolicy {
             roots,
             revoked,
             rules,
+            state,
         })
     }
 
@@ -352,6 +390,7 @@ impl TrustPolicy {
                 max_age: None,
                 level: Level::Enforce,
             }],
+            state: None,
         })
     }
 
@@ -557,6 +596,43 @@ require = ["audit-checked"]
             panic!("accepted an unknown requirement");
         };
         assert!(problems[0].contains("audit-checked"), "{problems:?}");
+    }
+
+    #[test]
+    fn state_setting_is_a_directory_relative_to_the_policy_or_the_default_location() {
+        let key = crate::sign::SecretKey::from_seed(&[1; 32]);
+        let pem = key.public().to_pem().unwrap();
+        let inline = |head: &str| {
+            TrustPolicy::parse(
+                &format!(
+                    "{head}\n[roots.a]\nkeys = [\"\"\"\n{pem}\"\"\"]\n[[policy]]\npattern = \"*\"\nroots = [\"a\"]\n"
+                ),
+                "t",
+                Utf8Path::new("/etc/host"),
+            )
+        };
+        assert_eq!(inline("").unwrap().state, None);
+        assert_eq!(inline("state = false").unwrap().state, None);
+        assert_eq!(
+            inline("state = true").unwrap().state,
+            Some(StateSetting::DefaultLocation)
+        );
+        assert_eq!(
+            inline("state = \"trust-state\"").unwrap().state,
+            Some(StateSetting::Dir("/etc/host/trust-state".into()))
+        );
+        assert_eq!(
+            inline("state = \"/var/lib/x\"").unwrap().state,
+            Some(StateSetting::Dir("/var/lib/x".into()))
+        );
+        let Err(Error::Policy { problems, .. }) = inline("state = \"\"") else {
+            panic!("accepted an empty state path");
+        };
+        assert!(
+            problems.iter().any(|p| p.starts_with("state:")),
+            "{problems:?}"
+        );
+        assert!(inline("state = 3").is_err());
     }
 
     #[test]

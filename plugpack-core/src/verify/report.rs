@@ -198,6 +198,9 @@ pub struct VerifyReport {
     pub attestation: Option<Statement>,
     /// Whether the anti-rollback state was updated.
     pub state_updated: bool,
+    /// The anti-rollback state file consulted (absent when no state is kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_file: Option<Utf8PathBuf>,
 }
 
 impl VerifyReport {
@@ -217,6 +220,7 @@ impl VerifyReport {
             artifacts: Vec::new(),
             attestation: None,
             state_updated: false,
+            state_file: None,
         }
     }
 
