@@ -7,7 +7,7 @@ use plugpack_core::{Ctx, project};
 
 use crate::cli::{GlobalArgs, OutputFormat, ProjectArgs};
 use crate::exit::CliError;
-use crate::shell::Shell;
+use crate::shell::{Shell, escape};
 
 /// Arguments of `package`.
 #[derive(Debug, Args)]
@@ -71,10 +71,13 @@ pub fn run(
                     "Packaged",
                     &format!(
                         "{} v{} → {} ({})",
-                        bundle.plugin, bundle.version, bundle.path, bundle.info.digest
+                        escape(&bundle.plugin),
+                        escape(&bundle.version),
+                        escape(bundle.path.as_str()),
+                        bundle.info.digest
                     ),
                 );
-                shell.out(bundle.path.as_str())?;
+                shell.out(&escape(bundle.path.as_str()))?;
             }
         }
     }

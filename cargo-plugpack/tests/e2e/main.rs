@@ -13,7 +13,10 @@
 mod abi;
 mod audit;
 mod build_record;
+#[cfg(unix)]
+mod crash;
 mod host_abi;
+mod safety;
 mod sbom;
 mod sbom_audit_bin;
 mod sign;
