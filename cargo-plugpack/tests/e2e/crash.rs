@@ -199,3 +199,39 @@ fn two_package_runs_to_the_same_output_end_with_one_valid_signed_bundle_issue_12
         assert_eq!(entries(&s.out_dir), ["plugin.oci.tar"]);
     }
 }
+
+#[test]
+fn package_with_minisign_publishes_the_signature_beside_the_bundle_and_reports_final_paths() {
+    let s = setup(1 << 10);
+    let mut cmd = package_cmd(&s, 1_704_164_645);
+    cmd.args(["--minisign", "--message-format", "json"]);
+    let stdout = run_ok(&mut cmd);
+    let written = json_lines(&stdout)
+        .into_iter()
+        .find(|v| v["reason"] == "bundle-written")
+        .unwrap();
+    let output = s.output.to_str().unwrap();
+    let minisig = format!("{output}.minisig");
+    assert_eq!(written["path"], output);
+    assert_eq!(written["signature"]["bundle"], output, "{written}");
+    assert_eq!(
+        written["signature"]["minisig"],
+        minisig.as_str(),
+        "{written}"
+    );
+    assert_eq!(
+        written["signature"]["file_sha256"],
+        sha256_file(&s.output),
+        "{written}"
+    );
+    assert!(
+        std::fs::read_to_string(&minisig)
+            .unwrap()
+            .starts_with("untrusted comment:")
+    );
+    assert_signed(&s, "package --minisign");
+    assert_eq!(
+        entries(&s.out_dir),
+        ["plugin.oci.tar", "plugin.oci.tar.minisig"]
+    );
+}
