@@ -235,3 +235,19 @@ fn package_with_minisign_publishes_the_signature_beside_the_bundle_and_reports_f
         ["plugin.oci.tar", "plugin.oci.tar.minisig"]
     );
 }
+
+#[test]
+fn a_refused_package_run_leaves_the_previous_bundle_and_no_temporaries() {
+    let s = setup(1 << 10);
+    run_ok(&mut package_cmd(&s, 1_704_164_645));
+    let before = sha256_file(&s.output);
+    let mut cmd = package_cmd(&s, 1_704_164_646);
+    cmd.args(["--expires", "2020-01-01T00:00:00Z"]);
+    let err = run_fails(&mut cmd, 2);
+    assert!(
+        err.contains("--expires 2020-01-01T00:00:00Z is not after"),
+        "{err}"
+    );
+    assert_eq!(sha256_file(&s.output), before);
+    assert_eq!(entries(&s.out_dir), ["plugin.oci.tar"]);
+}

@@ -182,8 +182,11 @@ pub fn package(
             "-o/--output needs exactly one selected plugin (use -p NAME)".to_owned(),
         ));
     }
-    // Load the key before building so a bad key fails fast.
+    // Load the key and check the signature's times before building so they fail fast.
     let signing_key = options.sign.as_ref().map(|o| o.key.load(ctx)).transpose()?;
+    if let Some(sign_options) = &options.sign {
+        crate::sign::check_times(sign_options, ctx)?;
+    }
     let build = if options.artifacts.is_empty() {
         build_plugins(project, build_options, !options.no_embed_dependencies, ctx)?
     } else {

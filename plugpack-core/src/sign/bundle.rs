@@ -82,17 +82,13 @@ pub fn sign_bundle_with(
     sign_staged(bundle, bundle, key, options, ctx)
 }
 
-/// [`sign_bundle_with`] on a staged copy: signs `staged` in place but names `published`
-/// (where the caller will rename it) in messages and in the output. A minisign signature is
-/// written to `STAGED.minisig` and reported as `PUBLISHED.minisig`; the caller moves it.
-pub(crate) fn sign_staged(
-    staged: &Utf8Path,
-    published: &Utf8Path,
-    key: &SecretKey,
+/// The time rules of signing (see [`sign_bundle_with`]): returns `signed_at` and the
+/// normalized expiry, or why signing with these options would be refused. `package` calls it
+/// before building, so a bad `--expires` fails fast.
+pub(crate) fn check_times(
     options: &SignOptions,
     ctx: &Ctx,
-) -> Result<SignOutput, Error> {
-    let bundle = staged;
+) -> Result<(i64, Option<String>), Error> {
     let clock = options.now.unwrap_or_else(now);
     let signed_at = match ctx.source_date_epoch() {
         Ok(Some(epoch)) => epoch,
@@ -104,6 +100,35 @@ pub(crate) fn sign_staged(
             now: rfc3339(clock),
         });
     }
+    let expiry = options
+        .expires
+        .as_deref()
+        .map(|e| parse_time(e).map(rfc3339))
+        .transpose()?;
+    if let Some(expires) = &expiry {
+        let at = parse_time(expires)?;
+        if at <= clock.max(signed_at) {
+            return Err(Error::ExpiryInPast {
+                expires: expires.clone(),
+                now: rfc3339(clock.max(signed_at)),
+            });
+        }
+    }
+    Ok((signed_at, expiry))
+}
+
+/// [`sign_bundle_with`] on a staged copy: signs `staged` in place but names `published`
+/// (where the caller will rename it) in messages and in the output. A minisign signature is
+/// written to `STAGED.minisig` and reported as `PUBLISHED.minisig`; the caller moves it.
+pub(crate) fn sign_staged(
+    staged: &Utf8Path,
+    published: &Utf8Path,
+    key: &SecretKey,
+    options: &SignOptions,
+    ctx: &Ctx,
+) -> Result<SignOutput, Error> {
+    let bundle = staged;
+    let (signed_at, requested_expiry) = check_times(options, ctx)?;
     let layout = oci::read_bundle(bundle)?;
     let info = oci::inspect(&layout)?;
     let facts = facts(&layout, &info).map_err(|problem| {
@@ -124,20 +149,6 @@ pub(crate) fn sign_staged(
 
     // A signature by this key that still describes the bundle exactly (and matches any
     // requested sequence/expiry) makes signing a no-op; stale ones are replaced.
-    let requested_expiry = options
-        .expires
-        .as_deref()
-        .map(|e| parse_time(e).map(rfc3339))
-        .transpose()?;
-    if let Some(expires) = &requested_expiry {
-        let at = parse_time(expires)?;
-        if at <= clock.max(signed_at) {
-            return Err(Error::ExpiryInPast {
-                expires: expires.clone(),
-                now: rfc3339(clock.max(signed_at)),
-            });
-        }
-    }
     let current = existing.iter().find_map(|found| {
         let env = found.envelope.as_ref().ok()?;
         let payload = env.payload_bytes(bundle.as_str()).ok()?;

@@ -38,11 +38,11 @@ mod statement;
 use std::collections::BTreeMap;
 
 #[cfg(feature = "tool")]
-pub(crate) use bundle::sign_staged;
-#[cfg(feature = "tool")]
 pub use bundle::{
     SignOptions, SignOutput, attach_envelope, attach_envelope_file, sign_bundle, sign_bundle_with,
 };
+#[cfg(feature = "tool")]
+pub(crate) use bundle::{check_times, sign_staged};
 
 pub use dsse::{
     ENVELOPE_MEDIA_TYPE, Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE, MAX_ENVELOPE_BYTES, pae,
