@@ -174,6 +174,9 @@ fn sign_exit_code(e: &sign::Error) -> u8 {
         | sign::Error::NoKey
         | sign::Error::Sequence { .. }
         | sign::Error::BadTime { .. }
+        | sign::Error::FutureSignedAt { .. }
+        | sign::Error::ExpiryInPast { .. }
+        | sign::Error::BadKeyPath { .. }
         | sign::Error::WrongKeyKind { .. } => USAGE,
         sign::Error::MalformedKey { .. }
         | sign::Error::UnsupportedKeyType { .. }

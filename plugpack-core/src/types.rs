@@ -185,12 +185,16 @@ fn write_canonical(value: &serde_json::Value, out: &mut Vec<u8>) -> Result<(), s
 
 /// An output file that only appears at its final path once complete.
 ///
-/// Bytes go to a temporary file in the destination's directory; [`AtomicFile::commit`]
-/// flushes and renames it into place. Dropping it without committing removes the temporary
-/// file, so an error never leaves a partial file at the output path.
+/// Bytes go to a temporary file in a private run directory ([`crate::scratch::RunDir`]) in
+/// the destination's directory; [`AtomicFile::commit`] flushes and renames it into place.
+/// Dropping it without committing removes the run directory, so an error never leaves a
+/// partial file at the output path, and a killed run leaves one directory that the next
+/// write in the same place removes.
 pub struct AtomicFile {
     temp: tempfile::NamedTempFile,
     dest: Utf8PathBuf,
+    // Dropped after `temp`: removes the run directory and releases its lock.
+    _run: crate::scratch::RunDir,
 }
 
 impl AtomicFile {
@@ -204,12 +208,14 @@ impl AtomicFile {
         if let Err(e) = std::fs::create_dir_all(&parent) {
             return Err(not_a_directory(&parent).unwrap_or(e));
         }
+        let run = crate::scratch::RunDir::create_in(&parent)?;
         let temp = tempfile::Builder::new()
-            .prefix(".plugpack-tmp-")
-            .tempfile_in(&parent)?;
+            .prefix("partial-")
+            .tempfile_in(run.path())?;
         Ok(Self {
             temp,
             dest: dest.to_owned(),
+            _run: run,
         })
     }
 

@@ -188,6 +188,8 @@ fn times_are_evaluated_at_the_hosts_clock() {
         &key,
         &SignOptions {
             expires: Some("2024-02-01T00:00:00Z".to_owned()),
+            // Signing "now" is the fixed epoch, so a 2024 expiry is in the future.
+            now: Some(EPOCH),
             ..SignOptions::default()
         },
         &ctx(),
@@ -218,6 +220,76 @@ fn times_are_evaluated_at_the_hosts_clock() {
     );
 }
 
+/// Issue 12.8: a `signed_at` after the verifier's clock (beyond the skew allowance) is
+/// rejected, so a future `SOURCE_DATE_EPOCH` cannot stretch `max_age`; `sign` refuses to
+/// make such a signature, and refuses an expiry that has passed.
+#[test]
+fn signatures_from_the_future_are_rejected_and_not_made() {
+    let (_guard, dir) = tempdir();
+    let key = SecretKey::from_seed(&[12; 32]);
+    let b = bundle(&dir, "demo-future", "0.1.0");
+    // Refused: SOURCE_DATE_EPOCH (signed_at) a day after the signer's clock.
+    let err = sign::sign_bundle_with(
+        &b,
+        &key,
+        &SignOptions {
+            now: Some(EPOCH - 86_400),
+            ..SignOptions::default()
+        },
+        &ctx(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, sign::Error::FutureSignedAt { .. }), "{err}");
+    // Refused: an expiry before the clock.
+    let err = sign::sign_bundle_with(
+        &b,
+        &key,
+        &SignOptions {
+            expires: Some("2024-01-02T00:00:00Z".to_owned()),
+            now: Some(EPOCH),
+            ..SignOptions::default()
+        },
+        &ctx(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, sign::Error::ExpiryInPast { .. }), "{err}");
+    // Within the skew allowance a signer's clock may be a little behind.
+    sign::sign_bundle_with(
+        &b,
+        &key,
+        &SignOptions {
+            now: Some(EPOCH - 200),
+            ..SignOptions::default()
+        },
+        &ctx(),
+    )
+    .unwrap();
+    let p = policy(&key, "max_age = \"7d\"");
+    let at = |t: i64| {
+        Verifier::new(p.clone(), None)
+            .at_time(t)
+            .verify_bundle(&b)
+            .unwrap()
+    };
+    assert!(at(EPOCH - 200).verified);
+    assert!(at(EPOCH - sign::CLOCK_SKEW_SECS).verified);
+    let report = at(EPOCH - sign::CLOCK_SKEW_SECS - 1);
+    assert_eq!(
+        report.codes().into_iter().collect::<Vec<_>>(),
+        [FailureCode::SignedInFuture],
+        "{report:?}"
+    );
+    // Also without a max_age: a signature from the future is never trusted.
+    let report = Verifier::new(policy(&key, ""), None)
+        .at_time(EPOCH - 30 * 86_400)
+        .verify_bundle(&b)
+        .unwrap();
+    assert_eq!(
+        report.codes().into_iter().collect::<Vec<_>>(),
+        [FailureCode::SignedInFuture]
+    );
+}
+
 #[test]
 fn failure_codes_are_unique() {
     let all = [
@@ -235,6 +307,7 @@ fn failure_codes_are_unique() {
         FailureCode::PredicateMismatch,
         FailureCode::SignatureExpired,
         FailureCode::SignatureTooOld,
+        FailureCode::SignedInFuture,
         FailureCode::ThresholdNotMet,
         FailureCode::NoPolicyMatch,
         FailureCode::MissingAttachment,

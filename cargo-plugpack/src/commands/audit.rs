@@ -7,7 +7,7 @@ use plugpack_core::{Ctx, project};
 
 use crate::cli::{GlobalArgs, MessageFormat, ProjectArgs};
 use crate::exit::{CliError, DATABASE, POLICY};
-use crate::shell::Shell;
+use crate::shell::{Shell, escape};
 
 /// Arguments of `audit`.
 #[derive(Debug, Args)]
@@ -129,13 +129,14 @@ fn finding_lines(f: &Finding, out: &mut String) {
         f.id.as_ref()
             .map(|id| {
                 if f.aliases.is_empty() {
-                    format!("{id}: ")
+                    format!("{}: ", escape(id))
                 } else {
-                    format!("{id} ({}): ", f.aliases.join(", "))
+                    format!("{} ({}): ", escape(id), escape(&f.aliases.join(", ")))
                 }
             })
             .unwrap_or_default();
-    out.push_str(&format!("{head}[{}] {id}{}\n", f.code, f.message));
+    // Advisory titles, crate names, URLs and licences are untrusted: escaped.
+    out.push_str(&format!("{head}[{}] {id}{}\n", f.code, escape(&f.message)));
     if let Some(p) = &f.package {
         let line = p
             .lock_line
@@ -144,7 +145,8 @@ fn finding_lines(f: &Finding, out: &mut String) {
         let build = if f.build_only { ", build-only" } else { "" };
         out.push_str(&format!(
             "    crate:    {} {}{line}{build}\n",
-            p.name, p.version
+            escape(&p.name),
+            escape(&p.version.to_string())
         ));
     }
     if let Some(s) = &f.severity {
@@ -155,18 +157,21 @@ fn finding_lines(f: &Finding, out: &mut String) {
         ));
     }
     if !f.patched.is_empty() {
-        out.push_str(&format!("    patched:  {}\n", f.patched.join("; ")));
+        out.push_str(&format!(
+            "    patched:  {}\n",
+            escape(&f.patched.join("; "))
+        ));
     } else if f.code == audit::Code::Vulnerability {
         out.push_str("    patched:  no fixed version\n");
     }
     if f.path.len() > 1 {
-        out.push_str(&format!("    path:     {}\n", f.path.join(" → ")));
+        out.push_str(&format!("    path:     {}\n", escape(&f.path.join(" → "))));
     }
     if let Some(url) = &f.url {
-        out.push_str(&format!("    see:      {url}\n"));
+        out.push_str(&format!("    see:      {}\n", escape(url)));
     }
     if let Some(s) = &f.ignored {
-        out.push_str(&format!("    ignored:  {}\n", s.reason));
+        out.push_str(&format!("    ignored:  {}\n", escape(&s.reason)));
     }
 }
 
@@ -175,8 +180,16 @@ pub fn render_human(reports: &[AuditReport]) -> String {
     let mut out = String::new();
     for r in reports {
         let subject = match (&r.plugin, &r.version) {
-            (Some(p), Some(v)) => format!("{p} v{v} ({})", r.targets.join(", ")),
-            _ => format!("lockfile {}", r.lockfile.as_deref().unwrap_or("Cargo.lock")),
+            (Some(p), Some(v)) => format!(
+                "{} v{} ({})",
+                escape(p),
+                escape(v),
+                escape(&r.targets.join(", "))
+            ),
+            _ => format!(
+                "lockfile {}",
+                escape(r.lockfile.as_deref().unwrap_or("Cargo.lock"))
+            ),
         };
         out.push_str(&format!(
             "audit of {subject}: {} crates\n",
@@ -185,10 +198,10 @@ pub fn render_human(reports: &[AuditReport]) -> String {
         match &r.database {
             Some(db) => out.push_str(&format!(
                 "advisories: checked against {} ({} {}, updated {}{}, {} advisories)\n",
-                db.location,
-                db.identity.kind,
-                db.identity.value.get(..12).unwrap_or(&db.identity.value),
-                db.updated,
+                escape(&db.location.to_string()),
+                escape(&db.identity.kind.to_string()),
+                escape(db.identity.value.get(..12).unwrap_or(&db.identity.value)),
+                escape(&db.updated.to_string()),
                 db.age_days
                     .map(|d| format!(", {d} days ago"))
                     .unwrap_or_default(),
@@ -210,8 +223,10 @@ pub fn render_human(reports: &[AuditReport]) -> String {
                 .iter()
                 .filter_map(|d| {
                     let c = d.concluded.as_ref()?;
-                    (d.expression.as_deref() != Some(c.as_str()))
-                        .then(|| format!("{} {} → {c}", d.name, d.version))
+                    (d.expression.as_deref() != Some(c.as_str())).then(|| {
+                        let line = format!("{} {} → {c}", d.name, d.version);
+                        escape(&line).into_owned()
+                    })
                 })
                 .collect();
             out.push_str(&format!("licences: {} crates evaluated", l.packages.len()));

@@ -7,7 +7,7 @@ use plugpack_core::sign::{self, KeygenOptions};
 
 use crate::cli::OutputFormat;
 use crate::exit::CliError;
-use crate::shell::Shell;
+use crate::shell::{Shell, escape};
 
 /// Arguments of `keygen`.
 #[derive(Debug, Args)]
@@ -44,7 +44,9 @@ pub fn run(args: &KeygenArgs, shell: &Shell) -> Result<u8, CliError> {
                 "Generated",
                 &format!(
                     "Ed25519 key {} ({}, {})",
-                    out.key_id, out.private_key, out.public_key
+                    out.key_id,
+                    escape(out.private_key.as_str()),
+                    escape(out.public_key.as_str())
                 ),
             );
             shell.out(&out.key_id.0)?;

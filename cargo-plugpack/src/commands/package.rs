@@ -9,7 +9,7 @@ use plugpack_core::{Ctx, Reporter, project};
 
 use crate::cli::{GlobalArgs, OutputFormat, ProjectArgs};
 use crate::exit::CliError;
-use crate::shell::Shell;
+use crate::shell::{Shell, escape};
 
 /// Arguments of `package`.
 #[derive(Debug, Args)]
@@ -95,14 +95,14 @@ pub fn run(
                     "Packaged",
                     &format!(
                         "{} v{} → {} ({entry} {}); audit {}",
-                        bundle.plugin,
-                        bundle.version,
-                        bundle.path,
+                        escape(&bundle.plugin),
+                        escape(&bundle.version),
+                        escape(bundle.path.as_str()),
                         bundle.info.digest,
                         audit_summary(&bundle.audit)
                     ),
                 );
-                shell.out(bundle.path.as_str())?;
+                shell.out(&escape(bundle.path.as_str()))?;
             }
         }
     }

@@ -7,7 +7,7 @@ use plugpack_core::{Ctx, Reporter};
 
 use crate::cli::OutputFormat;
 use crate::exit::{CliError, POLICY};
-use crate::shell::Shell;
+use crate::shell::{Shell, escape};
 
 /// Arguments of `verify`.
 #[derive(Debug, Args)]
@@ -60,22 +60,28 @@ fn render(report: &VerifyReport, shell: &Shell) -> std::io::Result<()> {
     if shell.format() == OutputFormat::Json {
         return shell.json("verify-result", report);
     }
+    // Names, versions, targets and failure messages quote the bundle: escaped.
     let what = format!(
         "{} v{}",
-        report.plugin.as_deref().unwrap_or("?"),
-        report.version.as_deref().unwrap_or("?")
+        escape(report.plugin.as_deref().unwrap_or("?")),
+        escape(report.version.as_deref().unwrap_or("?"))
     );
     for note in &report.notes {
-        shell.warn(&format!("[{}] {}", note.code, note.message));
+        shell.warn(&format!("[{}] {}", note.code, escape(&note.message)));
     }
     if report.verified && report.failures.is_empty() {
         let keys: Vec<&str> = report.signers.iter().map(|s| s.key_id.short()).collect();
         shell.status(
             "Verified",
-            &format!("{what} ({}) signed by {}", report.bundle, keys.join(", ")),
+            &format!(
+                "{what} ({}) signed by {}",
+                escape(report.bundle.as_str()),
+                escape(&keys.join(", "))
+            ),
         );
         for artifact in &report.artifacts {
-            let file = artifact.file_name.as_deref().unwrap_or("?");
+            let file = escape(artifact.file_name.as_deref().unwrap_or("?"));
+            let target = escape(&artifact.target);
             match &artifact.abi {
                 Some(AbiStatus::Compatible {
                     fingerprint,
@@ -83,16 +89,13 @@ fn render(report: &VerifyReport, shell: &Shell) -> std::io::Result<()> {
                 }) => shell.status(
                     "ABI",
                     &format!(
-                        "{}/{file} matches the host ABI ({detail}, {fingerprint})",
-                        artifact.target
+                        "{target}/{file} matches the host ABI ({}, {fingerprint})",
+                        escape(detail)
                     ),
                 ),
                 Some(AbiStatus::OtherPlatform { .. }) => shell.status(
                     "ABI",
-                    &format!(
-                        "{}/{file} is for another platform (skipped)",
-                        artifact.target
-                    ),
+                    &format!("{target}/{file} is for another platform (skipped)"),
                 ),
                 _ => {}
             }
@@ -112,10 +115,11 @@ fn render(report: &VerifyReport, shell: &Shell) -> std::io::Result<()> {
         if report.verified {
             shell.warn(&format!(
                 "[{}] {} (audit: not enforced)",
-                failure.code, failure.message
+                failure.code,
+                escape(&failure.message)
             ));
         } else {
-            shell.error_line(&format!("[{}] {}", failure.code, failure.message));
+            shell.error_line(&format!("[{}] {}", failure.code, escape(&failure.message)));
         }
     }
     if report.plugin.is_none() {

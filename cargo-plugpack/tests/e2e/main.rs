@@ -15,7 +15,10 @@ mod audit;
 mod build_record;
 mod exit_codes;
 mod honest;
+#[cfg(unix)]
+mod crash;
 mod host_abi;
+mod safety;
 mod sbom;
 mod sbom_audit_bin;
 mod sign;

@@ -522,7 +522,15 @@ fn expired_signatures_and_keys_outside_their_window_are_rejected() {
     let dir = tempdir();
     let (key, public) = keygen(dir.path(), "k");
     let bundle = tiny_bundle(dir.path(), "b", 8);
-    sign(&bundle, &key, &["--expires", "2024-01-03T00:00:00Z"]);
+    // `sign` refuses an expiry in the past (issue 12.8): sign with one a moment ahead, then
+    // let it pass.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let soon = plugpack_core::types::rfc3339(now + 2);
+    sign(&bundle, &key, &["--expires", &soon]);
+    std::thread::sleep(std::time::Duration::from_secs(3));
     let state = dir.path().join("state");
     let (code, report) = verify(&bundle, &state, &["--key", public.to_str().unwrap()]);
     assert_eq!(code, 1);

@@ -2,9 +2,10 @@
 //! referrers and write the bundle again without touching any existing blob or manifest.
 //!
 //! Every blob is copied byte for byte (small JSON documents in memory, everything else
-//! streamed into a scratch directory beside the bundle and re-hashed on the way), the index
-//! entries are kept in their order and the tar mtime of the original is reused, so writing
-//! the rebuilt layout unchanged reproduces the original tarball exactly.
+//! streamed into a run directory ([`crate::scratch::RunDir`]) beside the bundle and
+//! re-hashed on the way), the index entries are kept in their order and the tar mtime of
+//! the original is reused, so writing the rebuilt layout unchanged reproduces the original
+//! tarball exactly.
 
 use std::fs::File;
 use std::io::{self, BufReader};
@@ -23,7 +24,7 @@ pub struct RebuiltLayout {
     pub builder: LayoutBuilder,
     /// The mtime of the original tar entries (reuse it when writing).
     pub epoch: i64,
-    _scratch: tempfile::TempDir,
+    _scratch: crate::scratch::RunDir,
 }
 
 impl std::fmt::Debug for RebuiltLayout {
@@ -47,18 +48,11 @@ pub fn rebuild(bundle: &Utf8Path) -> Result<RebuiltLayout, Error> {
         Some(p) if !p.as_str().is_empty() => p.to_owned(),
         _ => Utf8PathBuf::from("."),
     };
-    let scratch = tempfile::Builder::new()
-        .prefix(".plugpack-rebuild-")
-        .tempdir_in(&parent)
-        .map_err(|source| Error::Write {
-            path: parent.clone(),
-            source,
-        })?;
-    let scratch_dir =
-        Utf8PathBuf::from_path_buf(scratch.path().to_owned()).map_err(|p| Error::Write {
-            path: parent.clone(),
-            source: io::Error::other(format!("non-UTF-8 temporary path {}", p.display())),
-        })?;
+    let scratch = crate::scratch::RunDir::create_in(&parent).map_err(|source| Error::Write {
+        path: parent.clone(),
+        source,
+    })?;
+    let scratch_dir = scratch.path().to_owned();
     let read_err = |source: io::Error| Error::Read {
         path: bundle.to_owned(),
         source,

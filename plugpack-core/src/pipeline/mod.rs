@@ -3,7 +3,10 @@
 //! `package` = build (or take `--artifact` files) → fingerprint → audit of every plugin
 //! (refuses on denied findings unless `--allow-findings`, before any bundle is written) →
 //! attachments (CycloneDX SBOM, ABI fingerprint, audit report, as OCI referrers) → one bundle
-//! per plugin → optional signature. `sbom` = build → one SBOM per artifact, written to files
+//! per plugin → optional signature. Each bundle is written and signed in a run directory
+//! beside its output ([`crate::scratch::RunDir`]) and renamed into place only when complete
+//! (and signed, with `--key`), so a killed run never leaves an unsigned or partial bundle at
+//! the output path. `sbom` = build → one SBOM per artifact, written to files
 //! or returned for stdout. Each step is a plain call on the previous step's typed output.
 //!
 //! Each command's composition has its own file: `package` and the build here, `bom.rs`'s
@@ -20,7 +23,7 @@ pub use bom::{SbomDestination, SbomRun, SbomRunOptions, WrittenSbom, sbom, sbom_
 
 use abi::{abi_attachment, external_fingerprints};
 use bom::sbom_attachment;
-use camino::Utf8PathBuf;
+use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::audit;
@@ -207,8 +210,11 @@ pub fn package(
         ));
     }
     let profile = build_options.profile.name();
-    // Load the key before building so a bad key fails fast.
+    // Load the key and check the signature's times before building so they fail fast.
     let signing_key = options.sign.as_ref().map(|o| o.key.load(ctx)).transpose()?;
+    if let Some(sign_options) = &options.sign {
+        crate::sign::check_times(sign_options, ctx)?;
+    }
     let build = if options.artifacts.is_empty() {
         build_plugins(project, build_options, !options.no_embed_dependencies, ctx)?
     } else {
@@ -281,8 +287,15 @@ pub fn package(
                     .collect(),
             })
             .collect();
+        // Everything is written and signed in a run directory beside the output; the
+        // finished (signed) bundle is renamed into place last. A kill at any point leaves
+        // the previous bundle at `output` and a run directory the next run removes.
+        let run = stage_dir(&output)?;
+        let staged = run
+            .path()
+            .join(output.file_name().unwrap_or("bundle.oci.tar"));
         let pack_options = PackOptions {
-            output: output.clone(),
+            output: staged.clone(),
             epoch: project.epoch,
             revision: revision.clone(),
         };
@@ -310,17 +323,22 @@ pub fn package(
         let mut info = info?;
         let signature = match (&signing_key, &options.sign) {
             (Some(key), Some(sign_options)) => {
-                let signed = crate::sign::sign_bundle_with(&output, key, sign_options, ctx)?;
-                info = oci::inspect(&oci::read_bundle(&output)?)?;
+                let signed = crate::sign::sign_staged(&staged, &output, key, sign_options, ctx)?;
+                info = oci::inspect(&oci::read_bundle(&staged)?)?;
                 Some(signed)
             }
             _ => None,
         };
         let (file_sha256, _) =
-            crate::types::Sha256Digest::of_file(&output).map_err(|source| oci::Error::Read {
-                path: output.clone(),
+            crate::types::Sha256Digest::of_file(&staged).map_err(|source| oci::Error::Read {
+                path: staged.clone(),
                 source,
             })?;
+        publish(&staged, &output)?;
+        if let Some(minisig) = signature.as_ref().and_then(|s| s.minisig.as_ref()) {
+            publish(&Utf8PathBuf::from(format!("{staged}.minisig")), minisig)?;
+        }
+        drop(run);
         bundles.push(WrittenBundle {
             plugin: plugin.name.clone(),
             version: plugin.version.clone(),
@@ -403,6 +421,31 @@ fn licensed(plugin: &crate::project::Plugin, ctx: &Ctx) -> crate::project::Plugi
         sbom::Licensing::Missing => None,
     };
     plugin
+}
+
+/// A run directory beside `output` (see [`crate::scratch`]).
+fn stage_dir(output: &Utf8Path) -> Result<crate::scratch::RunDir> {
+    let parent = match output.parent() {
+        Some(p) if !p.as_str().is_empty() => p.to_owned(),
+        _ => Utf8PathBuf::from("."),
+    };
+    crate::scratch::RunDir::create_in(&parent).map_err(|source| {
+        Error::Oci(oci::Error::Write {
+            path: output.to_owned(),
+            source,
+        })
+    })
+}
+
+/// Renames a finished file from the run directory to its final path (same directory tree,
+/// so the rename is atomic: readers see the old file or the new one, never a mix).
+fn publish(staged: &Utf8Path, dest: &Utf8Path) -> Result<()> {
+    std::fs::rename(staged, dest).map_err(|source| {
+        Error::Oci(oci::Error::Write {
+            path: dest.to_owned(),
+            source,
+        })
+    })
 }
 
 fn external_artifacts(

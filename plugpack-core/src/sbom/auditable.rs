@@ -247,13 +247,16 @@ pub fn embed(
             .permissions();
         std::fs::set_permissions(&out, permissions).map_err(io("write", &out))?;
     } else if magic == *b"\x7fELF" {
-        // Unique temporary names in the output directory: concurrent runs never see a
-        // half-written file, and the final rename is atomic.
+        // Temporaries in this run's own directory beside the output: concurrent runs never
+        // see a half-written file, the final rename is atomic, and a killed run's leftovers
+        // are removed by the next run (see `crate::scratch`).
+        let run = crate::scratch::RunDir::create_in(&out_dir)
+            .map_err(io("create a temporary directory in", &out_dir))?;
         let temp = |suffix: &str| {
             tempfile::Builder::new()
-                .prefix(".plugpack-embed-")
+                .prefix("embed-")
                 .suffix(suffix)
-                .tempfile_in(&out_dir)
+                .tempfile_in(run.path())
                 .map_err(io("create a temporary file in", &out_dir))
         };
         let section_file = temp(".dep-v0")?;

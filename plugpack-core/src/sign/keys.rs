@@ -210,7 +210,7 @@ impl SecretKey {
     /// `allow_insecure` (like ssh does).
     pub fn load(path: &Utf8Path, allow_insecure: bool) -> Result<Self, Error> {
         let text = Zeroizing::new(read_text(path)?);
-        if text.trim_start().starts_with("-----BEGIN PUBLIC KEY-----") {
+        if text.trim_start().starts_with("-----BEGIN PUBLIC KEY-----") && pem_blocks(&text) == 1 {
             // Say what is wrong before complaining about a public file's permissions.
             return Err(Error::WrongKeyKind {
                 origin: path.to_string(),
@@ -335,6 +335,16 @@ fn decode_pem(text: &str, origin: &str) -> Result<(String, SecretDocument), Erro
             reason,
         });
     }
+    let blocks = pem_blocks(trimmed);
+    if blocks > 1 {
+        return Err(Error::MalformedKey {
+            origin: origin.to_owned(),
+            reason: format!(
+                "it holds {blocks} PEM blocks; a key file must hold exactly one key (split it, \
+                 one key per file)"
+            ),
+        });
+    }
     let label = trimmed
         .lines()
         .next()
@@ -352,6 +362,13 @@ fn decode_pem(text: &str, origin: &str) -> Result<(String, SecretDocument), Erro
         reason: e.to_string(),
     })?;
     Ok((label, doc))
+}
+
+/// How many `-----BEGIN` lines `text` has.
+fn pem_blocks(text: &str) -> usize {
+    text.lines()
+        .filter(|l| l.trim_start().starts_with("-----BEGIN "))
+        .count()
 }
 
 fn unsupported_label(label: &str, origin: &str) -> Error {
@@ -440,6 +457,7 @@ pub fn keygen(options: &KeygenOptions) -> Result<KeygenOutput, Error> {
         .as_str()
         .strip_suffix(".key")
         .unwrap_or(output.as_str());
+    check_stem(&options.output, stem)?;
     let private_path = Utf8PathBuf::from(format!("{stem}.key"));
     let public_path = Utf8PathBuf::from(format!("{stem}.pub"));
     let mut paths = vec![private_path.clone(), public_path.clone()];
@@ -469,6 +487,38 @@ pub fn keygen(options: &KeygenOptions) -> Result<KeygenOutput, Error> {
         public_key: public_path,
         minisign,
     })
+}
+
+#[cfg(feature = "tool")]
+/// Refuses a `keygen -o` value that names no file: empty, a directory (`dir/`, `.`, an
+/// existing directory), or a bare `.key`, which would write hidden `.key`/`.pub` files.
+fn check_stem(output: &Utf8Path, stem: &str) -> Result<(), Error> {
+    let bad = |reason: &str| {
+        Err(Error::BadKeyPath {
+            path: output.to_owned(),
+            reason: reason.to_owned(),
+        })
+    };
+    if output.as_str().trim().is_empty() {
+        return bad(
+            "empty; give a file stem such as `keys/release` (writes release.key and release.pub)",
+        );
+    }
+    if stem.ends_with('/') || stem.ends_with(std::path::MAIN_SEPARATOR) {
+        return bad(
+            "names a directory; add a file stem, e.g. `dir/release` (writes release.key and release.pub)",
+        );
+    }
+    let name = Utf8Path::new(stem).file_name().unwrap_or_default();
+    if name.is_empty() || stem.ends_with("/.") || stem == "." || stem.ends_with("..") {
+        return bad(
+            "names no file; give a file stem such as `release` (writes release.key and release.pub)",
+        );
+    }
+    if Utf8Path::new(stem).is_dir() {
+        return bad("is an existing directory; give a file stem inside it, e.g. `DIR/release`");
+    }
+    Ok(())
 }
 
 #[cfg(feature = "tool")]
@@ -540,6 +590,35 @@ mod tests {
         let sig = key.sign(b"msg");
         assert!(public.verify(b"msg", &sig));
         assert!(!public.verify(b"msh", &sig));
+    }
+
+    #[test]
+    fn two_pem_blocks_are_named_as_such() {
+        let a = SecretKey::from_seed(&[3u8; 32]);
+        let b = SecretKey::from_seed(&[4u8; 32]);
+        let two_private = format!(
+            "{}{}",
+            a.to_pem().unwrap().as_str(),
+            b.to_pem().unwrap().as_str()
+        );
+        let public_and_private = format!(
+            "{}{}",
+            a.public().to_pem().unwrap(),
+            a.to_pem().unwrap().as_str()
+        );
+        let two_public = format!(
+            "{}\n{}",
+            a.public().to_pem().unwrap(),
+            b.public().to_pem().unwrap()
+        );
+        for text in [&two_private, &public_and_private] {
+            let err = SecretKey::from_pem(text, "k.key").unwrap_err();
+            assert!(err.to_string().contains("2 PEM blocks"), "{err}");
+        }
+        for text in [&two_public, &public_and_private] {
+            let err = PublicKey::from_pem(text, "k.pub").unwrap_err();
+            assert!(err.to_string().contains("2 PEM blocks"), "{err}");
+        }
     }
 
     #[test]

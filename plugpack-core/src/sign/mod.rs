@@ -41,6 +41,8 @@ use std::collections::BTreeMap;
 pub use bundle::{
     SignOptions, SignOutput, attach_envelope, attach_envelope_file, sign_bundle, sign_bundle_with,
 };
+#[cfg(feature = "tool")]
+pub(crate) use bundle::{check_times, sign_staged};
 
 pub use dsse::{
     ENVELOPE_MEDIA_TYPE, Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE, MAX_ENVELOPE_BYTES, pae,
@@ -102,6 +104,11 @@ pub fn envelopes(layout: &Layout, info: &BundleInfo) -> Vec<FoundEnvelope> {
     }
     by_blob.into_values().collect()
 }
+
+/// How far (seconds) a signature's `signed_at` may lie after the verifier's clock: 5
+/// minutes, for clocks that are not perfectly in sync. A later `signed_at` is rejected, so a
+/// future `SOURCE_DATE_EPOCH` cannot stretch a policy's `max_age`.
+pub const CLOCK_SKEW_SECS: i64 = 300;
 
 /// Seconds since 1970 by the system clock.
 pub fn now() -> i64 {

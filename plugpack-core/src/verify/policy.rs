@@ -197,9 +197,18 @@ impl TrustPolicy {
         };
         let raw: RawPolicy = toml::from_str(text).map_err(|e| invalid(vec![e.to_string()]))?;
         let mut problems = Vec::new();
+        let mut revoked = BTreeSet::new();
+        for id in raw.revoked {
+            let id = id.trim().to_ascii_lowercase();
+            if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                problems.push(format!("revoked: `{id}` is not a 64-hex-digit key id"));
+            }
+            revoked.insert(KeyId(id));
+        }
         let mut roots = BTreeMap::new();
         for (name, root) in raw.roots {
             let mut keys = BTreeMap::new();
+            let mut unloadable = false;
             for entry in &root.keys {
                 let loaded = if entry.trim_start().starts_with("-----BEGIN") {
                     PublicKey::from_pem(entry, &format!("roots.{name}.keys (inline)"))
@@ -211,7 +220,10 @@ impl TrustPolicy {
                     Ok(key) => {
                         keys.insert(key.key_id().clone(), key);
                     }
-                    Err(e) => problems.push(format!("roots.{name}: {}", error_chain(&e))),
+                    Err(e) => {
+                        unloadable = true;
+                        problems.push(format!("roots.{name}: {}", error_chain(&e)));
+                    }
                 }
             }
             if root.keys.is_empty() {
@@ -220,11 +232,32 @@ impl TrustPolicy {
             let threshold = root.threshold.unwrap_or(1);
             if threshold == 0 {
                 problems.push(format!("roots.{name}: `threshold` must be at least 1"));
-            } else if threshold as usize > root.keys.len() && !root.keys.is_empty() {
-                problems.push(format!(
-                    "roots.{name}: `threshold` {threshold} is more than its {} keys",
-                    root.keys.len()
-                ));
+            } else if !root.keys.is_empty() && !unloadable {
+                // Only distinct, unrevoked keys can count towards the threshold.
+                let usable = keys.keys().filter(|id| !revoked.contains(*id)).count();
+                if threshold > usable as u64 {
+                    let mut why = Vec::new();
+                    if keys.len() < root.keys.len() {
+                        why.push(format!(
+                            "{} entries name only {} distinct key(s)",
+                            root.keys.len(),
+                            keys.len()
+                        ));
+                    }
+                    let revoked_here = keys.len() - usable;
+                    if revoked_here > 0 {
+                        why.push(format!("{revoked_here} of its keys are revoked"));
+                    }
+                    let why = if why.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", why.join(", "))
+                    };
+                    problems.push(format!(
+                        "roots.{name}: `threshold` {threshold} can never be met by its \
+                         {usable} usable distinct key(s){why}"
+                    ));
+                }
             }
             let mut time = |field: &str, value: &Option<String>| -> Option<i64> {
                 let value = value.as_ref()?;
@@ -253,14 +286,6 @@ impl TrustPolicy {
                     not_after,
                 },
             );
-        }
-        let mut revoked = BTreeSet::new();
-        for id in raw.revoked {
-            let id = id.trim().to_ascii_lowercase();
-            if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-                problems.push(format!("revoked: `{id}` is not a 64-hex-digit key id"));
-            }
-            revoked.insert(KeyId(id));
         }
         let mut rules = Vec::new();
         let mut patterns = BTreeSet::new();
@@ -633,6 +658,54 @@ require = ["audit-checked"]
             "{problems:?}"
         );
         assert!(inline("state = 3").is_err());
+    }
+
+    #[test]
+    fn a_threshold_its_distinct_keys_cannot_meet_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = Utf8PathBuf::from_path_buf(dir.path().to_owned()).unwrap();
+        let a = crate::sign::SecretKey::from_seed(&[5u8; 32]);
+        let b = crate::sign::SecretKey::from_seed(&[6u8; 32]);
+        std::fs::write(base.join("a.pub"), a.public().to_pem().unwrap()).unwrap();
+        std::fs::write(base.join("copy-of-a.pub"), a.public().to_pem().unwrap()).unwrap();
+        std::fs::write(base.join("b.pub"), b.public().to_pem().unwrap()).unwrap();
+        let policy = |root: &str| {
+            let path = base.join("plugpack-trust.toml");
+            std::fs::write(
+                &path,
+                format!("{root}\n[[policy]]\npattern = \"*\"\nroots = [\"main\"]\n"),
+            )
+            .unwrap();
+            TrustPolicy::load(&path)
+        };
+        // The same key twice (two files, one key) cannot meet a threshold of 2.
+        let err = policy("[roots.main]\nkeys = [\"a.pub\", \"copy-of-a.pub\"]\nthreshold = 2\n")
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("plugpack-trust.toml"), "{text}");
+        let Error::Policy { problems, .. } = err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("threshold` 2 can never be met")
+                && problems[0].contains("2 entries name only 1 distinct key"),
+            "{problems:?}"
+        );
+        // A revoked key does not count either.
+        let revoked = format!(
+            "revoked = [{:?}]\n[roots.main]\nkeys = [\"a.pub\", \"b.pub\"]\nthreshold = 2\n",
+            b.public().key_id().0
+        );
+        let Err(Error::Policy { problems, .. }) = policy(&revoked) else {
+            panic!("accepted an unmeetable threshold");
+        };
+        assert!(
+            problems[0].contains("1 of its keys are revoked"),
+            "{problems:?}"
+        );
+        // Two distinct keys meet 2.
+        policy("[roots.main]\nkeys = [\"a.pub\", \"b.pub\"]\nthreshold = 2\n").unwrap();
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub enum FailureCode {
     SignatureExpired,
     /// The signature is older than the policy's `max_age`.
     SignatureTooOld,
+    /// The signature's `signed_at` lies after the clock (beyond
+    /// [`crate::sign::CLOCK_SKEW_SECS`]), which would stretch `max_age`.
+    SignedInFuture,
     /// Not enough distinct trusted signatures.
     ThresholdNotMet,
     /// No policy pattern matches the plugin name.
@@ -76,6 +79,7 @@ impl FailureCode {
             FailureCode::PredicateMismatch => "predicate-mismatch",
             FailureCode::SignatureExpired => "signature-expired",
             FailureCode::SignatureTooOld => "signature-too-old",
+            FailureCode::SignedInFuture => "signed-in-future",
             FailureCode::ThresholdNotMet => "threshold-not-met",
             FailureCode::NoPolicyMatch => "no-policy-match",
             FailureCode::MissingAttachment => "missing-attachment",
