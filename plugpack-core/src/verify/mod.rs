@@ -76,6 +76,11 @@ use crate::oci::{self, Layout};
 use crate::sign::facts;
 use crate::types::{Sha256Digest, rfc3339};
 
+/// Largest `--host-abi` document read (a `plugpack-abi/1` fingerprint of a large plugin is a
+/// few MiB).
+#[cfg(feature = "guard")]
+pub const MAX_HOST_ABI_FILE: u64 = 16 * 1024 * 1024;
+
 /// What `cargo plugpack verify` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
@@ -113,9 +118,11 @@ pub fn verify(options: &VerifyOptions, ctx: &crate::ctx::Ctx) -> Result<VerifyRe
     let mut verifier = Verifier::new(policy, Some(state)).allow_downgrade(options.allow_downgrade);
     #[cfg(feature = "guard")]
     if let Some(path) = &options.host_abi {
-        let bytes = std::fs::read(path).map_err(|source| Error::ReadHostAbi {
-            path: path.clone(),
-            source,
+        let bytes = crate::types::read_small_file(path, MAX_HOST_ABI_FILE).map_err(|source| {
+            Error::ReadHostAbi {
+                path: path.clone(),
+                source,
+            }
         })?;
         let expectation =
             crate::guard::AbiExpectation::from_json(&bytes).map_err(|source| Error::HostAbi {
@@ -244,7 +251,24 @@ impl Verifier {
             let file = std::fs::File::create(&tar_path).map_err(read_err)?;
             let mut builder = tar::Builder::new(file);
             builder.follow_symlinks(false);
-            builder.append_dir_all(".", dir).map_err(read_err)?;
+            // Top-level entries by their own names: canonical tar names (no `./`).
+            let mut top: Vec<_> = std::fs::read_dir(dir)
+                .map_err(read_err)?
+                .collect::<Result<_, _>>()
+                .map_err(read_err)?;
+            top.sort_by_key(|e| e.file_name());
+            for entry in top {
+                let name = entry.file_name();
+                if entry.file_type().map_err(read_err)?.is_dir() {
+                    builder
+                        .append_dir_all(&name, entry.path())
+                        .map_err(read_err)?;
+                } else {
+                    builder
+                        .append_path_with_name(entry.path(), &name)
+                        .map_err(read_err)?;
+                }
+            }
             builder.into_inner().map_err(read_err)?;
         }
         let mut report = self.verify_bundle(&tar_path)?;

@@ -131,6 +131,9 @@ pub struct Rule {
     pub level: Level,
 }
 
+/// Largest trust policy file read.
+pub const MAX_POLICY_FILE: u64 = 1024 * 1024;
+
 /// A validated trust policy.
 #[derive(Debug, Clone)]
 pub struct TrustPolicy {
@@ -147,9 +150,16 @@ pub struct TrustPolicy {
 impl TrustPolicy {
     /// Reads and validates a policy file; every problem is reported at once.
     pub fn load(path: &Utf8Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadPolicy {
+        let read_err = |source| Error::ReadPolicy {
             path: path.to_owned(),
             source,
+        };
+        let bytes = crate::types::read_small_file(path, MAX_POLICY_FILE).map_err(read_err)?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            read_err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "not UTF-8 text",
+            ))
         })?;
         let base = path.parent().map(Utf8Path::to_owned).unwrap_or_default();
         Self::parse(&text, path.as_str(), &base)
