@@ -38,7 +38,8 @@ pub struct Layout {
     pub path: Utf8PathBuf,
     /// Raw `index.json`.
     pub index_json: Vec<u8>,
-    /// The mtime of the `index.json` entry.
+    /// The mtime of the `index.json` entry (reused when the bundle is rewritten).
+    #[cfg_attr(not(feature = "tool"), allow(dead_code))]
     pub(super) index_mtime: u64,
     blobs: BTreeMap<Sha256Digest, StoredBlob>,
 }
@@ -55,6 +56,7 @@ impl Layout {
     }
 
     /// Every blob's digest, in order.
+    #[cfg(feature = "tool")]
     pub(super) fn blob_digests(&self) -> impl Iterator<Item = &Sha256Digest> {
         self.blobs.keys()
     }
