@@ -417,3 +417,41 @@ impl Verifier {
         Ok(report)
     }
 }
+
+#[cfg(all(test, feature = "guard"))]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_host_abi_document_over_the_cap_is_refused_before_parsing() {
+        // Issue 12 (4): `--host-abi` files had no size cap.
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let key = dir.join("k.pub");
+        let pem = crate::sign::SecretKey::from_seed(&[7; 32])
+            .public()
+            .to_pem()
+            .unwrap();
+        std::fs::write(&key, pem).unwrap();
+        let abi = dir.join("host-abi.json");
+        let file = std::fs::File::create(&abi).unwrap();
+        file.set_len(MAX_HOST_ABI_FILE + 1).unwrap();
+        let options = VerifyOptions {
+            bundle: dir.join("missing.oci.tar"),
+            keys: vec![key],
+            state: Some(dir.join("state")),
+            host_abi: Some(abi),
+            ..VerifyOptions::default()
+        };
+        let ctx = crate::ctx::Ctx::with_env(BTreeMap::new(), Arc::new(crate::ctx::SilentReporter));
+        let err = verify(&options, &ctx).unwrap_err();
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(
+            matches!(err, Error::ReadHostAbi { .. }) && source.contains("16777216-byte limit"),
+            "{err}: {source}"
+        );
+    }
+}

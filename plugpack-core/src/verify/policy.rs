@@ -478,6 +478,36 @@ level = "loud"
     }
 
     #[test]
+    fn policy_and_key_files_are_capped_and_must_be_regular() {
+        // Issue 12 (4): no size cap used to mean `--key /dev/zero` grew without bound.
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let big = dir.join("plugpack-trust.toml");
+        std::fs::write(&big, "# padding\n".repeat(120 * 1024)).unwrap();
+        let err = TrustPolicy::load(&big).unwrap_err();
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(
+            matches!(err, Error::ReadPolicy { .. }) && source.contains("1048576-byte limit"),
+            "{err}: {source}"
+        );
+        let err = TrustPolicy::load(dir).unwrap_err();
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(source.contains("not a regular file"), "{err}: {source}");
+
+        let key = dir.join("big.pub");
+        std::fs::write(&key, vec![b'A'; 100 * 1024]).unwrap();
+        let err = TrustPolicy::from_keys(&[key]).unwrap_err();
+        let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(chain.contains("65536-byte limit"), "{chain}");
+        #[cfg(unix)]
+        {
+            let err = TrustPolicy::from_keys(&["/dev/zero".into()]).unwrap_err();
+            let chain = format!("{err}: {:?}", std::error::Error::source(&err));
+            assert!(chain.contains("not a regular file"), "{chain}");
+        }
+    }
+
+    #[test]
     fn empty_policy_is_an_error() {
         assert!(TrustPolicy::parse("", "t", Utf8Path::new(".")).is_err());
         assert!(matches!(TrustPolicy::from_keys(&[]), Err(Error::NoTrust)));
