@@ -6,6 +6,7 @@
 #
 #   bash bench/verify-referrers.sh                  (1000 10000 30000 100000 referrers)
 #   bash bench/verify-referrers.sh 5000 50000       (other counts)
+#   PLUGPACK_BIN=target/debug/cargo-plugpack bash bench/verify-referrers.sh   (no release build)
 #
 # For each count N it builds, without cargo or a fixture build: a small valid plugin bundle
 # (Python's tarfile), signs it with a fresh key, then adds N more signature referrers (each
@@ -16,8 +17,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 counts=("$@")
 [ ${#counts[@]} -gt 0 ] || counts=(1000 10000 30000 100000)
-cargo build --release --locked -p cargo-plugpack -q
-plugpack="$PWD/target/release/cargo-plugpack plugpack"
+if [ -n "${PLUGPACK_BIN:-}" ]; then
+  plugpack="$PLUGPACK_BIN plugpack"   # e.g. PLUGPACK_BIN=target/debug/cargo-plugpack
+else
+  cargo build --release --locked -p cargo-plugpack -q
+  plugpack="$PWD/target/release/cargo-plugpack plugpack"
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export SOURCE_DATE_EPOCH=1704164645

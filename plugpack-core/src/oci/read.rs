@@ -204,8 +204,8 @@ fn shown(name: &str) -> String {
 fn check_extension_headers(
     path: &Utf8Path,
     invalid: &dyn Fn(String) -> Error,
+    not_tar: &dyn Fn(io::Error) -> Error,
 ) -> Result<(), Error> {
-    let not_tar = |e: io::Error| invalid(format!("not a readable tar archive ({e})"));
     let mut archive = open_archive(path)?;
     let mut long_name = false;
     let mut pax_path = false;
@@ -271,7 +271,7 @@ pub fn read_bundle(path: &Utf8Path) -> Result<Layout, Error> {
         problem,
     };
     let not_tar = |e: io::Error| invalid(format!("not a readable tar archive ({e})"));
-    check_extension_headers(path, &invalid)?;
+    check_extension_headers(path, &invalid, &not_tar)?;
     let mut archive = open_archive(path)?;
     let mut blobs = BTreeMap::new();
     let mut oci_layout = None;
