@@ -100,13 +100,13 @@ EOF
   size=$(( $(stat -c %s "$bundle") / 1024 / 1024 ))
   state="$work/state-$n"
   if command -v /usr/bin/time >/dev/null; then
-    /usr/bin/time -f '%e %M' -o "$work/time" $plugpack verify "$bundle" --key "$work/bench.pub" --state "$state" > "$work/out"
+    /usr/bin/time -f '%e %M' -o "$work/time" $plugpack verify "$bundle" --key "$work/bench.pub" --state "$state" > "$work/out" 2>&1
     read -r secs kib < "$work/time"
   else
     start=$(date +%s.%N)
-    $plugpack verify "$bundle" --key "$work/bench.pub" --state "$state" > "$work/out"
+    $plugpack verify "$bundle" --key "$work/bench.pub" --state "$state" > "$work/out" 2>&1
     secs=$(echo "$(date +%s.%N) - $start" | bc); kib=0
   fi
-  grep -qi verified "$work/out" || { echo "verify did not pass for $n referrers:" >&2; cat "$work/out" >&2; exit 1; }
+  grep -q "^ *Verified bench" "$work/out" || { echo "verify did not pass for $n referrers:" >&2; cat "$work/out" >&2; exit 1; }
   printf '| %10s | %12s | %10s | %14s |\n' "$n" "$size" "$secs" "$((kib / 1024))"
 done
