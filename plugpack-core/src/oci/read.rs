@@ -185,10 +185,17 @@ pub const MAX_OCI_LAYOUT: u64 = 4 * 1024;
 pub const MAX_TAR_EXTENSION: u64 = 8 * 1024;
 
 fn open_archive(path: &Utf8Path) -> Result<tar::Archive<BufReader<File>>, Error> {
-    let file = File::open(path).map_err(|source| Error::Read {
+    let read_err = |source| Error::Read {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let file = File::open(path).map_err(read_err)?;
+    if !file.metadata().map_err(read_err)?.is_file() {
+        return Err(Error::Invalid {
+            path: path.to_owned(),
+            problem: "not a regular file (bundles are read in several passes)".to_owned(),
+        });
+    }
     Ok(tar::Archive::new(BufReader::new(file)))
 }
 

@@ -384,3 +384,12 @@ fn extract_never_follows_a_link_inside_the_output_directory() {
     let leftovers = std::fs::read_dir(out.join(TARGET)).unwrap().count();
     assert_eq!(leftovers, 1, "no temporary file left behind");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_bundle_that_is_not_a_regular_file_is_refused() {
+    let err = read_bundle(Utf8Path::new("/dev/null"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+}
