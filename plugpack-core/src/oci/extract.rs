@@ -236,7 +236,11 @@ mod safe_dir {
                 Mode::empty(),
             )
             .map_err(|e| match e {
-                rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR => link_refused(name),
+                rustix::io::Errno::LOOP => link_refused(name),
+                // Linux reports a link swapped in meanwhile as "not a directory".
+                rustix::io::Errno::NOTDIR => check_not_link(&self.fd, name)
+                    .err()
+                    .unwrap_or_else(|| e.into()),
                 e => e.into(),
             })
         }
