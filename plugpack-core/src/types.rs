@@ -324,6 +324,46 @@ pub fn write_atomic(dest: &Utf8Path, bytes: &[u8]) -> io::Result<()> {
     file.commit()
 }
 
+/// Reads a small input file (a key, a trust policy, a host ABI document, a state record)
+/// that may come from anywhere: at most `cap` bytes, and only a regular file (a symlink to
+/// one is fine). FIFOs, devices and directories are refused before anything is read, and
+/// the file is opened non-blocking so a FIFO swapped in meanwhile cannot hang the caller.
+/// Errors are [`io::ErrorKind::InvalidData`] or [`io::ErrorKind::InvalidInput`] with the
+/// limit in the message, or the I/O error; callers add the path.
+pub fn read_small_file(path: &Utf8Path, cap: u64) -> io::Result<Vec<u8>> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (a directory, FIFO, socket or device)",
+        ));
+    }
+    if meta.len() > cap {
+        return Err(too_large(cap));
+    }
+    let mut bytes = Vec::new();
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(too_large(cap));
+    }
+    Ok(bytes)
+}
+
+fn too_large(cap: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("larger than the {cap}-byte limit for this kind of file"),
+    )
+}
+
 /// Formats seconds since 1970 as RFC 3339 UTC (`2024-01-02T03:04:05Z`); out-of-range values
 /// clamp to the epoch so a timestamp never makes output fail.
 #[cfg(feature = "verify")]
@@ -402,6 +442,32 @@ mod tests {
                 .contains("file.json exists and is not a directory"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn small_files_are_capped_and_must_be_regular() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Utf8PathBuf::from_path_buf(dir.path().join("key.pub")).unwrap();
+        std::fs::write(&path, b"0123456789").unwrap();
+        assert_eq!(read_small_file(&path, 10).unwrap(), b"0123456789");
+        let err = read_small_file(&path, 9).unwrap_err();
+        assert!(err.to_string().contains("9-byte limit"), "{err}");
+        let dir_path = Utf8Path::from_path(dir.path()).unwrap();
+        let err = read_small_file(dir_path, 10).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        #[cfg(unix)]
+        {
+            // A device: never read (std::fs::read would grow until memory runs out).
+            let err = read_small_file(Utf8Path::new("/dev/zero"), 10).unwrap_err();
+            assert!(err.to_string().contains("not a regular file"), "{err}");
+            // A FIFO with no writer: refused at once instead of blocking.
+            let fifo = dir_path.join("fifo");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+            if made.is_ok_and(|s| s.success()) {
+                let err = read_small_file(&fifo, 10).unwrap_err();
+                assert!(err.to_string().contains("not a regular file"), "{err}");
+            }
+        }
     }
 
     #[test]

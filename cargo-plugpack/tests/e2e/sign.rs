@@ -584,19 +584,28 @@ fn revoked_keys_thresholds_patterns_attachments_and_audit_level() {
         .0
         .clone();
     let bundle = tiny_bundle(dir.path(), "b", 9);
-    // `package` attaches every attachment kind; drop the audit referrer (before signing) so a
-    // policy can require something the bundle lacks.
+    // `package` attaches every attachment kind; drop the audit referrer and its blobs
+    // (before signing; unreferenced blobs are refused) so a policy can require something
+    // the bundle lacks.
     let without_audit = dir.path().join("no-audit.oci.tar");
-    crate::bundle::rewrite_bundle(&bundle, &without_audit, |name, data| {
-        if name == "index.json" {
-            let mut index: serde_json::Value = serde_json::from_slice(data).unwrap();
-            let manifests = index["manifests"].as_array_mut().unwrap();
-            let before = manifests.len();
-            manifests.retain(|m| m["artifactType"] != "application/vnd.plugpack.audit.v1+json");
-            assert_eq!(manifests.len(), before - 1, "exactly one audit referrer");
-            *data = plugpack_core::types::canonical_json(&index).unwrap();
-        }
+    let mut rebuilt =
+        plugpack_core::oci::rebuild(camino::Utf8Path::from_path(&bundle).unwrap()).unwrap();
+    let before = rebuilt.builder.index_entries().len();
+    rebuilt.builder.retain_index_entries(|d| {
+        d.artifact_type()
+            .as_ref()
+            .is_none_or(|t| t.to_string() != "application/vnd.plugpack.audit.v1+json")
     });
+    let after = rebuilt.builder.index_entries().len();
+    assert_eq!(after, before - 1, "exactly one audit referrer");
+    rebuilt.builder.prune_unreachable();
+    rebuilt
+        .builder
+        .write(
+            camino::Utf8Path::from_path(&without_audit).unwrap(),
+            rebuilt.epoch,
+        )
+        .unwrap();
     std::fs::rename(&without_audit, &bundle).unwrap();
     sign(&bundle, &a, &[]);
     let state = dir.path().join("state");

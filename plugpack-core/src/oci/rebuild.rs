@@ -8,7 +8,7 @@
 //! tarball exactly.
 
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
@@ -16,7 +16,7 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use super::Error;
 use super::pack::{Attachment, BlobSource, LayoutBuilder, referrer_manifest};
 use super::read::read_bundle;
-use crate::types::{HashingReader, Sha256Digest};
+use crate::types::Sha256Digest;
 
 /// A layout rebuilt from a bundle; keep it alive until written (it owns the scratch files).
 pub struct RebuiltLayout {
@@ -57,48 +57,22 @@ pub fn rebuild(bundle: &Utf8Path) -> Result<RebuiltLayout, Error> {
         path: bundle.to_owned(),
         source,
     };
-    let file = File::open(bundle).map_err(read_err)?;
-    let mut archive = tar::Archive::new(BufReader::new(file));
+    let mut file = File::open(bundle).map_err(read_err)?;
     let mut builder = LayoutBuilder::new();
-    let mut epoch = 0i64;
-    for entry in archive.entries().map_err(read_err)? {
-        let mut entry = entry.map_err(read_err)?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let name = name.trim_start_matches("./");
-        if name == "index.json" {
-            epoch = entry
-                .header()
-                .mtime()
-                .ok()
-                .and_then(|m| i64::try_from(m).ok())
-                .unwrap_or(0);
-            continue;
-        }
-        let Some(hex) = name.strip_prefix("blobs/sha256/") else {
-            continue;
-        };
-        let Ok(digest) = format!("sha256:{hex}").parse::<Sha256Digest>() else {
-            continue;
-        };
-        if let Some(json) = layout.json_blob(&digest) {
+    let epoch = i64::try_from(layout.index_mtime).unwrap_or(0);
+    for digest in layout.blob_digests() {
+        if let Some(json) = layout.json_blob(digest) {
             builder.add_bytes(json.to_vec());
             continue;
         }
         let dest = scratch_dir.join(digest.hex());
-        let mut out = File::create(&dest).map_err(|source| Error::Write {
+        let write_err = |source| Error::Write {
             path: dest.clone(),
             source,
-        })?;
-        let mut hashing = HashingReader::new(&mut entry);
-        io::copy(&mut hashing, &mut out).map_err(read_err)?;
-        let (actual, size) = hashing.finish();
-        if actual != digest {
-            return Err(Error::Invalid {
-                path: bundle.to_owned(),
-                problem: format!("blob {digest} changed while it was read"),
-            });
-        }
-        builder.add_file(&dest, digest, size);
+        };
+        let mut out = File::create(&dest).map_err(write_err)?;
+        let size = layout.copy_blob(&mut file, digest, &mut out, &write_err)?;
+        builder.add_file(&dest, *digest, size);
     }
     builder.index = index.manifests().clone();
     builder.index_annotations = index

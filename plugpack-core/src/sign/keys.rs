@@ -302,17 +302,15 @@ impl KeySource {
     }
 }
 
+/// Largest key file read (a PEM Ed25519 key is a few hundred bytes).
+pub const MAX_KEY_FILE: u64 = 64 * 1024;
+
 fn read_text(path: &Utf8Path) -> Result<String, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::ReadKey {
-        path: path.to_owned(),
-        source,
-    })?;
-    if bytes.len() > 64 * 1024 {
-        return Err(Error::MalformedKey {
-            origin: path.to_string(),
-            reason: format!("{} bytes is far too large for a key file", bytes.len()),
-        });
-    }
+    let bytes =
+        crate::types::read_small_file(path, MAX_KEY_FILE).map_err(|source| Error::ReadKey {
+            path: path.to_owned(),
+            source,
+        })?;
     String::from_utf8(bytes).map_err(|_| Error::MalformedKey {
         origin: path.to_string(),
         reason: "not UTF-8 text (a DER file? convert it with `openssl pkey -outform PEM`)"

@@ -85,6 +85,11 @@ use crate::oci::{self, Layout};
 use crate::sign::facts;
 use crate::types::{Sha256Digest, rfc3339};
 
+/// Largest `--host-abi` document read (a `plugpack-abi/1` fingerprint of a large plugin is a
+/// few MiB).
+#[cfg(feature = "guard")]
+pub const MAX_HOST_ABI_FILE: u64 = 16 * 1024 * 1024;
+
 /// What `cargo plugpack verify` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
@@ -125,9 +130,11 @@ pub fn verify(options: &VerifyOptions, ctx: &crate::ctx::Ctx) -> Result<VerifyRe
     let mut verifier = Verifier::new(policy, state).allow_downgrade(options.allow_downgrade);
     #[cfg(feature = "guard")]
     if let Some(path) = &options.host_abi {
-        let bytes = std::fs::read(path).map_err(|source| Error::ReadHostAbi {
-            path: path.clone(),
-            source,
+        let bytes = crate::types::read_small_file(path, MAX_HOST_ABI_FILE).map_err(|source| {
+            Error::ReadHostAbi {
+                path: path.clone(),
+                source,
+            }
         })?;
         let expectation =
             crate::guard::AbiExpectation::from_json(&bytes).map_err(|source| Error::HostAbi {
@@ -256,7 +263,24 @@ impl Verifier {
             let file = std::fs::File::create(&tar_path).map_err(read_err)?;
             let mut builder = tar::Builder::new(file);
             builder.follow_symlinks(false);
-            builder.append_dir_all(".", dir).map_err(read_err)?;
+            // Top-level entries by their own names: canonical tar names (no `./`).
+            let mut top: Vec<_> = std::fs::read_dir(dir)
+                .map_err(read_err)?
+                .collect::<Result<_, _>>()
+                .map_err(read_err)?;
+            top.sort_by_key(|e| e.file_name());
+            for entry in top {
+                let name = entry.file_name();
+                if entry.file_type().map_err(read_err)?.is_dir() {
+                    builder
+                        .append_dir_all(&name, entry.path())
+                        .map_err(read_err)?;
+                } else {
+                    builder
+                        .append_path_with_name(entry.path(), &name)
+                        .map_err(read_err)?;
+                }
+            }
             builder.into_inner().map_err(read_err)?;
         }
         let mut report = self.verify_bundle(&tar_path)?;
@@ -431,4 +455,42 @@ fn rollback_message(
         last.accepted_at,
         store.file(name)
     )
+}
+
+#[cfg(all(test, feature = "guard"))]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_host_abi_document_over_the_cap_is_refused_before_parsing() {
+        // Issue 12 (4): `--host-abi` files had no size cap.
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let key = dir.join("k.pub");
+        let pem = crate::sign::SecretKey::from_seed(&[7; 32])
+            .public()
+            .to_pem()
+            .unwrap();
+        std::fs::write(&key, pem).unwrap();
+        let abi = dir.join("host-abi.json");
+        let file = std::fs::File::create(&abi).unwrap();
+        file.set_len(MAX_HOST_ABI_FILE + 1).unwrap();
+        let options = VerifyOptions {
+            bundle: dir.join("missing.oci.tar"),
+            keys: vec![key],
+            state: Some(dir.join("state")),
+            host_abi: Some(abi),
+            ..VerifyOptions::default()
+        };
+        let ctx = crate::ctx::Ctx::with_env(BTreeMap::new(), Arc::new(crate::ctx::SilentReporter));
+        let err = verify(&options, &ctx).unwrap_err();
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(
+            matches!(err, Error::ReadHostAbi { .. }) && source.contains("16777216-byte limit"),
+            "{err}: {source}"
+        );
+    }
 }

@@ -162,6 +162,9 @@ pub struct Rule {
     pub level: Level,
 }
 
+/// Largest trust policy file read.
+pub const MAX_POLICY_FILE: u64 = 1024 * 1024;
+
 /// A validated trust policy.
 #[derive(Debug, Clone)]
 pub struct TrustPolicy {
@@ -181,9 +184,16 @@ pub struct TrustPolicy {
 impl TrustPolicy {
     /// Reads and validates a policy file; every problem is reported at once.
     pub fn load(path: &Utf8Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadPolicy {
+        let read_err = |source| Error::ReadPolicy {
             path: path.to_owned(),
             source,
+        };
+        let bytes = crate::types::read_small_file(path, MAX_POLICY_FILE).map_err(read_err)?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            read_err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "not UTF-8 text",
+            ))
         })?;
         let base = path.parent().map(Utf8Path::to_owned).unwrap_or_default();
         Self::parse(&text, path.as_str(), &base)
@@ -706,6 +716,36 @@ require = ["audit-checked"]
         );
         // Two distinct keys meet 2.
         policy("[roots.main]\nkeys = [\"a.pub\", \"b.pub\"]\nthreshold = 2\n").unwrap();
+    }
+
+    #[test]
+    fn policy_and_key_files_are_capped_and_must_be_regular() {
+        // Issue 12 (4): no size cap used to mean `--key /dev/zero` grew without bound.
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let big = dir.join("plugpack-trust.toml");
+        std::fs::write(&big, "# padding\n".repeat(120 * 1024)).unwrap();
+        let err = TrustPolicy::load(&big).unwrap_err();
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(
+            matches!(err, Error::ReadPolicy { .. }) && source.contains("1048576-byte limit"),
+            "{err}: {source}"
+        );
+        let err = TrustPolicy::load(dir).unwrap_err();
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(source.contains("not a regular file"), "{err}: {source}");
+
+        let key = dir.join("big.pub");
+        std::fs::write(&key, vec![b'A'; 100 * 1024]).unwrap();
+        let err = TrustPolicy::from_keys(&[key]).unwrap_err();
+        let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(chain.contains("65536-byte limit"), "{chain}");
+        #[cfg(unix)]
+        {
+            let err = TrustPolicy::from_keys(&["/dev/zero".into()]).unwrap_err();
+            let chain = format!("{err}: {:?}", std::error::Error::source(&err));
+            assert!(chain.contains("not a regular file"), "{chain}");
+        }
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub struct Accepted {
     pub accepted_at: String,
 }
 
+/// Largest state record read (a record lists one digest per target).
+const MAX_STATE_FILE: u64 = 1024 * 1024;
+
 /// The state directory.
 #[derive(Debug, Clone)]
 pub struct StateStore {
@@ -127,7 +130,7 @@ impl StateStore {
     /// unknown `schema_version` is an error ([`Error::StateSchema`]).
     pub fn get(&self, name: &str) -> Result<Option<Accepted>, Error> {
         let path = self.file(name);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match crate::types::read_small_file(&path, MAX_STATE_FILE) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(Error::State { path, source }),
