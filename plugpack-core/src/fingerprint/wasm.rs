@@ -291,6 +291,7 @@ pub(crate) fn read(path: &Utf8Path, src: &dyn ReadAt) -> Result<RawAbi, Error> {
                         signature,
                         size: None,
                         types: BTreeSet::new(),
+                        ..RawSymbol::default()
                     });
                 }
             }
@@ -350,6 +351,7 @@ pub(crate) fn read(path: &Utf8Path, src: &dyn ReadAt) -> Result<RawAbi, Error> {
             signature,
             size: None,
             types: BTreeSet::new(),
+            ..RawSymbol::default()
         });
     }
 

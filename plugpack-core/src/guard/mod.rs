@@ -9,7 +9,10 @@
 //!
 //! Extra exports are fine: hosts only call what they know. A symbols-level plugin
 //! fingerprint never satisfies a types-level expectation ("no type info"): the guard cannot
-//! vouch for signatures it cannot see.
+//! vouch for signatures it cannot see. An export that was an alias in the expectation's
+//! document (`alias_of`: identical code folded into another export's body) and is not the
+//! same alias in the plugin, or the other way round, is checked for presence only: its
+//! recorded types were borrowed, as `abi-diff` rates it (`alias-changed`, patch).
 //!
 //! ```no_run
 //! use plugpack_core::guard::{AbiExpectation, check_file};
@@ -58,6 +61,12 @@ pub struct AbiExpectation {
     /// Require a types-level fingerprint.
     #[serde(default)]
     pub require_types: bool,
+    /// Required exports that were aliases in the document the expectation came from (export
+    /// → the export it aliased). Their hashes cover borrowed types, so when the plugin's
+    /// export is not the same alias (the two bodies split, or folded anew) only its presence
+    /// is checked, as `abi-diff` does.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aliases: BTreeMap<String, String>,
 }
 
 impl AbiExpectation {
@@ -85,6 +94,11 @@ impl AbiExpectation {
             }),
             accepted_fingerprints: BTreeSet::new(),
             require_types: doc.detail == Detail::Types,
+            aliases: doc
+                .exports
+                .iter()
+                .filter_map(|s| Some((s.name.clone(), s.alias_of.clone()?)))
+                .collect(),
         }
     }
 
@@ -274,8 +288,11 @@ pub fn check(
             None => reasons.push(Reason::MissingExport { name: name.clone() }),
             // Without types the hashes are not comparable; `NoTypeInfo` already says so.
             Some(found) if !no_types => {
+                // An alias on one side only: its types were borrowed, compare by name.
+                let same_alias = expectation.aliases.get(name) == found.alias_of.as_ref();
                 if let Some(expected) = expected
                     && *expected != found.sha256
+                    && same_alias
                 {
                     reasons.push(Reason::ChangedExport {
                         name: name.clone(),
