@@ -380,3 +380,25 @@ fn exports_state_their_detail_and_older_documents_give_theirs() {
     assert_eq!(kinds(&d), [ChangeKind::DetailDiffers]);
     assert_eq!(d.changes[0].symbol, "h");
 }
+
+#[test]
+fn the_guard_needs_types_only_for_the_exports_the_host_requires() {
+    let host = doc(json!({"exports": [sym("a", "function", "fn(i32) -> i32", H1)]}));
+    let expectation = AbiExpectation::from_fingerprint(&host);
+    let mut a = sym("a", "function", "fn(i32) -> i32", H1);
+    a["detail"] = json!("types");
+    let mut z = sym("z", "function", "fn", H2);
+    z["detail"] = json!("symbols");
+    let notes = json!(["function `z` has no DWARF description"]);
+    let plugin = doc(json!({"detail": "symbols", "notes": notes, "exports": [a, z.clone()]}));
+    guard::check(Utf8Path::new("p.so"), &plugin, &expectation).unwrap();
+    // The required export itself without types: refused, whatever its hash.
+    let mut a = sym("a", "function", "fn", H2);
+    a["detail"] = json!("symbols");
+    let plugin = doc(json!({"detail": "symbols", "notes": notes, "exports": [a, z]}));
+    let bad = guard::check(Utf8Path::new("p.so"), &plugin, &expectation).unwrap_err();
+    assert!(
+        matches!(&bad.reasons[..], [Reason::NoTypeInfo { .. }]),
+        "{bad}"
+    );
+}

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use camino::Utf8PathBuf;
 use plugpack_core::fingerprint::{AbiFingerprint, Detail};
-use plugpack_core::guard::{AbiExpectation, check_file};
+use plugpack_core::guard::{AbiExpectation, Reason, check_file};
 use serde_json::Value;
 
 use crate::support::{self, json_lines, plugpack, run_ok};
@@ -28,31 +28,55 @@ struct Build {
 }
 
 fn release(features: &str, dir: &Path) -> Build {
-    let target_dir = support::fixture_target_dir().join(format!("abi-host-release-{features}"));
-    let json = dir.join(format!("{features}.json"));
-    run_ok(
-        plugpack()
-            .arg("fingerprint")
-            .arg("--manifest-path")
-            .arg(support::fixture_manifest("abi-plugin"))
-            .arg("--target-dir")
-            .arg(&target_dir)
-            .args(["--locked", "--offline", "-q", "--release"])
-            .args(["--features", features, "-o"])
-            .arg(&json),
-    );
+    build(features, "release", dir)
+}
+
+/// `cargo plugpack fingerprint` of `abi-plugin` with `features` (`base`: none) in `profile`.
+fn build(features: &str, profile: &str, dir: &Path) -> Build {
+    let target_dir = support::fixture_target_dir().join(match profile {
+        "release" => format!("abi-host-release-{features}"),
+        _ => format!("abi-host-{features}"),
+    });
+    let json = dir.join(format!("{features}-{profile}.json"));
+    let mut cmd = plugpack();
+    cmd.arg("fingerprint")
+        .arg("--manifest-path")
+        .arg(support::fixture_manifest("abi-plugin"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .args(["--locked", "--offline", "-q", "-o"])
+        .arg(&json);
+    if profile == "release" {
+        cmd.arg("--release");
+    }
+    if features != "base" {
+        cmd.args(["--features", features]);
+    }
+    run_ok(&mut cmd);
     let copy = |from: PathBuf, name: &str| {
-        let to = dir.join(format!("{features}-{name}.so"));
+        let to = dir.join(format!("{features}-{profile}-{name}.so"));
         std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
         to
     };
+    let out = if profile == "release" {
+        "release"
+    } else {
+        "debug"
+    };
+    let companion = target_dir.join(format!("plugpack-abi/{out}/libabi_plugin.so"));
     Build {
         json,
-        shipped: copy(target_dir.join("release/libabi_plugin.so"), "shipped"),
-        companion: copy(
-            target_dir.join("plugpack-abi/release/libabi_plugin.so"),
-            "companion",
+        shipped: copy(
+            target_dir.join(format!("{out}/libabi_plugin.so")),
+            "shipped",
         ),
+        // Dev builds have full DWARF: the companion is only built when a document is not
+        // at the types level.
+        companion: if companion.exists() {
+            copy(companion, "companion")
+        } else {
+            PathBuf::new()
+        },
     }
 }
 
@@ -222,4 +246,69 @@ fn abidw_records_the_same_aliases_and_abidiff_sees_no_change_on_the_split() {
         );
     }
     assert_eq!(abi_diff(&pair.json, &split.json)["verdict"], "patch");
+}
+
+/// An export DWARF does not describe at all (from a dependency built without debuginfo) is
+/// named, at the symbols level; the other exports keep their types and are compared with
+/// them, and the guard only cares about the exports the host requires.
+#[test]
+fn an_undescribed_export_is_named_and_the_others_keep_their_types() {
+    let dir = support::tempdir();
+    let base = build("base", "dev", dir.path());
+    let undescribed = build("undescribed", "dev", dir.path());
+    let doc = load(&undescribed.json);
+    assert_eq!(doc.detail, Detail::Symbols);
+    assert!(
+        doc.notes
+            .iter()
+            .any(|n| n.contains("`plugin_undescribed` has no DWARF description")),
+        "{:?}",
+        doc.notes
+    );
+    for export in &doc.exports {
+        if export.name == "plugin_undescribed" {
+            assert_eq!(export.detail, Some(Detail::Symbols));
+            assert_eq!(export.signature, "fn");
+            assert_eq!(export.note.as_deref(), Some("no DWARF description"));
+        } else {
+            assert_eq!(export.detail, Some(Detail::Types), "{export:?}");
+            assert!(export.signature.starts_with("fn("), "{export:?}");
+        }
+    }
+    assert_eq!(
+        doc.export("plugin_limit").unwrap().sha256,
+        load(&base.json).export("plugin_limit").unwrap().sha256
+    );
+    let d = abi_diff(&base.json, &undescribed.json);
+    assert_eq!(d["verdict"], "minor", "{d:#}");
+    let kinds: Vec<&str> = d["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["export-added", "detail-differs"], "{d:#}");
+    // A real change of a typed export is still seen in a mixed document.
+    let changed = build("undescribed,param-i64", "dev", dir.path());
+    let d = abi_diff(&base.json, &changed.json);
+    assert_eq!(d["verdict"], "major", "{d:#}");
+    assert!(
+        d["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["kind"] == "signature-changed" && c["symbol"] == "plugin_scale"),
+        "{d:#}"
+    );
+    // The guard: the extra undescribed export does not matter, the changed one does.
+    let utf8 = |p: &Path| Utf8PathBuf::from_path_buf(p.to_owned()).unwrap();
+    let expectation = AbiExpectation::from_fingerprint(&load(&base.json));
+    if let Err(refused) = check_file(&utf8(&undescribed.shipped), &expectation) {
+        panic!("{refused}");
+    }
+    let refused = check_file(&utf8(&changed.shipped), &expectation).unwrap_err();
+    assert!(
+        matches!(&refused.reasons[..], [Reason::ChangedExport { name, .. }] if name == "plugin_scale"),
+        "{refused}"
+    );
 }
