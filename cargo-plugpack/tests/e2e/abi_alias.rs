@@ -312,3 +312,87 @@ fn an_undescribed_export_is_named_and_the_others_keep_their_types() {
         "{refused}"
     );
 }
+
+/// Function index of each function export of a wasm module (export section, id 7).
+fn wasm_function_exports(wasm: &[u8]) -> BTreeMap<String, u64> {
+    fn leb(bytes: &[u8], at: &mut usize) -> u64 {
+        let (mut value, mut shift) = (0u64, 0);
+        loop {
+            let byte = bytes[*at];
+            *at += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return value;
+            }
+            shift += 7;
+        }
+    }
+    let mut at = 8;
+    let mut out = BTreeMap::new();
+    while at < wasm.len() {
+        let id = wasm[at];
+        at += 1;
+        let len = leb(wasm, &mut at) as usize;
+        let end = at + len;
+        if id == 7 {
+            let mut p = at;
+            for _ in 0..leb(wasm, &mut p) {
+                let name_len = leb(wasm, &mut p) as usize;
+                let name = String::from_utf8(wasm[p..p + name_len].to_vec()).unwrap();
+                p += name_len;
+                let kind = wasm[p];
+                p += 1;
+                let index = leb(wasm, &mut p);
+                if kind == 0 {
+                    out.insert(name, index);
+                }
+            }
+        }
+        at = end;
+    }
+    out
+}
+
+/// wasm: the two exports of one folded function share a function index; DWARF describes
+/// it under one name only. Same treatment as native aliases.
+#[test]
+fn wasm_exports_of_one_function_are_aliases() {
+    let dir = support::tempdir();
+    let target = "wasm32-unknown-unknown";
+    let target_dir = support::fixture_target_dir().join("abi-wasm-release-alias-pair");
+    let json = dir.path().join("wasm.json");
+    run_ok(
+        plugpack()
+            .arg("fingerprint")
+            .arg("--manifest-path")
+            .arg(support::fixture_manifest("abi-plugin"))
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .args([
+                "--locked",
+                "--offline",
+                "-q",
+                "--release",
+                "--target",
+                target,
+            ])
+            .args(["--features", "alias-pair", "-o"])
+            .arg(&json),
+    );
+    let shipped = std::fs::read(target_dir.join(target).join("release/abi_plugin.wasm")).unwrap();
+    let index = wasm_function_exports(&shipped);
+    for (a, b) in PAIRS {
+        assert_eq!(index[a], index[b], "{a}/{b} not folded: {index:?}");
+    }
+    assert_ne!(index["plugin_is_match"], index["plugin_weight"]);
+    let doc = load(&json);
+    assert_eq!(doc.detail, Detail::Types, "{:#?}", doc.notes);
+    let alias_map = aliases(&doc);
+    assert_eq!(alias_map.len(), 2, "{alias_map:?}");
+    for (alias, of) in &alias_map {
+        assert!(PAIRS.contains(&(of, alias)) || PAIRS.contains(&(alias, of)));
+        let (alias, of) = (doc.export(alias).unwrap(), doc.export(of).unwrap());
+        assert_eq!(alias.signature, of.signature);
+        assert!(alias.signature.contains(" | fn(*abi_plugin::"), "{alias:?}");
+    }
+}

@@ -45,6 +45,7 @@
 //! reads for DWARF, one unit at a time, and for wasm sections); types are described only
 //! when reached. See `docs/fingerprint.md` (Benchmark) for the measured bounds.
 
+mod aliases;
 pub mod api;
 mod diff;
 mod dwarf;
@@ -425,7 +426,8 @@ pub(crate) struct RawSymbol {
     pub signature: String,
     pub size: Option<u64>,
     pub types: BTreeSet<String>,
-    /// Where the symbol is (native exports), to recognise aliases.
+    /// Where the symbol is (native: its address; wasm: its function index), to recognise
+    /// aliases.
     pub address: Option<u64>,
     /// Per-export detail; `None`: the document's.
     pub detail: Option<Detail>,
