@@ -28,13 +28,14 @@
 //!
 //! # Detail levels and release builds
 //! Each export states its `detail`: `types` when DWARF describes it, directly or as an
-//! **alias** (an export at the address of another export DWARF describes: identical code
-//! folded into one body by the optimiser; recorded with that subprogram's types and
-//! `alias_of`), `symbols` otherwise. The document's `detail` is `types` when every export
-//! is, `symbols` otherwise (no DWARF, DWARF from `debug = "limited"` /
-//! `"line-tables-only"`, which have no parameter types: detected by the absence of any
-//! base type in the DWARF, so we never silently claim types; or exports with no
-//! description, named in `notes`). The reasons are listed in `notes`. Release profiles usually ship without full debuginfo; for `cargo plugpack
+//! **alias** (an export at the address, or wasm function index, of another export DWARF
+//! describes: identical code folded into one body by the optimiser; recorded with that
+//! subprogram's types and `alias_of`), `symbols` otherwise. The document's `detail` is
+//! `types` when every export is, `symbols` otherwise (no DWARF; DWARF from
+//! `debug = "limited"` / `"line-tables-only"`, which have no parameter types: detected by
+//! the absence of any base type in the DWARF, so we never silently claim types; or exports
+//! with no description, named in `notes`). The reasons are listed in `notes`. Release
+//! profiles usually ship without full debuginfo; for `cargo plugpack
 //! fingerprint`/`package`/`abi-check`, [`crate::pipeline`] therefore fingerprints a companion
 //! build of the same profile with `CARGO_PROFILE_<P>_DEBUG=full` and `…_STRIP=none` in a
 //! separate target directory (`<target-dir>/plugpack-abi`), and checks that its export set
