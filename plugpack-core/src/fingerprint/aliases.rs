@@ -17,9 +17,8 @@ use super::{Detail, RawSymbol, SymbolKind};
 /// DWARF describes only the body's first name. It is recorded with that description's
 /// declared types, `alias_of` and a note; `signature` makes its canonical signature from a
 /// description. Only `wanted` exports are looked at (the others keep the document's level).
-/// An export with no description at all keeps the
-/// symbols level (its own `detail` says so) and is named in the notes; the others keep
-/// their types.
+/// An export with no description at all keeps the symbols level (its own `detail` says so)
+/// and is named in the notes; the others keep their types.
 pub(crate) fn apply(
     exports: &mut [RawSymbol],
     described: &BTreeMap<String, SymbolDesc>,

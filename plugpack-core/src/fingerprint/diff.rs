@@ -289,7 +289,10 @@ fn compare_export(
             Bump::Patch,
             ChangeKind::DetailDiffers,
             name,
-            format!("old record has detail `{ol}`, new has `{nl}`: compared at the `{detail}` level only"),
+            format!(
+                "old record has detail `{ol}`, new has `{nl}`: compared at the `{detail}` \
+                 level only"
+            ),
         ));
     }
     if o.kind != n.kind {

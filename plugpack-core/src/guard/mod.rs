@@ -10,10 +10,10 @@
 //! Extra exports are fine: hosts only call what they know. A plugin whose required exports
 //! lack types never satisfies a types-level expectation ("no type info"): the guard cannot
 //! vouch for signatures it cannot see (an extra export without a DWARF description does not
-//! matter). An export that was an alias in the expectation's
-//! document (`alias_of`: identical code folded into another export's body) and is not the
-//! same alias in the plugin, or the other way round, is checked for presence only: its
-//! recorded types were borrowed, as `abi-diff` rates it (`alias-changed`, patch).
+//! matter). An export that was an alias in the expectation's document (`alias_of`:
+//! identical code folded into another export's body) and is not the same alias in the
+//! plugin, or the other way round, is checked for presence only: its recorded types were
+//! borrowed, as `abi-diff` rates it (`alias-changed`, patch).
 //!
 //! ```no_run
 //! use plugpack_core::guard::{AbiExpectation, check_file};
