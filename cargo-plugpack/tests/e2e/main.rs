@@ -11,6 +11,7 @@
 )]
 
 mod abi;
+mod abi_alias;
 mod audit;
 mod build_record;
 mod exit_codes;

@@ -5,8 +5,11 @@
 //! wasm module needs a new import or changed an import's signature; **minor** when exports
 //! were only added; **patch** otherwise (nothing changed, a wasm import was dropped, or a
 //! field was renamed without moving or changing type).
-//! When the two sides have different detail levels the comparison is made at the symbols
-//! level and the diff says so.
+//! Each export is compared at the lower of its two records' detail levels (a document that
+//! predates per-export detail gives its own level to every export), and the diff says when
+//! they differ. An export that became or stopped being an alias (`alias_of`: the optimiser
+//! folded identical code, DWARF describes only one of the names) is no ABI change by itself:
+//! an alias's types are borrowed, its own were never seen.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -61,8 +64,12 @@ pub enum ChangeKind {
     ImportRemoved,
     /// The artifacts are for different formats or architectures.
     PlatformChanged,
-    /// The two fingerprints have different detail levels.
+    /// The two fingerprints (or one export's two records) have different detail levels.
     DetailDiffers,
+    /// An export became or stopped being an alias of another export (identical code
+    /// folded into one body, or split off again). No ABI change by itself: the alias's
+    /// recorded types were borrowed from the export it aliased.
+    AliasChanged,
 }
 
 /// One difference.
@@ -87,7 +94,8 @@ pub struct AbiDiff {
     pub old_fingerprint: crate::types::Sha256Digest,
     /// New overall fingerprint.
     pub new_fingerprint: crate::types::Sha256Digest,
-    /// Detail level the comparison was made at.
+    /// Detail level the comparison was made at: the lower of the two documents' (exports
+    /// typed on both sides are still compared with their types).
     pub detail: Detail,
     /// Every change, most severe first.
     pub changes: Vec<Change>,
@@ -122,7 +130,8 @@ pub fn diff(old: &AbiFingerprint, new: &AbiFingerprint) -> AbiDiff {
             ChangeKind::DetailDiffers,
             "*",
             format!(
-                "old has detail `{}`, new has `{}`: compared at the `{detail}` level only",
+                "old has detail `{}`, new has `{}`: exports without types on either side \
+                 compared at the `symbols` level only",
                 old.detail, new.detail
             ),
         ));
@@ -272,6 +281,20 @@ fn compare_export(
     reported: &mut BTreeMap<String, Bump>,
 ) {
     let name = &o.name;
+    let (ol, nl) = (old.export_detail(o), new.export_detail(n));
+    let detail = detail.min(ol).min(nl);
+    if ol != nl && old.detail == new.detail {
+        // Documents at different levels already say so once, for every export.
+        changes.push(change(
+            Bump::Patch,
+            ChangeKind::DetailDiffers,
+            name,
+            format!(
+                "old record has detail `{ol}`, new has `{nl}`: compared at the `{detail}` \
+                 level only"
+            ),
+        ));
+    }
     if o.kind != n.kind {
         changes.push(change(
             Bump::Major,
@@ -295,18 +318,41 @@ fn compare_export(
     }
     if detail == Detail::Symbols {
         // Native symbols-level signatures are just `fn`/`data`; wasm keeps core signatures.
-        let (os, ns) = if old.detail == new.detail {
+        let (os, ns) = if ol == nl {
             (o.signature.clone(), n.signature.clone())
         } else {
             (symbols_level(o), symbols_level(n))
         };
-        let comparable = !(old.detail != new.detail && old.format != super::Format::Wasm);
+        let comparable = !(ol != nl && old.format != super::Format::Wasm);
         if comparable && os != ns {
             changes.push(change(
                 Bump::Major,
                 ChangeKind::SignatureChanged,
                 name,
                 format!("{os} → {ns}"),
+            ));
+        }
+        return;
+    }
+    if o.alias_of != n.alias_of {
+        // One side borrowed its types from the export it aliased: its own declared types
+        // were not in DWARF, so a difference here is not evidence of an ABI change. The
+        // export it aliased is compared on its own.
+        if o.sha256 != n.sha256 {
+            let role = |s: &Symbol| match &s.alias_of {
+                Some(of) => format!("an alias of `{of}` ({})", s.signature),
+                None => format!("described directly ({})", s.signature),
+            };
+            changes.push(change(
+                Bump::Patch,
+                ChangeKind::AliasChanged,
+                name,
+                format!(
+                    "was {}, now {}: an alias's types are those of the code it shares, its own \
+                     were not recorded; compared by name only",
+                    role(o),
+                    role(n)
+                ),
             ));
         }
         return;
