@@ -271,12 +271,15 @@ pub fn from_depset(
 ) -> Sbom {
     let mut findings = BTreeSet::new();
     if !set.exact {
+        let message = if set.inexact_reasons.is_empty() {
+            "the dependency set is not exact".to_owned()
+        } else {
+            set.inexact_reasons.join("; ")
+        };
         findings.insert(Finding {
             code: FindingCode::InexactDependencySet,
             package: format!("{}@{}", artifact.package, artifact.version),
-            message: "no build information (prebuilt artifact): components come from the \
-                      resolve graph and may include crates that were not compiled"
-                .to_owned(),
+            message,
         });
     }
     let included: Vec<&DepPackage> = set
@@ -544,6 +547,7 @@ pub fn from_artifact(path: &Utf8Path, options: &SbomOptions, ctx: &Ctx) -> Resul
         target: "unknown".to_owned(),
         root: id(root),
         exact: true,
+        inexact_reasons: Vec::new(),
         packages,
         edges,
     };

@@ -1,0 +1,396 @@
+//! The dependency set of each compilation, not of each package (issue 11 section 2), on
+//! `tests/fixtures/depset-classes`: one plugin per class of crate that cargo compiles for the
+//! host with other features than for the target.
+//!
+//! | plugin | class |
+//! |---|---|
+//! | `c1-plugin` | UniFFI-style: the same crate as dependency and as build-dependency with a feature that enables optional crates (`c1-bindgen`, `c1-goblin`) |
+//! | `c2-plugin` | a proc-macro with its own optional dependency, turning on a feature of a crate the plugin also links |
+//! | `c3-plugin` | a crate reached indirectly on both sides with different features; old-style optional dependencies (implicit features) and `default-features = false` |
+//! | `c4-plugin` | renamed dependencies, enabled by `dep:alias` and `alias/feature` |
+//! | `c5-plugin` | `dep:` syntax, with a feature named like the dependency that does not enable it |
+//! | `c6-plugin` | weak `name?/feature` features |
+//! | `c7-plugin` | target-specific dependencies and target-specific features |
+//!
+//! The fixture is built with the real cargo three ways: for the host without `--target` (host
+//! and target units share one directory), for the host with `--target`, and for
+//! `wasm32-wasip1`. The tests compare each plugin's set with the expected one; the interop
+//! tests compare it with nightly cargo's unit graph of the same cargo command (the ground
+//! truth: the units linked into the cdylib are `required`, the other units it needs are
+//! build-only). Those need `cargo +nightly` (`PLUGPACK_NIGHTLY` names another toolchain) and
+//! fail when it is missing.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use plugpack_core::build::{self, BuildOptions, BuildOutput};
+use plugpack_core::depset::{self, DepSet, Scope};
+use plugpack_core::project::{self, LoadOptions, NetworkFlags, Project};
+use plugpack_core::{Ctx, Reporter};
+use serde_json::Value;
+
+const WASM: &str = "wasm32-wasip1";
+
+struct Quiet;
+
+impl Reporter for Quiet {
+    fn status(&self, _verb: &str, _message: &str) {}
+    fn warn(&self, _message: &str) {}
+}
+
+fn ctx() -> Ctx {
+    let mut env = BTreeMap::new();
+    env.insert("SOURCE_DATE_EPOCH".to_owned(), "1704164645".to_owned());
+    Ctx::with_env(env, Arc::new(Quiet))
+}
+
+fn repo_root() -> Utf8PathBuf {
+    Utf8Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn manifest() -> Utf8PathBuf {
+    repo_root().join("tests/fixtures/depset-classes/Cargo.toml")
+}
+
+/// How the fixture was built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum How {
+    /// No `--target`: host and target units share `target/debug/deps`.
+    HostShared,
+    /// `--target <host>`: separate directories.
+    HostExplicit,
+    /// `--target wasm32-wasip1`.
+    Wasm,
+}
+
+struct Built {
+    project: Project,
+    build: BuildOutput,
+    /// The `--target` value passed to cargo, if any.
+    target_flag: Option<String>,
+}
+
+fn host_triple() -> String {
+    build::toolchain(&ctx(), &repo_root()).unwrap().host
+}
+
+fn built(how: How) -> &'static Built {
+    static SHARED: OnceLock<Built> = OnceLock::new();
+    static EXPLICIT: OnceLock<Built> = OnceLock::new();
+    static WASM_BUILD: OnceLock<Built> = OnceLock::new();
+    let cell = match how {
+        How::HostShared => &SHARED,
+        How::HostExplicit => &EXPLICIT,
+        How::Wasm => &WASM_BUILD,
+    };
+    cell.get_or_init(|| {
+        let target_flag = match how {
+            How::HostShared => None,
+            How::HostExplicit => Some(host_triple()),
+            How::Wasm => Some(WASM.to_owned()),
+        };
+        let ctx = ctx();
+        let options = LoadOptions {
+            manifest_path: Some(manifest()),
+            network: NetworkFlags {
+                locked: true,
+                offline: true,
+                ..NetworkFlags::default()
+            },
+            target_dir: Some(repo_root().join("target/e2e-fixtures")),
+            ..LoadOptions::default()
+        };
+        let project = project::load(&ctx, &options).unwrap();
+        let build_options = BuildOptions {
+            targets: target_flag.iter().cloned().collect(),
+            quiet: true,
+            ..BuildOptions::default()
+        };
+        let build = build::build(&project, &build_options, &ctx).unwrap();
+        Built {
+            project,
+            build,
+            target_flag,
+        }
+    })
+}
+
+impl Built {
+    /// The exact set of `plugin`, as the SBOM, `.dep-v0` and the audit see it.
+    fn set(&self, plugin: &str) -> DepSet {
+        let artifact = self
+            .build
+            .artifacts
+            .iter()
+            .find(|a| a.plugin == plugin)
+            .unwrap_or_else(|| panic!("no artifact for {plugin}: {:?}", self.build.artifacts));
+        depset::compute_exact(&self.project, &self.build, artifact, &ctx()).unwrap()
+    }
+}
+
+/// `(required, build-only)` package names of a set.
+fn names(set: &DepSet) -> (BTreeSet<String>, BTreeSet<String>) {
+    let of = |scope| {
+        set.with_scope(scope)
+            .map(|p| p.name.clone())
+            .collect::<BTreeSet<_>>()
+    };
+    (of(Scope::Required), of(Scope::BuildOnly))
+}
+
+fn set_of(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| (*n).to_owned()).collect()
+}
+
+/// Asserts the plugin's set for every build: exact, and with these required and build-only
+/// crates (`wasm` overrides both for the wasm build when given).
+fn check(plugin: &str, required: &[&str], build_only: &[&str], wasm: Option<(&[&str], &[&str])>) {
+    for how in [How::HostShared, How::HostExplicit, How::Wasm] {
+        let b = built(how);
+        let set = b.set(plugin);
+        let (req, bo) = match (how, wasm) {
+            (How::Wasm, Some((r, o))) => (r, o),
+            _ => (required, build_only),
+        };
+        assert_eq!(
+            names(&set),
+            (set_of(req), set_of(bo)),
+            "{plugin} built {how:?}: {set:#?}"
+        );
+        assert!(set.exact, "{plugin} built {how:?}: {set:#?}");
+    }
+}
+
+#[test]
+fn c1_uniffi_style_build_dependency_features_are_not_shipped() {
+    check(
+        "c1-plugin",
+        &["c1-plugin", "c1-core", "c1-runtime"],
+        &["c1-bindgen", "c1-goblin"],
+        None,
+    );
+}
+
+#[test]
+fn c2_proc_macro_optional_dependencies_are_not_shipped() {
+    check(
+        "c2-plugin",
+        &["c2-plugin", "c2-util"],
+        &["c2-macro", "c2-macro-helper", "c2-proc-only"],
+        None,
+    );
+}
+
+#[test]
+fn c3_crate_compiled_for_host_and_target_with_different_features() {
+    check(
+        "c3-plugin",
+        &["c3-plugin", "c3-mid", "c3-shared", "c3-a-only"],
+        &["c3-tool", "c3-b-only"],
+        None,
+    );
+    // Each side reports the features of its own compilation.
+    let set = built(How::HostShared).set("c3-plugin");
+    let shared = set.packages.iter().find(|p| p.name == "c3-shared").unwrap();
+    assert_eq!(shared.features, ["a", "c3-a-only", "default", "std"]);
+}
+
+#[test]
+fn c4_renamed_dependencies() {
+    check(
+        "c4-plugin",
+        &["c4-plugin", "c4-lib", "c4-real"],
+        &["c4-host-real", "c4-x-only"],
+        None,
+    );
+}
+
+#[test]
+fn c5_dep_syntax_and_a_feature_named_like_the_dependency() {
+    check(
+        "c5-plugin",
+        &["c5-plugin", "c5-lib"],
+        &["c5-builder", "c5-opt"],
+        None,
+    );
+}
+
+#[test]
+fn c6_weak_features_enable_nothing_by_themselves() {
+    check(
+        "c6-plugin",
+        &["c6-plugin", "c6-lib", "c6-z", "c6-z-extra"],
+        &["c6-y", "c6-y-extra"],
+        None,
+    );
+}
+
+#[test]
+fn c7_target_specific_dependencies_and_features() {
+    check(
+        "c7-plugin",
+        &["c7-plugin", "c7-lib", "c7-unix"],
+        &["c7-win-extra"],
+        Some((
+            &["c7-plugin", "c7-lib", "c7-wasm-extra"],
+            &["c7-win-extra"],
+        )),
+    );
+}
+
+#[test]
+fn build_records_without_unit_files_still_give_the_exact_set() {
+    // Records written before units kept their files: every unit looks like the shared
+    // directory, and the features the dependents request pick the side's unit.
+    let b = built(How::Wasm);
+    let mut build = b.build.clone();
+    for u in &mut build.units {
+        u.filenames.clear();
+    }
+    for plugin in ["c1-plugin", "c3-plugin", "c6-plugin", "c7-plugin"] {
+        let artifact = build.artifacts.iter().find(|a| a.plugin == plugin).unwrap();
+        let set = depset::compute_exact(&b.project, &build, artifact, &ctx()).unwrap();
+        assert_eq!(names(&set), names(&b.set(plugin)), "{plugin}");
+        assert!(set.exact, "{set:#?}");
+    }
+}
+
+// ---- ground truth: nightly cargo's unit graph (interop) ----------------------------------
+
+/// `(linked, build-only)` package ids of every plugin root in the unit graph of the cargo
+/// command `b` ran: linked = units reached from the root's cdylib unit through library units
+/// (never a build script run or a proc-macro); build-only = packages of the other units it
+/// needs, minus the linked ones.
+fn unit_graph(b: &Built) -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
+    let toolchain = std::env::var("PLUGPACK_NIGHTLY").unwrap_or_else(|_| "nightly".to_owned());
+    let mut cmd = Command::new("cargo");
+    cmd.arg(format!("+{toolchain}"))
+        .args(["build", "--unit-graph", "-Z", "unstable-options", "--lib"])
+        .args(["--locked", "--offline", "--manifest-path"])
+        .arg(manifest());
+    for p in &b.project.plugins {
+        cmd.arg("-p").arg(format!("{}@{}", p.package_name, p.version));
+    }
+    if let Some(t) = &b.target_flag {
+        cmd.arg("--target").arg(t);
+    }
+    for var in ["RUSTC", "RUSTDOC", "RUSTUP_TOOLCHAIN", "RUSTC_WRAPPER", "CARGO_BUILD_TARGET"] {
+        cmd.env_remove(var);
+    }
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("interop test needs `cargo +{toolchain}` (nightly cargo's --unit-graph): {e}")
+    });
+    assert!(
+        out.status.success(),
+        "interop test needs `cargo +{toolchain}` (nightly cargo's --unit-graph; PLUGPACK_INTEROP={}): {}",
+        std::env::var("PLUGPACK_INTEROP").unwrap_or_default(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let graph: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(graph["version"], 1, "unit graph format changed");
+    let units = graph["units"].as_array().unwrap();
+    let kinds = |i: usize| -> Vec<&str> {
+        units[i]["target"]["kind"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect()
+    };
+    let deps = |i: usize| -> Vec<usize> {
+        units[i]["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["index"].as_u64().unwrap() as usize)
+            .collect()
+    };
+    let pkg = |i: usize| units[i]["pkg_id"].as_str().unwrap().to_owned();
+    let reach = |root: usize, follow: &dyn Fn(usize) -> bool| {
+        let mut seen = BTreeSet::from([root]);
+        let mut stack = vec![root];
+        while let Some(i) = stack.pop() {
+            for d in deps(i) {
+                if follow(d) && seen.insert(d) {
+                    stack.push(d);
+                }
+            }
+        }
+        seen
+    };
+    let mut out = BTreeMap::new();
+    for root in graph["roots"].as_array().unwrap() {
+        let root = root.as_u64().unwrap() as usize;
+        if !kinds(root).contains(&"cdylib") {
+            continue;
+        }
+        let linked_units = reach(root, &|i| {
+            units[i]["mode"] == "build"
+                && !kinds(i)
+                    .iter()
+                    .any(|k| matches!(*k, "custom-build" | "proc-macro"))
+        });
+        let all_units = reach(root, &|_| true);
+        let linked: BTreeSet<String> = linked_units.iter().map(|&i| pkg(i)).collect();
+        let build_only: BTreeSet<String> = all_units
+            .iter()
+            .map(|&i| pkg(i))
+            .filter(|p| !linked.contains(p))
+            .collect();
+        out.insert(pkg(root), (linked, build_only));
+    }
+    out
+}
+
+fn matches_unit_graph(how: How) {
+    let b = built(how);
+    let truth = unit_graph(b);
+    assert_eq!(truth.len(), b.project.plugins.len(), "{truth:#?}");
+    for plugin in &b.project.plugins {
+        let set = b.set(&plugin.name);
+        let ids = |scope| {
+            set.with_scope(scope)
+                .map(|p| p.id.clone())
+                .collect::<BTreeSet<_>>()
+        };
+        let (linked, build_only) = &truth[&plugin.package_id];
+        assert_eq!(&ids(Scope::Required), linked, "{} built {how:?}", plugin.name);
+        assert_eq!(
+            &ids(Scope::BuildOnly),
+            build_only,
+            "{} built {how:?}",
+            plugin.name
+        );
+        assert!(set.exact, "{set:#?}");
+    }
+}
+
+#[test]
+#[ignore = "interop: needs cargo +nightly (PLUGPACK_INTEROP=1, --include-ignored)"]
+fn every_class_matches_nightly_unit_graph_host_shared_directory() {
+    matches_unit_graph(How::HostShared);
+}
+
+#[test]
+#[ignore = "interop: needs cargo +nightly (PLUGPACK_INTEROP=1, --include-ignored)"]
+fn every_class_matches_nightly_unit_graph_host_with_target_flag() {
+    matches_unit_graph(How::HostExplicit);
+}
+
+#[test]
+#[ignore = "interop: needs cargo +nightly (PLUGPACK_INTEROP=1, --include-ignored)"]
+fn every_class_matches_nightly_unit_graph_wasm() {
+    matches_unit_graph(How::Wasm);
+}
