@@ -22,6 +22,12 @@ fi
 
 # rust-toolchain.toml pins the wasm targets; make sure they are present.
 rustup target add wasm32-wasip1 wasm32-unknown-unknown >/dev/null 2>&1 || true
+# Nightly cargo, test-only: its `--unit-graph` is the ground truth of the dependency-set
+# interop tests (plugpack-core/tests/depset_classes.rs; PLUGPACK_NIGHTLY names another one).
+if ! rustup run "${PLUGPACK_NIGHTLY:-nightly}" cargo -V >/dev/null 2>&1; then
+  echo "setup: installing the ${PLUGPACK_NIGHTLY:-nightly} toolchain (test-only)"
+  rustup toolchain install "${PLUGPACK_NIGHTLY:-nightly}" --profile minimal >/dev/null
+fi
 # cargo-audit for the audit interop test (issue 5). Built once (about 9 minutes on 2 busy
 # cores, measured 2026-11-23), then skipped while it is on PATH.
 if ! command -v cargo-audit >/dev/null 2>&1; then

@@ -29,12 +29,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use plugpack_core::build::{self, BuildOptions, BuildOutput};
 use plugpack_core::depset::{self, DepSet, Scope};
 use plugpack_core::project::{self, LoadOptions, NetworkFlags, Project};
+use plugpack_core::sbom::{self, FindingCode, SbomOptions};
 use plugpack_core::{Ctx, Reporter};
 use serde_json::Value;
 
@@ -60,9 +61,11 @@ fn repo_root() -> Utf8PathBuf {
         .to_owned()
 }
 
-fn manifest() -> Utf8PathBuf {
-    repo_root().join("tests/fixtures/depset-classes/Cargo.toml")
+fn manifest(fixture: &str) -> Utf8PathBuf {
+    repo_root().join(format!("tests/fixtures/{fixture}/Cargo.toml"))
 }
+
+const CLASSES: &str = "depset-classes";
 
 /// How the fixture was built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +79,7 @@ enum How {
 }
 
 struct Built {
+    fixture: &'static str,
     project: Project,
     build: BuildOutput,
     /// The `--target` value passed to cargo, if any.
@@ -87,15 +91,14 @@ fn host_triple() -> String {
 }
 
 fn built(how: How) -> &'static Built {
-    static SHARED: OnceLock<Built> = OnceLock::new();
-    static EXPLICIT: OnceLock<Built> = OnceLock::new();
-    static WASM_BUILD: OnceLock<Built> = OnceLock::new();
-    let cell = match how {
-        How::HostShared => &SHARED,
-        How::HostExplicit => &EXPLICIT,
-        How::Wasm => &WASM_BUILD,
-    };
-    cell.get_or_init(|| {
+    built_fixture(CLASSES, how)
+}
+
+/// `fixture` built `how`, once per test binary.
+fn built_fixture(fixture: &'static str, how: How) -> &'static Built {
+    static BUILT: Mutex<BTreeMap<(&str, u8), &'static Built>> = Mutex::new(BTreeMap::new());
+    let mut all = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    *all.entry((fixture, how as u8)).or_insert_with(|| {
         let target_flag = match how {
             How::HostShared => None,
             How::HostExplicit => Some(host_triple()),
@@ -103,7 +106,7 @@ fn built(how: How) -> &'static Built {
         };
         let ctx = ctx();
         let options = LoadOptions {
-            manifest_path: Some(manifest()),
+            manifest_path: Some(manifest(fixture)),
             network: NetworkFlags {
                 locked: true,
                 offline: true,
@@ -119,11 +122,12 @@ fn built(how: How) -> &'static Built {
             ..BuildOptions::default()
         };
         let build = build::build(&project, &build_options, &ctx).unwrap();
-        Built {
+        Box::leak(Box::new(Built {
+            fixture,
             project,
             build,
             target_flag,
-        }
+        }))
     })
 }
 
@@ -243,10 +247,7 @@ fn c7_target_specific_dependencies_and_features() {
         "c7-plugin",
         &["c7-plugin", "c7-lib", "c7-unix"],
         &["c7-win-extra"],
-        Some((
-            &["c7-plugin", "c7-lib", "c7-wasm-extra"],
-            &["c7-win-extra"],
-        )),
+        Some((&["c7-plugin", "c7-lib", "c7-wasm-extra"], &["c7-win-extra"])),
     );
 }
 
@@ -267,6 +268,55 @@ fn build_records_without_unit_files_still_give_the_exact_set() {
     }
 }
 
+#[test]
+fn an_ambiguous_choice_of_unit_is_not_claimed_exact() {
+    // Without `--target`, c3-shared's two units share a directory. Give its target-side unit
+    // features that no dependent asks for: plugpack cannot tell the units apart any more and
+    // must say so instead of guessing.
+    let b = built(How::HostShared);
+    let mut build = b.build.clone();
+    let shared = build
+        .units
+        .iter_mut()
+        .find(|u| u.target_name == "c3_shared" && u.features.iter().any(|f| f == "a"))
+        .unwrap();
+    shared.features.retain(|f| f != "default" && f != "std");
+    let artifact = build
+        .artifacts
+        .iter()
+        .find(|a| a.plugin == "c3-plugin")
+        .unwrap();
+    let set = depset::compute_exact(&b.project, &build, artifact, &ctx()).unwrap();
+    assert!(!set.exact);
+    assert_eq!(set.inexact_reasons.len(), 1, "{set:#?}");
+    assert!(
+        set.inexact_reasons[0].contains("`c3-shared`"),
+        "{:?}",
+        set.inexact_reasons
+    );
+    // Over-reported, never under-reported: the union of both units' features is followed.
+    let (required, _) = names(&set);
+    assert!(required.contains("c3-b-only"), "{required:?}");
+    // The SBOM says it, on the plugin's component and as a finding.
+    let doc = sbom::from_depset(&set, artifact, 0, &SbomOptions::default());
+    let props: Vec<(&str, &str)> = doc
+        .bom
+        .metadata
+        .component
+        .properties
+        .iter()
+        .map(|p| (p.name.as_str(), p.value.as_str()))
+        .collect();
+    assert!(props.contains(&("plugpack:dependency-set:exact", "false")));
+    assert!(props.contains(&(
+        "plugpack:dependency-set:inexact-reason",
+        set.inexact_reasons[0].as_str()
+    )));
+    assert!(doc.findings.iter().any(
+        |f| f.code == FindingCode::InexactDependencySet && f.message == set.inexact_reasons[0]
+    ));
+}
+
 // ---- ground truth: nightly cargo's unit graph (interop) ----------------------------------
 
 /// `(linked, build-only)` package ids of every plugin root in the unit graph of the cargo
@@ -279,14 +329,21 @@ fn unit_graph(b: &Built) -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>
     cmd.arg(format!("+{toolchain}"))
         .args(["build", "--unit-graph", "-Z", "unstable-options", "--lib"])
         .args(["--locked", "--offline", "--manifest-path"])
-        .arg(manifest());
+        .arg(manifest(b.fixture));
     for p in &b.project.plugins {
-        cmd.arg("-p").arg(format!("{}@{}", p.package_name, p.version));
+        cmd.arg("-p")
+            .arg(format!("{}@{}", p.package_name, p.version));
     }
     if let Some(t) = &b.target_flag {
         cmd.arg("--target").arg(t);
     }
-    for var in ["RUSTC", "RUSTDOC", "RUSTUP_TOOLCHAIN", "RUSTC_WRAPPER", "CARGO_BUILD_TARGET"] {
+    for var in [
+        "RUSTC",
+        "RUSTDOC",
+        "RUSTUP_TOOLCHAIN",
+        "RUSTC_WRAPPER",
+        "CARGO_BUILD_TARGET",
+    ] {
         cmd.env_remove(var);
     }
     let out = cmd.output().unwrap_or_else(|e| {
@@ -354,8 +411,8 @@ fn unit_graph(b: &Built) -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>
     out
 }
 
-fn matches_unit_graph(how: How) {
-    let b = built(how);
+fn matches_unit_graph(fixture: &'static str, how: How) {
+    let b = built_fixture(fixture, how);
     let truth = unit_graph(b);
     assert_eq!(truth.len(), b.project.plugins.len(), "{truth:#?}");
     for plugin in &b.project.plugins {
@@ -366,7 +423,12 @@ fn matches_unit_graph(how: How) {
                 .collect::<BTreeSet<_>>()
         };
         let (linked, build_only) = &truth[&plugin.package_id];
-        assert_eq!(&ids(Scope::Required), linked, "{} built {how:?}", plugin.name);
+        assert_eq!(
+            &ids(Scope::Required),
+            linked,
+            "{} built {how:?}",
+            plugin.name
+        );
         assert_eq!(
             &ids(Scope::BuildOnly),
             build_only,
@@ -380,17 +442,26 @@ fn matches_unit_graph(how: How) {
 #[test]
 #[ignore = "interop: needs cargo +nightly (PLUGPACK_INTEROP=1, --include-ignored)"]
 fn every_class_matches_nightly_unit_graph_host_shared_directory() {
-    matches_unit_graph(How::HostShared);
+    matches_unit_graph(CLASSES, How::HostShared);
 }
 
 #[test]
 #[ignore = "interop: needs cargo +nightly (PLUGPACK_INTEROP=1, --include-ignored)"]
 fn every_class_matches_nightly_unit_graph_host_with_target_flag() {
-    matches_unit_graph(How::HostExplicit);
+    matches_unit_graph(CLASSES, How::HostExplicit);
 }
 
 #[test]
 #[ignore = "interop: needs cargo +nightly (PLUGPACK_INTEROP=1, --include-ignored)"]
 fn every_class_matches_nightly_unit_graph_wasm() {
-    matches_unit_graph(How::Wasm);
+    matches_unit_graph(CLASSES, How::Wasm);
+}
+
+#[test]
+#[ignore = "interop: needs cargo +nightly (PLUGPACK_INTEROP=1, --include-ignored)"]
+fn sbom_fixture_matches_nightly_unit_graph() {
+    // Registry crates, a proc-macro, a build script, Windows-only and `cfg(any())` edges.
+    for how in [How::HostShared, How::HostExplicit, How::Wasm] {
+        matches_unit_graph("sbom-workspace", how);
+    }
 }

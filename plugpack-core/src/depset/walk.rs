@@ -279,6 +279,14 @@ impl<'a> State<'a> {
                 Side::Host => self.walk.host.insert(id, reached),
             };
         }
+        // Requested but never visited: cargo reported no unit of the package at all.
+        for id in requests.wanted.keys() {
+            self.walk.reasons.insert(format!(
+                "`{}` is a dependency on the {} side, but cargo reported no unit for it",
+                self.name(id),
+                side.name()
+            ));
+        }
     }
 
     /// The features of `id`'s unit on `side`, given what its dependents on that side request.
@@ -315,7 +323,7 @@ impl<'a> State<'a> {
             0 => {
                 self.walk.reasons.insert(format!(
                     "`{name}` is a dependency on the {} side, but cargo reported no unit for it \
-                     there",
+                     on that side",
                     side.name()
                 ));
                 None
@@ -354,20 +362,22 @@ impl<'a> State<'a> {
         };
         let mut out = Vec::new();
         for dep in &pkg.dependencies {
-            if dep.optional && !enables(pkg, features, dep_name(dep)) {
+            if matches!(
+                dep.kind,
+                DependencyKind::Development | DependencyKind::Unknown
+            ) || (dep.optional && !enables(pkg, features, dep_name(dep)))
+            {
                 continue;
             }
             match self.resolve_decl(pkg, node, dep) {
                 Ok(Some(id)) => out.push((dep, id)),
                 Ok(None) => {
-                    if dep.optional && matches!(dep.kind, DependencyKind::Normal) {
-                        self.walk.reasons.insert(format!(
-                            "`{}` enables its optional dependency `{}`, which cargo metadata's \
-                             resolve does not list",
-                            pkg.name,
-                            dep_name(dep)
-                        ));
-                    }
+                    self.walk.reasons.insert(format!(
+                        "`{}` enables its dependency `{}`, which cargo metadata's resolve \
+                         does not list",
+                        pkg.name,
+                        dep_name(dep)
+                    ));
                 }
                 Err(reason) => {
                     self.walk.reasons.insert(reason);
@@ -379,7 +389,12 @@ impl<'a> State<'a> {
 
     /// The resolved package of one declaration: the resolve node's dependency with the same
     /// package name, the same extern name when renamed, and a matching kind and platform.
-    fn resolve_decl(&self, pkg: &Package, node: &Node, dep: &Dependency) -> Result<Option<String>, String> {
+    fn resolve_decl(
+        &self,
+        pkg: &Package,
+        node: &Node,
+        dep: &Dependency,
+    ) -> Result<Option<String>, String> {
         let renames: BTreeSet<String> = pkg
             .dependencies
             .iter()
@@ -486,7 +501,8 @@ fn enables(pkg: &Package, features: &BTreeSet<String>, name: &str) -> bool {
     features.iter().any(|f| match pkg.features.get(f) {
         Some(values) => values.iter().any(|v| {
             v.strip_prefix("dep:") == Some(name)
-                || v.strip_prefix(name).is_some_and(|rest| rest.starts_with('/'))
+                || v.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with('/'))
         }),
         None => f == name,
     })
@@ -543,10 +559,12 @@ fn closure(pkg: &Package, requested: &BTreeSet<String>) -> BTreeSet<String> {
 
 /// Whether a unit is a library cargo links or loads (not a build script, binary or test).
 fn is_lib_like(unit: &CompiledUnit) -> bool {
-    !unit
-        .kinds
-        .iter()
-        .any(|k| matches!(k.as_str(), "custom-build" | "bin" | "example" | "test" | "bench"))
+    !unit.kinds.iter().any(|k| {
+        matches!(
+            k.as_str(),
+            "custom-build" | "bin" | "example" | "test" | "bench"
+        )
+    })
 }
 
 /// The directory cargo names after the target: the triple, or a target spec file's stem.
