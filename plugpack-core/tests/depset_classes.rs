@@ -98,7 +98,7 @@ fn built(how: How) -> &'static Built {
 fn built_fixture(fixture: &'static str, how: How) -> &'static Built {
     static BUILT: Mutex<BTreeMap<(&str, u8), &'static Built>> = Mutex::new(BTreeMap::new());
     let mut all = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    *all.entry((fixture, how as u8)).or_insert_with(|| {
+    all.entry((fixture, how as u8)).or_insert_with(|| {
         let target_flag = match how {
             How::HostShared => None,
             How::HostExplicit => Some(host_triple()),

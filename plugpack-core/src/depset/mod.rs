@@ -22,8 +22,10 @@
 //!
 //! When the build's information is ambiguous (cargo ran without `--target`, a package has two
 //! units with different features in the shared directory, and neither is what the side's
-//! dependents ask for), or missing (a prebuilt `--artifact`: only the resolve graph, see
-//! [`compute`]'s fallback), [`DepSet::exact`] is false and [`DepSet::inexact_reasons`] says why.
+//! dependents ask for), incomplete (no cfg values for the target) or missing (a prebuilt
+//! `--artifact`: the set then comes from the resolve graph, over-reporting),
+//! [`DepSet::exact`] is false and [`DepSet::inexact_reasons`] says why. Ambiguity
+//! over-reports, never under-reports: the walk follows the union of the candidates' features.
 //!
 //! The SBOM, the embedded `.dep-v0` list and the audit use the same set, so they never
 //! disagree about what shipped.
