@@ -32,6 +32,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use camino::{Utf8Path, Utf8PathBuf};
+use plugpack_core::audit::{self, Code, Level, Outcome, ScanOptions};
 use plugpack_core::build::{self, BuildOptions, BuildOutput};
 use plugpack_core::depset::{self, DepSet, Scope};
 use plugpack_core::project::{self, LoadOptions, NetworkFlags, Project};
@@ -182,9 +183,40 @@ fn c1_uniffi_style_build_dependency_features_are_not_shipped() {
     check(
         "c1-plugin",
         &["c1-plugin", "c1-core", "c1-runtime"],
-        &["c1-bindgen", "c1-goblin"],
+        &["c1-bindgen", "c1-goblin", "smallvec"],
         None,
     );
+}
+
+#[test]
+fn c1_a_vulnerability_in_the_code_generator_does_not_fail_the_plugins_audit() {
+    // smallvec 1.6.0 (RUSTSEC-2021-0003) is only in the build script's code generator, as
+    // goblin is in UniFFI's: audited as build-only (a warning), not as shipped (denied).
+    let b = built(How::HostShared);
+    let plugin = b
+        .project
+        .plugins
+        .iter()
+        .find(|p| p.name == "c1-plugin")
+        .unwrap();
+    let options = ScanOptions {
+        db: Some(repo_root().join("tests/data/advisory-db")),
+        today: Some(audit::cfg::parse_date("2024-10-05").unwrap()),
+        ..ScanOptions::default()
+    };
+    let report = audit::scan(&b.project, &b.build, plugin, &options, &ctx()).unwrap();
+    let vulns: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::Vulnerability)
+        .collect();
+    assert_eq!(vulns.len(), 1, "{report:#?}");
+    assert_eq!(vulns[0].id.as_deref(), Some("RUSTSEC-2021-0003"));
+    assert_eq!(vulns[0].package.as_ref().unwrap().name, "smallvec");
+    assert!(vulns[0].build_only, "{:#?}", vulns[0]);
+    assert_eq!(vulns[0].level, Level::Warn);
+    assert_eq!(report.outcome, Outcome::Clean);
+    assert!(report.exact);
 }
 
 #[test]
