@@ -497,3 +497,15 @@ fn sbom_fixture_matches_nightly_unit_graph() {
         matches_unit_graph("sbom-workspace", how);
     }
 }
+
+#[test]
+#[ignore = "interop: needs cargo +nightly (PLUGPACK_INTEROP=1, --include-ignored)"]
+fn other_fixtures_match_nightly_unit_graph() {
+    // Several plugins in one cargo run; vulnerable crates reached as build-dependency, as
+    // other-OS dependency and transitively.
+    for fixture in ["audit-plugins", "multi-plugin"] {
+        for how in [How::HostShared, How::HostExplicit] {
+            matches_unit_graph(fixture, how);
+        }
+    }
+}
