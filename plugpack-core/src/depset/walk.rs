@@ -165,13 +165,6 @@ pub(super) fn walk(inputs: &Inputs<'_>) -> Walk {
         inputs,
         walk: Walk::default(),
     };
-    if inputs.target_cfg.is_none() {
-        state.walk.reasons.insert(format!(
-            "the cfg values of target `{}` are unknown, so platform-specific dependencies \
-             were followed on every platform",
-            inputs.target
-        ));
-    }
     let root_name = state.name(inputs.root);
     let mut target = Requests::default();
     target.add(inputs.root, BTreeSet::new(), vec![root_name]);
@@ -203,11 +196,20 @@ impl<'a> State<'a> {
         })
     }
 
-    /// Whether a declaration's platform condition holds on `side`.
-    fn applies(&self, dep: &Dependency, side: Side) -> bool {
+    /// Whether a declaration's platform condition holds on `side`. Without that side's cfg
+    /// values a conditional declaration is followed, and the set is not exact.
+    fn applies(&mut self, dep: &Dependency, side: Side) -> bool {
         match (&dep.target, self.cfg(side)) {
             (Some(platform), Some(cfg)) => cfg.matches(platform),
-            _ => true,
+            (Some(platform), None) => {
+                self.walk.reasons.insert(format!(
+                    "the {} side's cfg values are unknown, so dependencies declared for \
+                     `{platform}` were followed on every platform",
+                    side.name()
+                ));
+                true
+            }
+            (None, _) => true,
         }
     }
 
