@@ -7,10 +7,10 @@
 //! | `c1-plugin` | UniFFI-style: the same crate as dependency and as build-dependency with a feature that enables optional crates (`c1-bindgen`, `c1-goblin`) |
 //! | `c2-plugin` | a proc-macro with its own optional dependency, turning on a feature of a crate the plugin also links |
 //! | `c3-plugin` | a crate reached indirectly on both sides with different features; old-style optional dependencies (implicit features) and `default-features = false` |
-//! | `c4-plugin` | renamed dependencies, enabled by `dep:alias` and `alias/feature` |
+//! | `c4-plugin` | renamed dependencies, enabled by `dep:alias` and `alias/feature`; a dev-dependency renamed to its own name |
 //! | `c5-plugin` | `dep:` syntax, with a feature named like the dependency that does not enable it |
 //! | `c6-plugin` | weak `name?/feature` features |
-//! | `c7-plugin` | target-specific dependencies and target-specific features |
+//! | `c7-plugin` | target-specific dependencies and target-specific features; `name/feature` of a dependency inactive on the platform |
 //!
 //! The fixture is built with the real cargo three ways: for the host without `--target` (host
 //! and target units share one directory), for the host with `--target`, and for
@@ -247,7 +247,7 @@ fn c3_crate_compiled_for_host_and_target_with_different_features() {
 fn c4_renamed_dependencies() {
     check(
         "c4-plugin",
-        &["c4-plugin", "c4-lib", "c4-real"],
+        &["c4-plugin", "c4-lib", "c4-real", "c4-base"],
         &["c4-host-real", "c4-x-only"],
         None,
     );

@@ -196,6 +196,27 @@ impl<'a> State<'a> {
         })
     }
 
+    /// Whether `name` is a declared dependency of `pkg` that applies for a unit on `side`
+    /// (normal declarations on that side's platform, build ones on the host's).
+    fn declared_on(&self, pkg: &Package, name: &str, side: Side) -> bool {
+        pkg.dependencies.iter().any(|d| {
+            dep_name(d) == name
+                && match d.kind {
+                    DependencyKind::Normal => self.platform_ok(d, side),
+                    DependencyKind::Build => self.platform_ok(d, Side::Host),
+                    _ => false,
+                }
+        })
+    }
+
+    /// A declaration's platform condition on `side` (true when unknown).
+    fn platform_ok(&self, dep: &Dependency, side: Side) -> bool {
+        match (&dep.target, self.cfg(side)) {
+            (Some(platform), Some(cfg)) => cfg.matches(platform),
+            _ => true,
+        }
+    }
+
     /// Whether a declaration's platform condition holds on `side`. Without that side's cfg
     /// values a conditional declaration is followed, and the set is not exact.
     fn applies(&mut self, dep: &Dependency, side: Side) -> bool {
@@ -333,7 +354,7 @@ impl<'a> State<'a> {
             1 => candidates.pop(),
             _ => {
                 let pkg = self.packages.get(id).copied()?;
-                let expected = closure(pkg, wanted);
+                let expected = closure(pkg, wanted, &|dep| self.declared_on(pkg, dep, side));
                 if candidates.contains(&expected) {
                     return Some(expected);
                 }
@@ -397,9 +418,13 @@ impl<'a> State<'a> {
         node: &Node,
         dep: &Dependency,
     ) -> Result<Option<String>, String> {
+        // Extern names other declarations of the same kind and platform give by renaming,
+        // so an un-renamed declaration does not take their edge (a dev-dependency renamed to
+        // its own name, as axum's `tower`, is no other edge).
         let renames: BTreeSet<String> = pkg
             .dependencies
             .iter()
+            .filter(|d| d.kind == dep.kind && d.target == dep.target && d.name != dep.name)
             .filter_map(|d| d.rename.as_ref().map(|r| r.replace('-', "_")))
             .collect();
         let matching: Vec<&str> = node
@@ -533,9 +558,15 @@ fn requested(pkg: &Package, dep: &Dependency, features: &BTreeSet<String>) -> BT
 
 /// `requested` expanded through `pkg`'s feature table, as cargo passes them to rustc: named
 /// features and what they list; a non-weak `name/feature` also turns on the feature `name`
-/// when the table has one (an old-style optional dependency's implicit feature). Names the
-/// table does not define (`default` of a package without one) are dropped.
-fn closure(pkg: &Package, requested: &BTreeSet<String>) -> BTreeSet<String> {
+/// when the table has one (an old-style optional dependency's implicit feature) and the
+/// dependency `name` applies on this side's platform (`declared`: cargo skips inactive
+/// platform-specific dependencies, e.g. tokio's `windows-sys/…` on Linux). Names the table
+/// does not define (`default` of a package without one) are dropped.
+fn closure(
+    pkg: &Package,
+    requested: &BTreeSet<String>,
+    declared: &dyn Fn(&str) -> bool,
+) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut stack: Vec<&str> = requested.iter().map(String::as_str).collect();
     while let Some(f) = stack.pop() {
@@ -550,7 +581,7 @@ fn closure(pkg: &Package, requested: &BTreeSet<String>) -> BTreeSet<String> {
                 continue;
             }
             match v.split_once('/') {
-                Some((dep, _)) if !dep.ends_with('?') => stack.push(dep),
+                Some((dep, _)) if !dep.ends_with('?') && declared(dep) => stack.push(dep),
                 Some(_) => {}
                 None => stack.push(v),
             }
