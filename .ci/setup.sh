@@ -35,7 +35,9 @@ if ! command -v cargo-audit >/dev/null 2>&1; then
   cargo install cargo-audit --locked --quiet
 fi
 # Fixture crates' dependencies (crates.io is the only network the tests use, via cargo).
-for m in tests/fixtures/*/Cargo.toml; do
+# The bench plugin's crates too: the dependency-set interop test reads its metadata and unit
+# graph (it is never built by CI).
+for m in tests/fixtures/*/Cargo.toml bench/fixtures/big-plugin/Cargo.toml; do
   cargo fetch --locked --manifest-path "$m" >/dev/null
 done
 if [ -x .ci/setup-extra.sh ]; then .ci/setup-extra.sh; fi

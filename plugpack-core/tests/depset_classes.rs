@@ -33,10 +33,13 @@ use std::sync::{Arc, Mutex};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use plugpack_core::audit::{self, Code, Level, Outcome, ScanOptions};
-use plugpack_core::build::{self, BuildOptions, BuildOutput};
+use plugpack_core::build::{
+    self, BuildOptions, BuildOutput, BuiltArtifact, CompiledUnit, PluginKind, Toolchain,
+};
 use plugpack_core::depset::{self, DepSet, Scope};
 use plugpack_core::project::{self, LoadOptions, NetworkFlags, Project};
 use plugpack_core::sbom::{self, FindingCode, SbomOptions};
+use plugpack_core::types::Sha256Digest;
 use plugpack_core::{Ctx, Reporter};
 use serde_json::Value;
 
@@ -356,17 +359,26 @@ fn an_ambiguous_choice_of_unit_is_not_claimed_exact() {
 /// (never a build script run or a proc-macro); build-only = packages of the other units it
 /// needs, minus the linked ones.
 fn unit_graph(b: &Built) -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
+    truth(&nightly_unit_graph(
+        &manifest(b.fixture),
+        &b.project,
+        b.target_flag.as_deref(),
+    ))
+}
+
+/// `cargo +nightly build --unit-graph` of the command plugpack runs for `project`'s plugins.
+fn nightly_unit_graph(manifest: &Utf8Path, project: &Project, target_flag: Option<&str>) -> Value {
     let toolchain = std::env::var("PLUGPACK_NIGHTLY").unwrap_or_else(|_| "nightly".to_owned());
     let mut cmd = Command::new("cargo");
     cmd.arg(format!("+{toolchain}"))
         .args(["build", "--unit-graph", "-Z", "unstable-options", "--lib"])
         .args(["--locked", "--offline", "--manifest-path"])
-        .arg(manifest(b.fixture));
-    for p in &b.project.plugins {
+        .arg(manifest);
+    for p in &project.plugins {
         cmd.arg("-p")
             .arg(format!("{}@{}", p.package_name, p.version));
     }
-    if let Some(t) = &b.target_flag {
+    if let Some(t) = target_flag {
         cmd.arg("--target").arg(t);
     }
     for var in [
@@ -389,6 +401,11 @@ fn unit_graph(b: &Built) -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>
     );
     let graph: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(graph["version"], 1, "unit graph format changed");
+    graph
+}
+
+/// The ground truth of a unit graph, per plugin root: see [`unit_graph`].
+fn truth(graph: &Value) -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
     let units = graph["units"].as_array().unwrap();
     let kinds = |i: usize| -> Vec<&str> {
         units[i]["target"]["kind"]
@@ -507,5 +524,117 @@ fn other_fixtures_match_nightly_unit_graph() {
         for how in [How::HostShared, How::HostExplicit] {
             matches_unit_graph(fixture, how);
         }
+    }
+}
+
+/// Strings of a JSON array.
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+#[ignore = "interop: needs cargo +nightly (PLUGPACK_INTEROP=1, --include-ignored)"]
+fn bench_plugin_walk_matches_nightly_unit_graph() {
+    // The 318-package bench plugin (tokio, reqwest, axum, tonic, sqlx, …: every feature
+    // syntax there is) without building it: the build's units are taken from nightly cargo's
+    // unit graph itself (package, kinds, features; files laid out as cargo lays them out,
+    // `<triple>/` for target units when `--target` is given), then the set computed from them
+    // must be the graph's. `.ci/setup.sh` fetches the fixture's crates (never built by CI).
+    let manifest = repo_root().join("bench/fixtures/big-plugin/Cargo.toml");
+    let ctx = ctx();
+    let project = project::load(
+        &ctx,
+        &LoadOptions {
+            manifest_path: Some(manifest.clone()),
+            network: NetworkFlags {
+                locked: true,
+                offline: true,
+                ..NetworkFlags::default()
+            },
+            target_dir: Some(repo_root().join("target/e2e-fixtures")),
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap();
+    let host = host_triple();
+    let rustc_cfg = |target: &str| {
+        let out = Command::new("rustc")
+            .args(["--print", "cfg", "--target", target])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let plugin = &project.plugins[0];
+    for (target, flag) in [
+        (host.as_str(), None),
+        (host.as_str(), Some(host.as_str())),
+        ("wasm32-unknown-unknown", Some("wasm32-unknown-unknown")),
+    ] {
+        let graph = nightly_unit_graph(&manifest, &project, flag);
+        let mut units = Vec::new();
+        for (i, u) in graph["units"].as_array().unwrap().iter().enumerate() {
+            if u["mode"] != "build" {
+                continue; // build script runs report no compiler-artifact
+            }
+            let kinds = strings(&u["target"]["kind"]);
+            let name = u["target"]["name"].as_str().unwrap();
+            let file = if kinds.iter().any(|k| k == "custom-build") {
+                format!("/t/debug/build/{name}-{i}/build-script-build")
+            } else if let Some(platform) = u["platform"].as_str() {
+                format!("/t/{platform}/debug/deps/lib{name}-{i}.rlib")
+            } else {
+                format!("/t/debug/deps/lib{name}-{i}.rlib")
+            };
+            units.push(CompiledUnit {
+                target: target.to_owned(),
+                package_id: u["pkg_id"].as_str().unwrap().to_owned(),
+                target_name: name.to_owned(),
+                kinds,
+                crate_types: strings(&u["target"]["crate_types"]),
+                features: strings(&u["features"]),
+                filenames: vec![Utf8PathBuf::from(file)],
+            });
+        }
+        let build = BuildOutput {
+            artifacts: Vec::new(),
+            units,
+            toolchain: Some(Toolchain {
+                rustc_version: String::new(),
+                host: host.clone(),
+            }),
+            target_cfg: BTreeMap::from([
+                (host.clone(), rustc_cfg(&host)),
+                (target.to_owned(), rustc_cfg(target)),
+            ]),
+        };
+        let artifact = BuiltArtifact {
+            plugin: plugin.name.clone(),
+            package: plugin.package_name.clone(),
+            version: plugin.version.clone(),
+            kind: PluginKind::for_target(target),
+            target: target.to_owned(),
+            path: "/t/debug/libbig_plugin.so".into(),
+            file_name: "libbig_plugin.so".to_owned(),
+            sha256: Sha256Digest::of_bytes(b""),
+            size: 0,
+            profile: "dev".to_owned(),
+            rustc_version: None,
+        };
+        let set = depset::compute_exact(&project, &build, &artifact, &ctx).unwrap();
+        let ids = |scope| {
+            set.with_scope(scope)
+                .map(|p| p.id.clone())
+                .collect::<BTreeSet<_>>()
+        };
+        let truth = truth(&graph);
+        let (linked, build_only) = &truth[&plugin.package_id];
+        assert!(linked.len() > 200, "{}", linked.len());
+        assert_eq!(&ids(Scope::Required), linked, "{target} {flag:?}");
+        assert_eq!(&ids(Scope::BuildOnly), build_only, "{target} {flag:?}");
+        assert!(set.exact, "{target} {flag:?}: {:?}", set.inexact_reasons);
     }
 }
