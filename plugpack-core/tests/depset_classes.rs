@@ -281,8 +281,11 @@ fn c7_target_specific_dependencies_and_features() {
     check(
         "c7-plugin",
         &["c7-plugin", "c7-lib", "c7-unix"],
-        &["c7-win-extra"],
-        Some((&["c7-plugin", "c7-lib", "c7-wasm-extra"], &["c7-win-extra"])),
+        &["c7-win-extra", "c7-unix-build"],
+        Some((
+            &["c7-plugin", "c7-lib", "c7-wasm-extra"],
+            &["c7-win-extra", "c7-unix-build"],
+        )),
     );
 }
 
