@@ -146,6 +146,11 @@ pub struct CompiledUnit {
     pub crate_types: Vec<String>,
     /// Features rustc was given.
     pub features: Vec<String>,
+    /// The files cargo reported for it (absolute). Their directory tells a host-side unit
+    /// from a target-side one when cargo ran with `--target` (see `depset`); empty in build
+    /// records written before they were kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filenames: Vec<Utf8PathBuf>,
 }
 
 /// Everything a build produced.
@@ -349,6 +354,7 @@ fn run_cargo(
                 kinds: artifact.target.kind.iter().map(|k| k.to_string()).collect(),
                 crate_types: crate_types.clone(),
                 features: artifact.features.clone(),
+                filenames: artifact.filenames.clone(),
             });
             if plugin_ids.contains(artifact.package_id.repr.as_str())
                 && crate_types.iter().any(|c| c == "cdylib")
