@@ -170,7 +170,7 @@ pub fn render_human(reports: &[AuditReport]) -> String {
         match &r.database {
             Some(db) => out.push_str(&format!(
                 "advisories: checked against {} ({} {}, updated {}{}, {} advisories)\n",
-                db.location,
+                db.location.as_deref().unwrap_or("the database"),
                 db.identity.kind,
                 db.identity.value.get(..12).unwrap_or(&db.identity.value),
                 db.updated,

@@ -13,6 +13,7 @@
 mod abi;
 mod audit;
 mod build_record;
+mod cargo_config;
 mod host_abi;
 mod sbom;
 mod sbom_audit_bin;
@@ -23,5 +24,6 @@ mod bundle;
 mod flow;
 mod interop_oci;
 mod package;
+mod reproducible;
 mod scaffold;
 mod workspace;

@@ -10,8 +10,10 @@
 //! One cargo invocation per target: artifacts then map to their target without inspecting
 //! paths, and a failure names the target that failed.
 
+mod check;
 mod error;
 pub mod record;
+mod rustflags;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufReader;
@@ -21,11 +23,12 @@ use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::Message;
 use serde::{Deserialize, Serialize};
 
+pub use check::artifact_matches_target;
 pub use error::Error;
 
 use crate::ctx::Ctx;
 use crate::process;
-use crate::project::{Plugin, Project};
+use crate::project::{CargoConfig, Plugin, Project};
 use crate::types::Sha256Digest;
 
 /// The two plugin flavours plugpack knows.
@@ -181,13 +184,20 @@ pub fn toolchain(ctx: &Ctx, dir: &Utf8Path) -> Result<Toolchain, Error> {
     })
 }
 
-/// The targets to build for `plugin`: explicit ones, else its config, else the host.
-pub fn targets_for(plugin: &Plugin, options: &BuildOptions, toolchain: &Toolchain) -> Vec<String> {
+/// The targets to build for `plugin`: `--target`, else its `[package.metadata.plugpack]
+/// targets`, else cargo's configuration (`build.target`, `CARGO_BUILD_TARGET`), else the host.
+pub fn targets_for(
+    plugin: &Plugin,
+    options: &BuildOptions,
+    cargo_config: &CargoConfig,
+    toolchain: &Toolchain,
+) -> Vec<String> {
     if !options.targets.is_empty() {
         return options.targets.clone();
     }
     match &plugin.config.targets {
         Some(targets) if !targets.is_empty() => targets.clone(),
+        _ if !cargo_config.build_targets.is_empty() => cargo_config.build_targets.clone(),
         _ => vec![toolchain.host.clone()],
     }
 }
@@ -232,7 +242,7 @@ pub fn build(project: &Project, options: &BuildOptions, ctx: &Ctx) -> Result<Bui
     // Group plugins by target so each target is one cargo run.
     let mut by_target: Vec<(String, Vec<&Plugin>)> = Vec::new();
     for plugin in &project.plugins {
-        for target in targets_for(plugin, options, &toolchain) {
+        for target in targets_for(plugin, options, &project.cargo_config, &toolchain) {
             match by_target.iter_mut().find(|(t, _)| *t == target) {
                 Some((_, plugins)) => plugins.push(plugin),
                 None => by_target.push((target, vec![plugin])),
@@ -243,20 +253,29 @@ pub fn build(project: &Project, options: &BuildOptions, ctx: &Ctx) -> Result<Bui
         toolchain: Some(toolchain.clone()),
         ..BuildOutput::default()
     };
+    let remaps = rustflags::path_remaps(project, ctx)?;
     for (target, plugins) in &by_target {
         check_target_installed(ctx, &project.workspace_root, target, &toolchain)?;
-        let mut cmd = Command::new(ctx.rustc());
-        cmd.args(["--print", "cfg", "--target", target])
-            .current_dir(&project.workspace_root);
-        if let Ok(cfg) = process::stdout_string(&mut cmd) {
+        let user_flags = crate::project::cargo_config::rustflags(
+            ctx,
+            &project.workspace_root,
+            target,
+            &toolchain.host,
+        )
+        .map_err(Box::new)?;
+        if let Some(cfg) = rustflags::target_cfg(ctx, &project.workspace_root, target, &user_flags)
+        {
             output.target_cfg.insert(target.clone(), cfg);
         }
+        let mut flags = user_flags;
+        flags.extend(remaps.iter().cloned());
         run_cargo(
             project,
             options,
             ctx,
             &toolchain,
             target,
+            &flags,
             plugins,
             &mut output,
         )?;
@@ -269,12 +288,14 @@ pub fn build(project: &Project, options: &BuildOptions, ctx: &Ctx) -> Result<Bui
     Ok(output)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_cargo(
     project: &Project,
     options: &BuildOptions,
     ctx: &Ctx,
     toolchain: &Toolchain,
     target: &str,
+    rustflags: &[String],
     plugins: &[&Plugin],
     output: &mut BuildOutput,
 ) -> Result<(), Error> {
@@ -288,7 +309,10 @@ fn run_cargo(
         cmd.arg("-p")
             .arg(format!("{}@{}", plugin.package_name, plugin.version));
     }
-    if target != toolchain.host || !options.targets.is_empty() || plugin_has_config_targets(plugins)
+    if target != toolchain.host
+        || !options.targets.is_empty()
+        || plugin_has_config_targets(plugins)
+        || !project.cargo_config.build_targets.is_empty()
     {
         cmd.arg("--target").arg(target);
     }
@@ -311,6 +335,9 @@ fn run_cargo(
     if let Some(color) = &options.color {
         cmd.arg("--color").arg(color);
     }
+    // The flags cargo would use from its configuration and environment, plus the path
+    // remapping (see `rustflags`); the encoded form wins over every other source in cargo.
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\x1f"));
     for (k, v) in &options.env {
         cmd.env(k, v);
     }
@@ -381,6 +408,7 @@ fn run_cargo(
                 target: target.to_owned(),
             });
         };
+        check::artifact_matches_target(path, target)?;
         let (sha256, size) = Sha256Digest::of_file(path).map_err(|source| Error::ReadArtifact {
             path: path.clone(),
             source,
@@ -455,10 +483,14 @@ pub fn external_artifact(
         None => host.to_owned(),
     };
     let kind = PluginKind::for_target(&target);
-    if (kind == PluginKind::Wasm) != is_wasm {
-        return Err(bad(&format!(
-            "file content does not match target `{target}`"
-        )));
+    match check::artifact_matches_target(path, &target) {
+        Ok(()) => {}
+        Err(Error::TargetMismatch { found, .. }) => {
+            return Err(bad(&format!(
+                "file content does not match target `{target}`: it is {found}"
+            )));
+        }
+        Err(e) => return Err(e),
     }
     let (sha256, size) = Sha256Digest::of_file(path).map_err(|source| Error::ReadArtifact {
         path: path.to_owned(),
