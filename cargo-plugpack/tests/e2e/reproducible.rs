@@ -158,3 +158,58 @@ fn fixture_bundles_in_place_name_no_machine_path() {
         assert_no_machine_path(&bundle, dir.path());
     }
 }
+
+/// The crates cargo compiled, from its `Compiling name vX` status lines.
+fn compiled(stderr: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Compiling "))
+        .map(|l| l.split(' ').next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn plain_cargo_build_and_plugpack_build_recompile_only_the_plugin_crate() {
+    // plugpack's remapping flags differ from a plain build's: cargo keeps both builds of every
+    // dependency (the flags are hashed into their file names), so alternating recompiles only
+    // the plugin crate, whose cdylib file name has no hash.
+    let dir = tempdir();
+    let manifest = copy_fixture("cdylib-plugin", dir.path());
+    let target_dir = dir.path().join("out");
+    let cargo = || {
+        let mut cmd = std::process::Command::new(env!("CARGO"));
+        cmd.args(["build", "--lib", "--locked", "--offline", "--manifest-path"])
+            .arg(&manifest)
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .env("CARGO_TERM_COLOR", "never")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS");
+        cmd
+    };
+    let plugpack_build = || {
+        let mut cmd = plugpack();
+        cmd.args(["build", "--manifest-path"])
+            .arg(&manifest)
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .args(["--locked", "--offline", "--profile", "dev"]);
+        cmd
+    };
+    let first = run(&mut cargo());
+    assert!(first.status.success());
+    assert!(compiled(&first.stderr).contains(&"itoa".to_owned()));
+    let ours = run(&mut plugpack_build());
+    assert!(ours.status.success());
+    // plugpack's build compiles its own copy of every crate once…
+    assert!(compiled(&ours.stderr).contains(&"itoa".to_owned()));
+    // …and from then on each side recompiles only the plugin.
+    for _ in 0..2 {
+        let plain = run(&mut cargo());
+        assert!(plain.status.success());
+        assert_eq!(compiled(&plain.stderr), ["cdylib-plugin"]);
+        let ours = run(&mut plugpack_build());
+        assert!(ours.status.success());
+        assert_eq!(compiled(&ours.stderr), ["cdylib-plugin"]);
+    }
+}
