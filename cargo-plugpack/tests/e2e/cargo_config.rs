@@ -264,3 +264,46 @@ fn artifact_whose_bytes_contradict_the_target_is_refused() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn prebuilt_artifact_without_target_takes_the_configured_target() {
+    // wasm-plugin configures `targets = ["wasm32-wasip1"]`: a module given with --artifact and
+    // no --target is labelled with that target, not a guess.
+    let artifacts = built(&mut on_fixture(
+        "build",
+        "wasm-plugin",
+        &["--profile", "dev", "--message-format", "json"],
+    ));
+    let wasm = artifacts[0]["path"].as_str().unwrap().to_owned();
+    let dir = tempdir();
+    let out = dir.path().join("out.oci.tar");
+    run_ok(&mut on_fixture(
+        "package",
+        "wasm-plugin",
+        &["--artifact", &wasm, "-o", out.to_str().unwrap()],
+    ));
+    let info = inspect(&out);
+    assert_eq!(info["manifests"][0]["target"], "wasm32-wasip1");
+    assert_eq!(info["manifests"][0]["platform"], "wasip1/wasm");
+}
+
+#[test]
+fn fingerprint_of_a_file_refuses_a_target_its_bytes_contradict() {
+    let artifacts = built(&mut on_fixture(
+        "build",
+        "cdylib-plugin",
+        &["--profile", "dev", "--message-format", "json"],
+    ));
+    let so = artifacts[0]["path"].as_str().unwrap().to_owned();
+    let err = run_fails(
+        plugpack().args([
+            "fingerprint",
+            "--artifact",
+            &so,
+            "--target",
+            "wasm32-unknown-unknown",
+        ]),
+        5,
+    );
+    assert!(err.contains("is labelled `wasm32-unknown-unknown`"), "{err}");
+}

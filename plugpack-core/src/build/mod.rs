@@ -442,12 +442,15 @@ fn is_plugin_file(path: &Utf8Path) -> bool {
 
 /// Describes a prebuilt file given with `--artifact` as if the build had produced it.
 ///
-/// The kind and target come from the file's magic bytes when `target` is not given (wasm
-/// magic → `wasm32-unknown-unknown` unless told otherwise, anything else → the host).
+/// When `target` is not given, the target is the first of `configured` (the plugin's
+/// configured targets, see [`targets_for`]) whose kind matches the file's magic bytes, else
+/// `wasm32-unknown-unknown` for a wasm module and the host for anything else. The file is
+/// checked against the target either way ([`artifact_matches_target`]).
 pub fn external_artifact(
     plugin: &Plugin,
     path: &Utf8Path,
     target: Option<&str>,
+    configured: &[String],
     host: &str,
 ) -> Result<BuiltArtifact, Error> {
     let bad = |reason: &str| Error::BadArtifact {
@@ -477,10 +480,14 @@ pub fn external_artifact(
         }
     }
     let is_wasm = magic == *b"\0asm";
-    let target = match target {
-        Some(t) => t.to_owned(),
-        None if is_wasm => "wasm32-unknown-unknown".to_owned(),
-        None => host.to_owned(),
+    let of_kind = configured
+        .iter()
+        .find(|t| (PluginKind::for_target(t) == PluginKind::Wasm) == is_wasm);
+    let target = match (target, of_kind) {
+        (Some(t), _) => t.to_owned(),
+        (None, Some(t)) => t.clone(),
+        (None, None) if is_wasm => "wasm32-unknown-unknown".to_owned(),
+        (None, None) => host.to_owned(),
     };
     let kind = PluginKind::for_target(&target);
     match check::artifact_matches_target(path, &target) {

@@ -319,6 +319,14 @@ fn external_artifacts(
             "give one --target per --artifact, in the same order".to_owned(),
         ));
     }
+    // Without --target, the plugin's configured targets (metadata, then cargo's configuration)
+    // label the file, as they would have chosen the build's target.
+    let configured = build::targets_for(
+        plugin,
+        &BuildOptions::default(),
+        &project.cargo_config,
+        &toolchain,
+    );
     let mut artifacts = Vec::new();
     for (i, path) in options.artifacts.iter().enumerate() {
         let target = build_options
@@ -330,6 +338,7 @@ fn external_artifacts(
             plugin,
             path,
             target,
+            &configured,
             &toolchain.host,
         )?);
     }
