@@ -198,10 +198,12 @@ fn target_dir_from_cargo_config_holds_artifacts_and_build_record() {
     // Run from elsewhere, as the harness does: plugpack reads the workspace's configuration.
     let cmd = |sub: &str| {
         let mut cmd = plugpack();
-        cmd.arg(sub)
-            .arg("--manifest-path")
-            .arg(&manifest)
-            .args(["--locked", "--offline", "--profile", "dev"]);
+        cmd.arg(sub).arg("--manifest-path").arg(&manifest).args([
+            "--locked",
+            "--offline",
+            "--profile",
+            "dev",
+        ]);
         cmd
     };
     let artifacts = built(cmd("build").args(["--message-format", "json"]));
@@ -305,5 +307,8 @@ fn fingerprint_of_a_file_refuses_a_target_its_bytes_contradict() {
         ]),
         5,
     );
-    assert!(err.contains("is labelled `wasm32-unknown-unknown`"), "{err}");
+    assert!(
+        err.contains("is labelled `wasm32-unknown-unknown`"),
+        "{err}"
+    );
 }

@@ -92,9 +92,7 @@ fn assert_no_machine_path(bundle: &Path, base: &Path) {
     let paths = machine_paths(base);
     for (name, bytes) in blobs(bundle) {
         for path in &paths {
-            let found = bytes
-                .windows(path.len())
-                .position(|w| w == path.as_bytes());
+            let found = bytes.windows(path.len()).position(|w| w == path.as_bytes());
             if let Some(at) = found {
                 let from = at.saturating_sub(60);
                 let to = (at + path.len() + 60).min(bytes.len());
@@ -149,7 +147,12 @@ fn fixture_bundles_in_place_name_no_machine_path() {
     // The fixtures as the other tests package them: in the repository, shared target dir.
     let dir = tempdir();
     let db = repo_root().join("tests/data/advisory-db");
-    for fixture in ["cdylib-plugin", "wasm-plugin", "multi-plugin", "sbom-workspace"] {
+    for fixture in [
+        "cdylib-plugin",
+        "wasm-plugin",
+        "multi-plugin",
+        "sbom-workspace",
+    ] {
         let mut args = vec!["--profile", "dev", "--db", db.to_str().unwrap()];
         if fixture == "multi-plugin" {
             args.extend(["-p", "alpha"]);

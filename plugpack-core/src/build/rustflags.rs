@@ -32,7 +32,10 @@ pub(super) fn path_remaps(project: &Project, ctx: &Ctx) -> Result<Vec<String>, E
     let mut cmd = Command::new(ctx.rustc());
     cmd.args(["--print", "sysroot"])
         .current_dir(&project.workspace_root);
-    pairs.push((Utf8PathBuf::from(process::stdout_string(&mut cmd)?), "/rustc-sysroot"));
+    pairs.push((
+        Utf8PathBuf::from(process::stdout_string(&mut cmd)?),
+        "/rustc-sysroot",
+    ));
     pairs.push((project.workspace_root.clone(), "/workspace"));
     pairs.push((project.target_dir.clone(), "/target"));
     Ok(remap_flags(pairs))

@@ -58,7 +58,12 @@ impl CargoConfig {
 /// `target.<cfg>` tables, else `build.rustflags`), in order. `host` is the host triple, so
 /// resolving does not ask cargo for it; `[target.<cfg>]` tables make `cargo-config2` ask
 /// `ctx.rustc()` for the target's cfg values.
-pub fn rustflags(ctx: &Ctx, dir: &Utf8Path, target: &str, host: &str) -> Result<Vec<String>, Error> {
+pub fn rustflags(
+    ctx: &Ctx,
+    dir: &Utf8Path,
+    target: &str,
+    host: &str,
+) -> Result<Vec<String>, Error> {
     let config = resolve(ctx, dir, Some(host))?;
     config
         .rustflags(target)
@@ -166,14 +171,20 @@ mod tests {
             CargoConfig::load(&c, &sub).unwrap().target_dir,
             Some(root.join("out/cargo"))
         );
-        let c = ctx(&[("CARGO_HOME", home.as_str()), ("CARGO_TARGET_DIR", "/elsewhere")]);
+        let c = ctx(&[
+            ("CARGO_HOME", home.as_str()),
+            ("CARGO_TARGET_DIR", "/elsewhere"),
+        ]);
         assert_eq!(
             CargoConfig::load(&c, &root).unwrap().target_dir,
             Some(Utf8PathBuf::from("/elsewhere"))
         );
         let (_d, bare) = workspace("");
         let c = ctx(&[("CARGO_HOME", home.as_str())]);
-        assert_eq!(CargoConfig::load(&c, &bare).unwrap(), CargoConfig::default());
+        assert_eq!(
+            CargoConfig::load(&c, &bare).unwrap(),
+            CargoConfig::default()
+        );
     }
 
     #[test]
@@ -198,7 +209,10 @@ mod tests {
             rustflags(&c, &root, "wasm32-wasip1", host).unwrap(),
             ["--cfg", "from_build"]
         );
-        let c = ctx(&[("CARGO_HOME", home.as_str()), ("RUSTFLAGS", "--cfg from_env")]);
+        let c = ctx(&[
+            ("CARGO_HOME", home.as_str()),
+            ("RUSTFLAGS", "--cfg from_env"),
+        ]);
         assert_eq!(
             rustflags(&c, &root, "wasm32-unknown-unknown", host).unwrap(),
             ["--cfg", "from_env"]
