@@ -312,3 +312,38 @@ fn fingerprint_of_a_file_refuses_a_target_its_bytes_contradict() {
         "{err}"
     );
 }
+
+#[test]
+fn prebuilt_artifact_sbom_filters_platform_dependencies_with_the_configured_rustflags() {
+    let artifacts = built(&mut on_fixture(
+        "build",
+        FIXTURE,
+        &["--profile", "dev", "--message-format", "json"],
+    ));
+    let wasm = artifacts[0]["path"].as_str().unwrap().to_owned();
+    let dir = tempdir();
+    let out = dir.path().join("out.oci.tar");
+    let db = test_db();
+    run_ok(&mut on_fixture(
+        "package",
+        FIXTURE,
+        &[
+            "--artifact",
+            &wasm,
+            "--db",
+            db.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(inspect(&out)["manifests"][0]["target"], WASM);
+    let sboms = json_blobs(&out, |v| v["bomFormat"] == "CycloneDX");
+    let names: Vec<&str> = sboms[0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    // `itoa` applies only under the configured `--cfg`.
+    assert!(names.contains(&"itoa"), "{names:?}");
+}

@@ -430,6 +430,25 @@ fn run_cargo(
     Ok(())
 }
 
+/// `rustc --print cfg` for `target` with the rustflags cargo's configuration gives it, as
+/// [`build`] records it in [`BuildOutput::target_cfg`]; for artifacts plugpack did not build
+/// (`--artifact`). `None` when rustc cannot answer.
+pub fn configured_target_cfg(
+    ctx: &Ctx,
+    project: &Project,
+    target: &str,
+    host: &str,
+) -> Result<Option<String>, Error> {
+    let flags = crate::project::cargo_config::rustflags(ctx, &project.workspace_root, target, host)
+        .map_err(Box::new)?;
+    Ok(rustflags::target_cfg(
+        ctx,
+        &project.workspace_root,
+        target,
+        &flags,
+    ))
+}
+
 fn plugin_has_config_targets(plugins: &[&Plugin]) -> bool {
     plugins
         .iter()

@@ -350,10 +350,18 @@ fn external_artifacts(
             reason: "two artifacts for the same target".to_owned(),
         }));
     }
+    // The platform filter of the SBOM and audit uses the cfg values the configured rustflags
+    // give, as for a build.
+    let mut target_cfg = std::collections::BTreeMap::new();
+    for target in targets {
+        if let Some(cfg) = build::configured_target_cfg(ctx, project, target, &toolchain.host)? {
+            target_cfg.insert(target.to_owned(), cfg);
+        }
+    }
     Ok(BuildOutput {
         artifacts,
         units: Vec::new(),
         toolchain: Some(toolchain),
-        target_cfg: Default::default(),
+        target_cfg,
     })
 }
