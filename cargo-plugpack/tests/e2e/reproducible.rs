@@ -81,8 +81,8 @@ fn machine_paths(base: &Path) -> Vec<String> {
         .output()
         .unwrap();
     paths.push(String::from_utf8(sysroot.stdout).unwrap().trim().to_owned());
-    // `/` and `/tmp`-like prefixes too short to mean anything are not searched.
-    paths.retain(|p| p.len() > 5);
+    // `/`, `/tmp` and the like are too short to mean anything in a binary.
+    paths.retain(|p| p.len() >= 5);
     paths.sort();
     paths.dedup();
     paths
@@ -150,8 +150,10 @@ fn fixture_bundles_in_place_name_no_machine_path() {
     for fixture in [
         "cdylib-plugin",
         "wasm-plugin",
+        "wasm-config-plugin",
         "multi-plugin",
         "sbom-workspace",
+        "abi-plugin",
     ] {
         let mut args = vec!["--profile", "dev", "--db", db.to_str().unwrap()];
         if fixture == "multi-plugin" {

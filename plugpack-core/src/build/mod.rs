@@ -8,7 +8,11 @@
 //! cargo's own diagnostics go to stderr unchanged.
 //!
 //! One cargo invocation per target: artifacts then map to their target without inspecting
-//! paths, and a failure names the target that failed.
+//! paths, and a failure names the target that failed. The targets follow `--target`, the
+//! plugin's `targets`, then cargo's own configuration ([`targets_for`]); each artifact's bytes
+//! are checked against its target ([`artifact_matches_target`]). Cargo gets the rustflags it
+//! would use anyway plus path remapping (`rustflags.rs`), so artifacts do not depend on where
+//! the workspace, target directory, `$CARGO_HOME` or toolchain are.
 
 mod check;
 mod error;
