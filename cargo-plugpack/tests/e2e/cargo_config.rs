@@ -347,3 +347,33 @@ fn prebuilt_artifact_sbom_filters_platform_dependencies_with_the_configured_rust
     // `itoa` applies only under the configured `--cfg`.
     assert!(names.contains(&"itoa"), "{names:?}");
 }
+
+#[test]
+fn no_build_refuses_a_record_for_other_targets_than_cargo_config_now_selects() {
+    built(&mut on_fixture(
+        "build",
+        "cdylib-plugin",
+        &["--profile", "dev", "--message-format", "json"],
+    ));
+    let dir = tempdir();
+    let out = dir.path().join("a.cdx.json");
+    let err = run_fails(
+        on_fixture(
+            "sbom",
+            "cdylib-plugin",
+            &[
+                "--profile",
+                "dev",
+                "--no-build",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        )
+        .env("CARGO_BUILD_TARGET", WASM),
+        4,
+    );
+    assert!(
+        err.contains("is stale") && err.contains(&format!("now select {WASM}")),
+        "{err}"
+    );
+}
