@@ -93,6 +93,7 @@ fn core_exit_code(e: &Error) -> u8 {
         },
         Error::Build(e) => match e {
             build::Error::BadArtifact { .. } => INVALID_INPUT,
+            build::Error::CargoConfig(_) => USAGE,
             _ => BUILD,
         },
         Error::Oci(e) => oci_exit_code(e),

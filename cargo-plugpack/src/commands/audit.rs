@@ -198,7 +198,7 @@ pub fn render_human(reports: &[AuditReport]) -> String {
         match &r.database {
             Some(db) => out.push_str(&format!(
                 "advisories: checked against {} ({} {}, updated {}{}, {} advisories)\n",
-                escape(&db.location.to_string()),
+                escape(db.location.as_deref().unwrap_or("the database")),
                 escape(&db.identity.kind.to_string()),
                 escape(db.identity.value.get(..12).unwrap_or(&db.identity.value)),
                 escape(&db.updated.to_string()),

@@ -40,6 +40,15 @@ pub fn run(
         Some(path) => {
             let mut doc = fingerprint::fingerprint_file(path).map_err(Error::from)?;
             doc.target = args.project.target.first().cloned();
+            if let Some(target) = &doc.target {
+                // A label the file's bytes contradict is refused, not written.
+                plugpack_core::build::artifact_matches_target(path, target).map_err(|e| {
+                    Error::Build(plugpack_core::build::Error::BadArtifact {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    })
+                })?;
+            }
             let name = format!("{}.abi.json", path.file_name().unwrap_or("artifact"));
             vec![(name, doc)]
         }

@@ -18,6 +18,7 @@ mod exit_codes;
 mod honest;
 #[cfg(unix)]
 mod crash;
+mod cargo_config;
 mod host_abi;
 mod safety;
 mod sbom;
@@ -30,5 +31,6 @@ mod defaults;
 mod flow;
 mod interop_oci;
 mod package;
+mod reproducible;
 mod scaffold;
 mod workspace;

@@ -38,9 +38,16 @@ pub struct MalformedFile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DbInfo {
     /// Where it was read from, as configured (`$CARGO_HOME/advisory-db` for the default).
-    pub location: String,
+    /// Shown to the user; never in a bundle ([`crate::audit::AuditReport::for_bundle`] drops
+    /// it: a path of the build machine would make the bundle depend on where the database is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
     /// Identity.
     pub identity: DbIdentity,
+    /// Where the database comes from: a checkout's `origin` URL (without credentials; not
+    /// recorded when it is a local path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// Last update (commit date of a checkout, else the newest advisory's date), `YYYY-MM-DD`.
     pub updated: String,
     /// Days between `updated` and the audit (omitted from bundle attachments, which must
@@ -167,13 +174,14 @@ pub fn open(path: &Utf8Path, location: &str, today: time::Date) -> Result<Databa
             path: path.to_owned(),
         });
     }
-    let (identity, updated) = match git_identity(path) {
-        Some((commit, date)) => (
+    let (identity, updated, url) = match git_identity(path) {
+        Some((commit, date, url)) => (
             DbIdentity {
                 kind: "git-commit".to_owned(),
                 value: commit,
             },
             date,
+            url,
         ),
         None => (
             DbIdentity {
@@ -181,13 +189,15 @@ pub fn open(path: &Utf8Path, location: &str, today: time::Date) -> Result<Databa
                 value: format!("{:x}", hasher.finalize()),
             },
             newest.unwrap_or_default(),
+            None,
         ),
     };
     let age_days = crate::audit::cfg::parse_date(&updated).map(|d| (today - d).whole_days().max(0));
     Ok(Database {
         info: DbInfo {
-            location: location.to_owned(),
+            location: Some(location.to_owned()),
             identity,
+            url,
             updated,
             age_days,
             advisories: count,
@@ -197,8 +207,8 @@ pub fn open(path: &Utf8Path, location: &str, today: time::Date) -> Result<Databa
     })
 }
 
-/// `(commit, YYYY-MM-DD)` when `path` is the top of a git checkout.
-fn git_identity(path: &Utf8Path) -> Option<(String, String)> {
+/// `(commit, YYYY-MM-DD, origin URL)` when `path` is the top of a git checkout.
+fn git_identity(path: &Utf8Path) -> Option<(String, String, Option<String>)> {
     let git = |args: &[&str]| {
         let mut cmd = Command::new("git");
         cmd.arg("-C").arg(path).args(args);
@@ -211,7 +221,29 @@ fn git_identity(path: &Utf8Path) -> Option<(String, String)> {
     }
     let commit = git(&["rev-parse", "HEAD"])?;
     let date = git(&["log", "-1", "--format=%cs"])?;
-    Some((commit, date))
+    let url = git(&["remote", "get-url", "origin"]).and_then(|u| public_url(&u));
+    Some((commit, date, url))
+}
+
+/// A remote URL fit to record: `scheme://host/…` or `user@host:path` with any credentials
+/// removed; `None` for a local path (`/srv/advisory-db`, `file://…`), which names the machine.
+fn public_url(url: &str) -> Option<String> {
+    let url = url.trim();
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if scheme == "file" || rest.is_empty() {
+            return None;
+        }
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = authority.rsplit('@').next().unwrap_or(authority);
+        return Some(format!("{scheme}://{host}/{path}"));
+    }
+    // scp-like `git@host:path`.
+    match url.split_once(':') {
+        Some((host, _)) if !host.is_empty() && !host.contains('/') && url.contains('@') => {
+            Some(url.to_owned())
+        }
+        _ => None,
+    }
 }
 
 /// Whether `url` names a repository on this machine (a path or a `file://` URL): fetching
@@ -272,7 +304,7 @@ pub fn update(path: &Utf8Path, url: Option<&str>, offline: bool) -> Result<DbIde
         }
         run(clone.arg(url).arg(path))?;
     }
-    let (commit, _) = git_identity(path).ok_or_else(|| Error::DbNotGit {
+    let (commit, _, _) = git_identity(path).ok_or_else(|| Error::DbNotGit {
         path: path.to_owned(),
     })?;
     Ok(DbIdentity {
@@ -332,4 +364,28 @@ pub fn db_update(
         path,
         info: Some(database.info),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_url;
+
+    #[test]
+    fn only_remote_urls_without_credentials_are_recorded() {
+        assert_eq!(
+            public_url("https://github.com/rustsec/advisory-db.git\n").as_deref(),
+            Some("https://github.com/rustsec/advisory-db.git")
+        );
+        assert_eq!(
+            public_url("https://user:token@example.com/advisory-db").as_deref(),
+            Some("https://example.com/advisory-db")
+        );
+        assert_eq!(
+            public_url("git@github.com:rustsec/advisory-db.git").as_deref(),
+            Some("git@github.com:rustsec/advisory-db.git")
+        );
+        assert_eq!(public_url("/srv/mirrors/advisory-db"), None);
+        assert_eq!(public_url("file:///srv/mirrors/advisory-db"), None);
+        assert_eq!(public_url("../advisory-db"), None);
+    }
 }

@@ -141,11 +141,13 @@ pub struct AuditReport {
 }
 
 impl AuditReport {
-    /// The report as it goes into a bundle: without the day-dependent database age.
+    /// The report as it goes into a bundle: without the day-dependent database age and
+    /// without the database's path (its identity, date and URL say which database it was).
     pub fn for_bundle(&self) -> AuditReport {
         let mut r = self.clone();
         if let Some(db) = &mut r.database {
             db.age_days = None;
+            db.location = None;
         }
         r
     }

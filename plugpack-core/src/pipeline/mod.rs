@@ -465,6 +465,14 @@ fn external_artifacts(
             "give one --target per --artifact, in the same order".to_owned(),
         ));
     }
+    // Without --target, the plugin's configured targets (metadata, then cargo's configuration)
+    // label the file, as they would have chosen the build's target.
+    let configured = build::targets_for(
+        plugin,
+        &BuildOptions::default(),
+        &project.cargo_config,
+        &toolchain,
+    );
     let mut artifacts = Vec::new();
     for (i, path) in options.artifacts.iter().enumerate() {
         let target = build_options
@@ -476,6 +484,7 @@ fn external_artifacts(
             plugin,
             path,
             target,
+            &configured,
             &toolchain.host,
         )?);
     }
@@ -487,11 +496,19 @@ fn external_artifacts(
             reason: "two artifacts for the same target".to_owned(),
         }));
     }
+    // The platform filter of the SBOM and audit uses the cfg values the configured rustflags
+    // give, as for a build.
+    let mut target_cfg = std::collections::BTreeMap::new();
+    for target in targets {
+        if let Some(cfg) = build::configured_target_cfg(ctx, project, target, &toolchain.host)? {
+            target_cfg.insert(target.to_owned(), cfg);
+        }
+    }
     Ok(BuildOutput {
         artifacts,
         units: Vec::new(),
         toolchain: Some(toolchain),
-        target_cfg: Default::default(),
+        target_cfg,
     })
 }
 
