@@ -14,11 +14,11 @@ mod abi;
 mod abi_alias;
 mod audit;
 mod build_record;
-mod exit_codes;
-mod honest;
+mod cargo_config;
 #[cfg(unix)]
 mod crash;
-mod cargo_config;
+mod exit_codes;
+mod honest;
 mod host_abi;
 mod safety;
 mod sbom;
