@@ -375,6 +375,11 @@ fn abi_check_reads_the_baseline_from_package_metadata() {
     std::fs::write(crate_dir.join("Cargo.toml"), manifest).unwrap();
     std::fs::copy(fixture.join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
     std::fs::copy(fixture.join("src/lib.rs"), crate_dir.join("src/lib.rs")).unwrap();
+    // The `undescribed` feature's path dependency.
+    std::fs::create_dir_all(crate_dir.join("nodebug/src")).unwrap();
+    for f in ["nodebug/Cargo.toml", "nodebug/src/lib.rs"] {
+        std::fs::copy(fixture.join(f), crate_dir.join(f)).unwrap();
+    }
     std::fs::create_dir_all(crate_dir.join("abi")).unwrap();
     std::fs::copy(&base, crate_dir.join("abi/baseline.json")).unwrap();
     let mut cmd = plugpack();
