@@ -6,8 +6,8 @@
 #  2. Python tools (.ci/requirements.txt) into a virtual environment, never into the system
 #     Python (stock Debian/Ubuntu refuse that: PEP 668 "externally-managed-environment"):
 #     $PLUGPACK_VENV, default ~/.cache/plugpack/venv. .ci/test puts its bin/ first on PATH.
-#  3. The wasm targets pinned in rust-toolchain.toml (and a check that the nightly toolchain
-#     the unit-graph ground-truth test compares against is there).
+#  3. The wasm targets pinned in rust-toolchain.toml, and the nightly toolchain the
+#     unit-graph ground-truth test compares against (test-only).
 #  4. cargo-audit (interop), built once into ~/.cargo/bin (a cache CI may keep).
 #  5. The fixture crates' dependencies (crates.io is the only network the tests use).
 set -euo pipefail
@@ -37,11 +37,15 @@ if ! cmp -s .ci/requirements.txt "$stamp"; then
 fi
 
 # 3. Toolchains and targets.
-step "rust targets (rust-toolchain.toml) and nightly"
+step "rust targets (rust-toolchain.toml) and the test-only nightly toolchain"
 rustup show active-toolchain >/dev/null
 rustup target add wasm32-wasip1 wasm32-unknown-unknown >/dev/null
-# Nightly comes with the machine (no toolchain can be downloaded here); say so early.
-rustup toolchain list | grep -q '^nightly' || echo "setup: warning: no nightly toolchain; the unit-graph test needs \`cargo +nightly\`" >&2
+# Nightly cargo, test-only: its `--unit-graph` is the ground truth of the dependency-set
+# interop tests (plugpack-core/tests/depset_classes.rs; PLUGPACK_NIGHTLY names another one).
+if ! rustup run "${PLUGPACK_NIGHTLY:-nightly}" cargo -V >/dev/null 2>&1; then
+  step "installing the ${PLUGPACK_NIGHTLY:-nightly} toolchain (test-only)"
+  rustup toolchain install "${PLUGPACK_NIGHTLY:-nightly}" --profile minimal >/dev/null
+fi
 
 # 4. cargo-audit: a one-time build of several minutes; cargo's own progress is shown.
 if ! command -v cargo-audit >/dev/null 2>&1; then
@@ -49,9 +53,10 @@ if ! command -v cargo-audit >/dev/null 2>&1; then
   cargo install cargo-audit --locked
 fi
 
-# 5. Fixture crates' dependencies.
+# 5. Fixture crates' dependencies. The bench plugin's crates too: the dependency-set interop
+# test reads its metadata and unit graph (it is never built by CI).
 step "fetching the fixture crates' dependencies"
-for m in tests/fixtures/*/Cargo.toml; do
+for m in tests/fixtures/*/Cargo.toml bench/fixtures/big-plugin/Cargo.toml; do
   cargo fetch --locked --manifest-path "$m" >/dev/null
 done
 if [ -x .ci/setup-extra.sh ]; then .ci/setup-extra.sh; fi

@@ -125,7 +125,7 @@ pub struct ProjectArgs {
     /// Build for the target triple (repeatable); default: `metadata.plugpack.targets`, else the host.
     #[arg(long, value_name = "TRIPLE")]
     pub target: Vec<String>,
-    /// Build with the release profile.
+    /// Build with the release profile (`package` does unless given --profile or --debug).
     #[arg(short, long, conflicts_with = "profile")]
     pub release: bool,
     /// Build with the given profile.

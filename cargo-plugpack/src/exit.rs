@@ -1,6 +1,8 @@
 //! Exit codes and the error type commands return.
 
-use plugpack_core::{Error, audit, build, fingerprint, oci, project, sbom, scaffold, sign};
+use plugpack_core::{
+    Error, audit, build, depset, fingerprint, oci, project, sbom, scaffold, sign, verify,
+};
 
 /// Finished, but a policy failed (denied findings, verification rejected).
 pub const POLICY: u8 = 1;
@@ -10,7 +12,8 @@ pub const USAGE: u8 = 2;
 pub const DATABASE: u8 = 3;
 /// Build or `cargo metadata` failure.
 pub const BUILD: u8 = 4;
-/// Invalid input file (bundle, artifact, key).
+/// Invalid input file: a file read as data (bundle, layout directory, artifact, key,
+/// envelope, fingerprint document, `--lockfile`) is missing, unreadable or malformed.
 pub const INVALID_INPUT: u8 = 5;
 /// Could not write output.
 pub const OUTPUT: u8 = 6;
@@ -90,6 +93,7 @@ fn core_exit_code(e: &Error) -> u8 {
         },
         Error::Build(e) => match e {
             build::Error::BadArtifact { .. } => INVALID_INPUT,
+            build::Error::CargoConfig(_) => USAGE,
             _ => BUILD,
         },
         Error::Oci(e) => oci_exit_code(e),
@@ -98,14 +102,14 @@ fn core_exit_code(e: &Error) -> u8 {
         Error::Sbom(e) => match e {
             sbom::Error::MissingLockfile { .. } | sbom::Error::SeveralDocuments { .. } => USAGE,
             sbom::Error::DepSet { .. } => BUILD,
-            sbom::Error::Embed { source, .. } | sbom::Error::ReadEmbedded { source, .. } => {
-                match **source {
-                    sbom::auditable::EmbedError::NotFound { .. }
-                    | sbom::auditable::EmbedError::Invalid { .. }
-                    | sbom::auditable::EmbedError::UnsupportedFormat { .. } => INVALID_INPUT,
-                    _ => OUTPUT,
-                }
-            }
+            // `sbom --from-artifact FILE`: every failure to read FILE is about the input.
+            sbom::Error::ReadEmbedded { .. } => INVALID_INPUT,
+            sbom::Error::Embed { source, .. } => match **source {
+                sbom::auditable::EmbedError::NotFound { .. }
+                | sbom::auditable::EmbedError::Invalid { .. }
+                | sbom::auditable::EmbedError::UnsupportedFormat { .. } => INVALID_INPUT,
+                _ => OUTPUT,
+            },
             sbom::Error::Write { .. } => OUTPUT,
             _ => INTERNAL,
         },
@@ -124,23 +128,43 @@ fn core_exit_code(e: &Error) -> u8 {
             audit::Error::DbUnreadable { .. }
             | audit::Error::DbEmpty { .. }
             | audit::Error::DbRequired { .. }
+            | audit::Error::NoDb { .. }
             | audit::Error::DbNotGit { .. }
             | audit::Error::Git { .. }
             | audit::Error::NoCargoHome => DATABASE,
             audit::Error::Policy(project::Error::Metadata(_) | project::Error::Process(_)) => BUILD,
-            audit::Error::Policy(_) | audit::Error::Lockfile(_) | audit::Error::Offline => USAGE,
+            // `--lockfile PATH` is an input file like a bundle.
+            audit::Error::Lockfile(
+                depset::Error::ReadLockfile { .. } | depset::Error::ParseLockfile { .. },
+            ) => INVALID_INPUT,
+            audit::Error::Lockfile(_) => BUILD,
+            audit::Error::Policy(_) | audit::Error::Offline => USAGE,
             audit::Error::Write { .. } => OUTPUT,
             _ => INTERNAL,
         },
         Error::Scaffold(e) => match e {
-            scaffold::Error::Io { .. } => OUTPUT,
+            scaffold::Error::Io { .. } | scaffold::Error::Git { .. } => OUTPUT,
             scaffold::Error::Render(_) => INTERNAL,
             _ => USAGE,
         },
         Error::Sign(e) => sign_exit_code(e),
-        // `verify` documents 0 verified / 1 rejected / 2 anything else.
-        Error::Verify(_) => USAGE,
+        Error::Verify(e) => verify_exit_code(e),
         _ => INTERNAL,
+    }
+}
+
+/// One rule for every command: a file read as data (bundle, layout directory, artifact, key,
+/// envelope, fingerprint document, `--lockfile`) that is missing, unreadable or malformed is
+/// exit 5; configuration (trust policy, flags, anti-rollback state) is exit 2. A bundle
+/// `verify` can open but not parse is a rejection (`bundle-invalid`, exit 1), not an error.
+fn verify_exit_code(e: &verify::Error) -> u8 {
+    match e {
+        verify::Error::Key(e) => sign_exit_code(e),
+        verify::Error::Oci(e) => oci_exit_code(e),
+        verify::Error::ReadHostAbi { .. }
+        | verify::Error::HostAbi { .. }
+        | verify::Error::ReadLayout { .. } => INVALID_INPUT,
+        _ => USAGE,
     }
 }
 
@@ -151,6 +175,9 @@ fn sign_exit_code(e: &sign::Error) -> u8 {
         | sign::Error::NoKey
         | sign::Error::Sequence { .. }
         | sign::Error::BadTime { .. }
+        | sign::Error::FutureSignedAt { .. }
+        | sign::Error::ExpiryInPast { .. }
+        | sign::Error::BadKeyPath { .. }
         | sign::Error::WrongKeyKind { .. } => USAGE,
         sign::Error::MalformedKey { .. }
         | sign::Error::UnsupportedKeyType { .. }

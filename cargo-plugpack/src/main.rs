@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         cli.global.quiet,
         cli.global.message_format,
     );
-    init_tracing(cli.global.verbose);
+    init_tracing(cli.global.verbose, shell.color());
     let ctx = plugpack_core::Ctx::from_process_env(Arc::new(shell.clone()));
     match commands::run(&cli, &shell, &ctx) {
         Ok(code) => ExitCode::from(code),
@@ -74,7 +74,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(verbose: u8) {
+/// The debug log (`-v`) follows the same colour choice as the status lines.
+fn init_tracing(verbose: u8, color: bool) {
     let level = match verbose {
         0 => "warn",
         1 => "plugpack_core=debug,cargo_plugpack=debug",
@@ -85,6 +86,7 @@ fn init_tracing(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(color)
         .without_time()
         .try_init();
 }

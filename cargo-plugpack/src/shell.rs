@@ -1,6 +1,13 @@
 //! Terminal output in cargo's style: right-aligned green status verbs and yellow warnings on
 //! stderr; results on stdout (one JSON object per line with `--message-format json`).
+//!
+//! Human output never passes a control character through: strings from bundles, advisories,
+//! manifests and key files are untrusted (an annotation `ESC[2J` would clear the screen, a
+//! newline could forge a line), so commands wrap each one in [`escape`], and every line the
+//! shell writes goes through the same function once more (keeping only its own line
+//! breaks). JSON output is left to serde, which escapes control characters itself.
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 use anstyle::{AnsiColor, Style};
@@ -12,6 +19,42 @@ use crate::cli::{ColorChoice, MessageFormat, OutputFormat};
 const STATUS: Style = AnsiColor::Green.on_default().bold();
 const WARN: Style = AnsiColor::Yellow.on_default().bold();
 const ERROR: Style = AnsiColor::Red.on_default().bold();
+
+/// An untrusted string made safe for a terminal: control characters (C0, DEL, C1, so also
+/// newlines and tabs) and Unicode bidirectional overrides become visible escapes (`\n`,
+/// `\t`, `\r`, `\u{1b}`, `\u{202e}`); everything else is unchanged.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    escape_with(text, false)
+}
+
+/// Like [`escape`] but keeps `\n`: for whole messages whose line breaks are our own.
+fn escape_lines(text: &str) -> Cow<'_, str> {
+    escape_with(text, true)
+}
+
+fn escape_with(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && !(keep_newlines && c == '\n'))
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !unsafe_char(c) {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            other => out.push_str(&format!("\\u{{{:x}}}", u32::from(other))),
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// Where the CLI's output goes.
 #[derive(Debug, Clone)]
@@ -48,6 +91,11 @@ impl Shell {
         }
     }
 
+    /// Whether stderr output is coloured (`--color`, `CARGO_TERM_COLOR`, terminal).
+    pub fn color(&self) -> bool {
+        self.color
+    }
+
     /// `--color` value to forward to cargo.
     pub fn cargo_color(&self) -> &'static str {
         if self.color { "always" } else { "never" }
@@ -77,12 +125,17 @@ impl Shell {
 
     /// Prints `error: …` with its cause chain on stderr.
     pub fn error(&self, err: &(dyn std::error::Error + 'static)) {
-        let mut out = format!("{} {err}", self.styled(ERROR, "error:"));
+        let message = err.to_string();
+        let mut out = format!(
+            "{} {}",
+            self.styled(ERROR, "error:"),
+            escape_lines(&message)
+        );
         let mut source = err.source();
         while let Some(cause) = source {
             out.push_str(&format!(
                 "\n\nCaused by:\n  {}",
-                cause.to_string().replace('\n', "\n  ")
+                escape_lines(&cause.to_string()).replace('\n', "\n  ")
             ));
             source = cause.source();
         }
@@ -93,14 +146,15 @@ impl Shell {
     pub fn error_line(&self, message: &str) {
         let _ = writeln!(
             std::io::stderr(),
-            "{} {message}",
-            self.styled(ERROR, "error:")
+            "{} {}",
+            self.styled(ERROR, "error:"),
+            escape_lines(message)
         );
     }
 
     /// Writes one line of human output to stdout.
     pub fn out(&self, line: &str) -> std::io::Result<()> {
-        writeln!(std::io::stdout().lock(), "{line}")
+        writeln!(std::io::stdout().lock(), "{}", escape_lines(line))
     }
 
     /// Writes one JSON message (`{"reason": …, …}`) to stdout.
@@ -127,7 +181,7 @@ impl Reporter for Shell {
             return;
         }
         let verb = self.styled(STATUS, &format!("{verb:>12}"));
-        let _ = writeln!(std::io::stderr(), "{verb} {message}");
+        let _ = writeln!(std::io::stderr(), "{verb} {}", escape_lines(message));
     }
 
     fn begin(&self, label: &str) {
@@ -137,7 +191,7 @@ impl Reporter for Shell {
         // indicatif draws nothing when stderr is not a terminal (CI logs stay clean).
         let bar =
             indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-        bar.set_message(label.to_owned());
+        bar.set_message(escape_lines(label).into_owned());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         if let Ok(mut slot) = self.spinner.lock() {
             *slot = Some(bar);
@@ -155,8 +209,33 @@ impl Reporter for Shell {
     fn warn(&self, message: &str) {
         let _ = writeln!(
             std::io::stderr(),
-            "{} {message}",
-            self.styled(WARN, "warning:")
+            "{} {}",
+            self.styled(WARN, "warning:"),
+            escape_lines(message)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_makes_control_characters_visible() {
+        let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[2J";
+        assert_eq!(escape(hostile), "\\u{1b}]0;pwned\\u{7}\\u{1b}[2J");
+        assert_eq!(
+            escape("a\nb\tc\rd\u{7f}e\u{9b}f"),
+            "a\\nb\\tc\\rd\\u{7f}e\\u{9b}f"
+        );
+        assert_eq!(escape("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
+        assert!(matches!(escape("plain — ünïcode ✓"), Cow::Borrowed(_)));
+        assert_eq!(escape_lines("one\ntwo\u{1b}[2J"), "one\ntwo\\u{1b}[2J");
+        for c in (0u32..0x20).chain(0x7f..0xa0).filter_map(char::from_u32) {
+            assert!(
+                !escape(&c.to_string()).chars().any(char::is_control),
+                "{c:?}"
+            );
+        }
     }
 }

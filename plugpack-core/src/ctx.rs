@@ -70,6 +70,12 @@ impl Ctx {
         self.env.get(key).map(String::as_str)
     }
 
+    /// Every variable of the snapshot (for resolvers that read many, such as cargo's
+    /// configuration).
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.env.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// The cargo to run: `$CARGO` (set by cargo for subcommands) or `cargo` on `PATH`.
     pub fn cargo(&self) -> String {
         self.var("CARGO").unwrap_or("cargo").to_owned()

@@ -10,7 +10,7 @@
 //! | module | entry point | owns |
 //! |---|---|---|
 //! | [`ctx`] | [`Ctx`] | environment snapshot, `SOURCE_DATE_EPOCH`, the [`Reporter`] |
-//! | [`project`] | [`project::load`] | `cargo metadata`, package selection, `[*.metadata.plugpack]` config |
+//! | [`project`] | [`project::load`] | `cargo metadata`, package selection, `[*.metadata.plugpack]` config, cargo's own configuration ([`project::CargoConfig`]: targets, target dir, rustflags) |
 //! | [`build`] | [`build::build`] | `cargo build` runs, `compiler-artifact` parsing → [`build::BuiltArtifact`] |
 //! | [`depset`] | [`depset::compute_exact`] | the exact crates compiled into one artifact (SBOM and audit share it), `Cargo.lock` |
 //! | [`sbom`] | [`sbom::generate`] | CycloneDX 1.6/1.5 JSON SBOM per artifact (`*.cdx.json`) |
@@ -24,6 +24,7 @@
 //! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |
 //! | [`pipeline`] | [`pipeline::package`] | the only place that puts stages in order |
 //! | [`types`] | | digests, canonical JSON, atomic writes |
+//! | [`scratch`] | [`scratch::RunDir`] | per-run temporary directories (`.plugpack-run-*`), removed by the next run once their owner is gone |
 //!
 //! Start reading at [`pipeline`]; each stage's `mod.rs` documents its inputs, outputs and
 //! side effects.
@@ -34,9 +35,9 @@
 //! |---|---|---|
 //! | `guard` | [`fingerprint`] (reading artifacts, `plugpack-abi/1` documents, [`fingerprint::diff`]) and [`guard`] | `object`, `gimli`, `wasmparser`, `semver` |
 //! | `verify` | [`verify`], the reading half of [`oci`] ([`oci::read_bundle`], [`oci::inspect`], [`oci::extract`]), the key, envelope and statement half of [`sign`] | `ed25519-dalek`, `base64ct`, `zeroize`, `oci-spec`, `tar`, `toml`, `time`, `semver` |
-//! | `tool` (default) | both of the above plus everything `cargo plugpack` needs: `project`, `build`, `depset`, `sbom`, `audit`, `licenses`, `scaffold`, `templates`, `pipeline`, `process`, bundle packing (`oci::pack`, `oci::rebuild`), signing and key generation (`sign::sign_bundle`, `sign::keygen`, `sign::minisign`), loading fingerprints from bundles and running rustdoc (`fingerprint::load`, `fingerprint::diff_paths`, `fingerprint::api::rustdoc`) | `cargo_metadata`, `minijinja`, `spdx`, `rustsec`, `flate2` (also via `object`), `uuid`, `tracing`, `blake2`, `getrandom` |
+//! | `tool` (default) | both of the above plus everything `cargo plugpack` needs: `project`, `build`, `depset`, `sbom`, `audit`, `licenses`, `scaffold`, `templates`, `pipeline`, `process`, bundle packing (`oci::pack`, `oci::rebuild`), signing and key generation (`sign::sign_bundle`, `sign::keygen`, `sign::minisign`), loading fingerprints from bundles and running rustdoc (`fingerprint::load`, `fingerprint::diff_paths`, `fingerprint::api::rustdoc`) | `cargo_metadata`, `cargo-config2`, `minijinja`, `spdx`, `rustsec`, `flate2` (also via `object`), `uuid`, `tracing`, `blake2`, `getrandom` |
 //!
-//! [`ctx`], [`error`] and [`types`] are always compiled (`camino`, `serde`, `serde_json`,
+//! [`ctx`], [`error`], [`scratch`] and [`types`] are always compiled (`camino`, `serde`, `serde_json`,
 //! `sha2`, `tempfile`, `thiserror`). A plugin host that checks a bundle's signature and a
 //! plugin's ABI before loading it depends on
 //!
@@ -77,6 +78,7 @@ pub mod project;
 pub mod sbom;
 #[cfg(feature = "tool")]
 pub mod scaffold;
+pub mod scratch;
 #[cfg(feature = "verify")]
 pub mod sign;
 #[cfg(feature = "tool")]

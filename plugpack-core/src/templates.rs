@@ -21,6 +21,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "wasm/lib.rs",
         include_str!("../../templates/wasm/lib.rs.j2"),
     ),
+    (
+        "wasm/rust-toolchain.toml",
+        include_str!("../../templates/wasm/rust-toolchain.toml.j2"),
+    ),
+    (
+        "wasm/cargo-config.toml",
+        include_str!("../../templates/wasm/cargo-config.toml.j2"),
+    ),
     ("gitignore", include_str!("../../templates/gitignore.j2")),
 ];
 

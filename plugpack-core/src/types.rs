@@ -1,5 +1,6 @@
 //! Small shared value types and helpers used by more than one stage: SHA-256 digests,
-//! streaming hashing, canonical JSON and atomic file writes.
+//! streaming hashing, canonical JSON, atomic file writes and the meaning of `-o PATH`
+//! ([`OutputPath`]).
 //!
 //! These live here (rather than in a stage) because every stage that writes or checks
 //! bytes needs exactly the same definition of "digest" and "written safely".
@@ -184,28 +185,37 @@ fn write_canonical(value: &serde_json::Value, out: &mut Vec<u8>) -> Result<(), s
 
 /// An output file that only appears at its final path once complete.
 ///
-/// Bytes go to a temporary file in the destination's directory; [`AtomicFile::commit`]
-/// flushes and renames it into place. Dropping it without committing removes the temporary
-/// file, so an error never leaves a partial file at the output path.
+/// Bytes go to a temporary file in a private run directory ([`crate::scratch::RunDir`]) in
+/// the destination's directory; [`AtomicFile::commit`] flushes and renames it into place.
+/// Dropping it without committing removes the run directory, so an error never leaves a
+/// partial file at the output path, and a killed run leaves one directory that the next
+/// write in the same place removes.
 pub struct AtomicFile {
     temp: tempfile::NamedTempFile,
     dest: Utf8PathBuf,
+    // Dropped after `temp`: removes the run directory and releases its lock.
+    _run: crate::scratch::RunDir,
 }
 
 impl AtomicFile {
-    /// Starts writing `dest`; creates missing parent directories.
+    /// Starts writing `dest`; creates missing parent directories. A parent that exists but
+    /// is not a directory is named in the error.
     pub fn create(dest: &Utf8Path) -> io::Result<Self> {
         let parent = match dest.parent() {
             Some(p) if !p.as_str().is_empty() => p.to_owned(),
             _ => Utf8PathBuf::from("."),
         };
-        std::fs::create_dir_all(&parent)?;
+        if let Err(e) = std::fs::create_dir_all(&parent) {
+            return Err(not_a_directory(&parent).unwrap_or(e));
+        }
+        let run = crate::scratch::RunDir::create_in(&parent)?;
         let temp = tempfile::Builder::new()
-            .prefix(".plugpack-tmp-")
-            .tempfile_in(&parent)?;
+            .prefix("partial-")
+            .tempfile_in(run.path())?;
         Ok(Self {
             temp,
             dest: dest.to_owned(),
+            _run: run,
         })
     }
 
@@ -250,11 +260,108 @@ impl Write for AtomicFile {
     }
 }
 
+/// When `dir` or one of its ancestors exists as something other than a directory, an error
+/// naming it (instead of the OS's bare "File exists" / "Not a directory").
+fn not_a_directory(dir: &Utf8Path) -> Option<io::Error> {
+    dir.ancestors()
+        .filter(|a| !a.as_str().is_empty())
+        .find(|a| a.exists() && !a.is_dir())
+        .map(|a| {
+            io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("{a} exists and is not a directory"),
+            )
+        })
+}
+
+/// What `-o PATH` names, the same for every command that writes files: an existing
+/// directory, or a path ending in `/`, is a directory that receives the command's default
+/// file name(s) (created when missing); anything else is the file itself.
+///
+/// Why: `-o out/` and `-o out` on an existing directory are how people say "put it there";
+/// treating them as file names only produced "Is a directory" / "Not a directory".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputPath {
+    /// Write exactly this file.
+    File(Utf8PathBuf),
+    /// Write the default file name(s) into this directory.
+    Dir(Utf8PathBuf),
+}
+
+impl OutputPath {
+    /// Classifies `-o PATH`.
+    pub fn new(path: &Utf8Path) -> Self {
+        let text = path.as_str();
+        let trailing = text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR);
+        if trailing || path.is_dir() {
+            let trimmed = text.trim_end_matches(['/', std::path::MAIN_SEPARATOR]);
+            // `-o /` stays the root directory.
+            let dir = if trimmed.is_empty() { text } else { trimmed };
+            Self::Dir(Utf8PathBuf::from(dir))
+        } else {
+            Self::File(path.to_owned())
+        }
+    }
+
+    /// Whether this names a directory.
+    pub fn is_dir(&self) -> bool {
+        matches!(self, Self::Dir(_))
+    }
+
+    /// The file to write: the path itself, or `DIR/default_name`.
+    pub fn file(&self, default_name: &str) -> Utf8PathBuf {
+        match self {
+            Self::File(path) => path.clone(),
+            Self::Dir(dir) => dir.join(default_name),
+        }
+    }
+}
+
 /// Writes `bytes` to `dest` atomically (see [`AtomicFile`]).
 pub fn write_atomic(dest: &Utf8Path, bytes: &[u8]) -> io::Result<()> {
     let mut file = AtomicFile::create(dest)?;
     file.write_all(bytes)?;
     file.commit()
+}
+
+/// Reads a small input file (a key, a trust policy, a host ABI document, a state record)
+/// that may come from anywhere: at most `cap` bytes, and only a regular file (a symlink to
+/// one is fine). FIFOs, devices and directories are refused before anything is read, and
+/// the file is opened non-blocking so a FIFO swapped in meanwhile cannot hang the caller.
+/// Errors are [`io::ErrorKind::InvalidData`] or [`io::ErrorKind::InvalidInput`] with the
+/// limit in the message, or the I/O error; callers add the path.
+pub fn read_small_file(path: &Utf8Path, cap: u64) -> io::Result<Vec<u8>> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (a directory, FIFO, socket or device)",
+        ));
+    }
+    if meta.len() > cap {
+        return Err(too_large(cap));
+    }
+    let mut bytes = Vec::new();
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(too_large(cap));
+    }
+    Ok(bytes)
+}
+
+fn too_large(cap: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("larger than the {cap}-byte limit for this kind of file"),
+    )
 }
 
 /// Formats seconds since 1970 as RFC 3339 UTC (`2024-01-02T03:04:05Z`); out-of-range values
@@ -299,6 +406,68 @@ mod tests {
             String::from_utf8(bytes).unwrap(),
             r#"{"a":[{"x":null,"y":true}],"b":{"a":2,"z":1}}"#
         );
+    }
+
+    #[test]
+    fn output_path_is_a_directory_when_it_exists_as_one_or_ends_with_a_slash() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::from_path_buf(dir.path().to_owned()).unwrap();
+        let existing = root.join("out");
+        std::fs::create_dir(&existing).unwrap();
+        assert_eq!(
+            OutputPath::new(&existing).file("a.json"),
+            existing.join("a.json")
+        );
+        let new_dir = Utf8PathBuf::from(format!("{root}/new/"));
+        let out = OutputPath::new(&new_dir);
+        assert!(out.is_dir());
+        assert_eq!(out.file("a.json"), root.join("new/a.json"));
+        // Created on write.
+        write_atomic(&out.file("a.json"), b"x").unwrap();
+        assert_eq!(std::fs::read(root.join("new/a.json")).unwrap(), b"x");
+        let file = root.join("file.json");
+        assert_eq!(OutputPath::new(&file), OutputPath::File(file.clone()));
+        assert_eq!(OutputPath::new(&file).file("ignored"), file);
+        assert_eq!(
+            OutputPath::new(Utf8Path::new("/")),
+            OutputPath::Dir("/".into())
+        );
+        // `file.json/` where file.json is a file: the error names it.
+        std::fs::write(&file, b"").unwrap();
+        let under = OutputPath::new(Utf8Path::new(&format!("{file}/"))).file("a.json");
+        let err = write_atomic(&under, b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotADirectory);
+        assert!(
+            err.to_string()
+                .contains("file.json exists and is not a directory"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn small_files_are_capped_and_must_be_regular() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Utf8PathBuf::from_path_buf(dir.path().join("key.pub")).unwrap();
+        std::fs::write(&path, b"0123456789").unwrap();
+        assert_eq!(read_small_file(&path, 10).unwrap(), b"0123456789");
+        let err = read_small_file(&path, 9).unwrap_err();
+        assert!(err.to_string().contains("9-byte limit"), "{err}");
+        let dir_path = Utf8Path::from_path(dir.path()).unwrap();
+        let err = read_small_file(dir_path, 10).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        #[cfg(unix)]
+        {
+            // A device: never read (std::fs::read would grow until memory runs out).
+            let err = read_small_file(Utf8Path::new("/dev/zero"), 10).unwrap_err();
+            assert!(err.to_string().contains("not a regular file"), "{err}");
+            // A FIFO with no writer: refused at once instead of blocking.
+            let fifo = dir_path.join("fifo");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+            if made.is_ok_and(|s| s.success()) {
+                let err = read_small_file(&fifo, 10).unwrap_err();
+                assert!(err.to_string().contains("not a regular file"), "{err}");
+            }
+        }
     }
 
     #[test]

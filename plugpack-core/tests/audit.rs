@@ -97,8 +97,10 @@ fn database_age_and_ignore_expiry_follow_the_audit_date() {
     let fresh = scan("2024-10-01");
     assert!(!has(&fresh, Code::StaleDb));
     assert!(!has(&fresh, Code::IgnoreExpired));
-    // The vulnerability is ignored, the unmaintained/unsound/notice ones are warnings.
-    assert_eq!(fresh.outcome, Outcome::Clean);
+    // The vulnerability is ignored, the unmaintained/unsound/notice ones are warnings: the
+    // verdict says so instead of `clean`.
+    assert_eq!(fresh.outcome, Outcome::Warned);
+    assert!(fresh.summary.warnings > 0);
     assert_eq!(fresh.summary.ignored, 1);
 
     let later = scan("2025-06-01");
@@ -119,14 +121,27 @@ fn database_age_and_ignore_expiry_follow_the_audit_date() {
     );
 }
 
+/// Issue 10: no database means "not checked", never "clean".
 #[test]
-fn missing_default_database_warns_once_and_records_not_checked() {
+fn missing_default_database_is_an_error_unless_allowed_then_unchecked() {
     let tmp = tempfile::tempdir().unwrap();
     let home = Utf8Path::from_path(tmp.path()).unwrap();
     let (ctx, rec) = ctx(home);
+    let lockfile = repo().join("tests/data/audit/Cargo.lock");
+    let err = audit::scan_lockfile(&lockfile, &ScanOptions::default(), &ctx).unwrap_err();
+    assert!(
+        matches!(&err, audit::Error::NoDb { path } if path.starts_with(home)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("--allow-no-db"), "{err}");
+    assert!(rec.0.lock().unwrap().is_empty());
+
     let r = audit::scan_lockfile(
-        &repo().join("tests/data/audit/Cargo.lock"),
-        &ScanOptions::default(),
+        &lockfile,
+        &ScanOptions {
+            allow_no_db: true,
+            ..Default::default()
+        },
         &ctx,
     )
     .unwrap();
@@ -134,8 +149,42 @@ fn missing_default_database_warns_once_and_records_not_checked() {
     assert!(r.database.is_none());
     let warnings = rec.0.lock().unwrap().clone();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("advisories were NOT checked: no advisory database at "),
+        "{warnings:?}"
+    );
     assert!(warnings[0].contains("cargo plugpack db update"));
-    assert_eq!(r.outcome, Outcome::Clean);
+    assert_eq!(r.outcome, Outcome::Unchecked);
+    assert_eq!(serde_json::to_value(r.outcome).unwrap(), "unchecked");
+}
+
+/// The verdict vocabulary, worst first: what each one claims is what was checked.
+#[test]
+fn verdicts_order_and_names() {
+    let all = [
+        Outcome::DatabaseUnusable,
+        Outcome::Denied,
+        Outcome::Unchecked,
+        Outcome::Warned,
+        Outcome::Clean,
+    ];
+    let names: Vec<&str> = all.iter().map(|o| o.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "database-unusable",
+            "denied",
+            "unchecked",
+            "warned",
+            "clean"
+        ]
+    );
+    for o in all {
+        assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+    }
+    assert!(all.windows(2).all(|w| w[0] > w[1]));
+    assert!(Outcome::Denied.refuses() && Outcome::DatabaseUnusable.refuses());
+    assert!(!Outcome::Unchecked.refuses() && !Outcome::Warned.refuses());
 }
 
 /// Resolves the CycloneDX schema's relative `$ref`s to the vendored files (offline).

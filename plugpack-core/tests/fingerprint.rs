@@ -279,3 +279,126 @@ fn object_files_are_not_plugins() {
     let err = fingerprint::fingerprint_file(&data("nocore.o")).unwrap_err();
     assert!(err.to_string().contains("relocatable object"), "{err}");
 }
+
+/// `g` aliases `f` (same code; DWARF describes only `f`), then splits off with its own
+/// declared types.
+fn alias_docs() -> (AbiFingerprint, AbiFingerprint) {
+    let f = sym("f", "function", "fn(*p::A) -> i32", H1);
+    let mut g = sym("g", "function", "fn(*p::A) -> i32", H2);
+    g["alias_of"] = json!("f");
+    g["detail"] = json!("types");
+    g["note"] = json!("alias of `f`");
+    let folded = doc(json!({"exports": [f.clone(), g]}));
+    let split = doc(json!({"exports": [f, sym("g", "function", "fn(*p::B) -> i32", H3)]}));
+    (folded, split)
+}
+
+#[test]
+fn an_alias_that_splits_off_is_no_abi_change_by_itself() {
+    let (folded, split) = alias_docs();
+    for (old, new) in [(&folded, &split), (&split, &folded)] {
+        let d = fingerprint::diff(old, new);
+        assert_eq!(d.verdict, Bump::Patch, "{:#?}", d.changes);
+        assert_eq!(kinds(&d), [ChangeKind::AliasChanged]);
+        assert_eq!(d.changes[0].symbol, "g");
+        assert!(d.changes[0].reason.contains("alias of `f`"), "{:#?}", d);
+    }
+    // Split off with the same types: the same hash, nothing to report.
+    let mut same = split.clone();
+    same.exports[1] = folded.exports[1].clone();
+    same.exports[1].alias_of = None;
+    same.exports[1].note = None;
+    assert!(fingerprint::diff(&folded, &same).is_empty());
+    // The export it aliased is still compared on its own.
+    let mut changed = split.clone();
+    changed.exports[0].signature = "fn(*p::A) -> i64".into();
+    changed.exports[0].sha256 = H3.parse().unwrap();
+    let d = fingerprint::diff(&folded, &changed);
+    assert_eq!(d.verdict, Bump::Major);
+    assert!(kinds(&d).contains(&ChangeKind::SignatureChanged));
+    // Both aliases of the same export: compared like any export.
+    let mut moved = folded.clone();
+    moved.exports[1].signature = "fn(*p::A) -> i64".into();
+    moved.exports[1].sha256 = H3.parse().unwrap();
+    assert_eq!(fingerprint::diff(&folded, &moved).verdict, Bump::Major);
+}
+
+#[test]
+fn the_guard_treats_an_alias_split_as_the_diff_does() {
+    let (folded, split) = alias_docs();
+    let path = Utf8Path::new("p.so");
+    let from_folded = AbiExpectation::from_fingerprint(&folded);
+    assert_eq!(from_folded.aliases.get("g").map(String::as_str), Some("f"));
+    guard::check(path, &split, &from_folded).unwrap();
+    let from_split = AbiExpectation::from_fingerprint(&split);
+    assert!(from_split.aliases.is_empty());
+    guard::check(path, &folded, &from_split).unwrap();
+    // The expectation survives a JSON round trip (hosts may store it).
+    let stored: AbiExpectation =
+        serde_json::from_slice(&serde_json::to_vec(&from_folded).unwrap()).unwrap();
+    assert_eq!(stored, from_folded);
+    // A change of the aliased export is still refused.
+    let mut changed = split.clone();
+    changed.exports[0].sha256 = H3.parse().unwrap();
+    let bad = guard::check(path, &changed, &from_folded).unwrap_err();
+    assert!(
+        matches!(&bad.reasons[..], [Reason::ChangedExport { name, .. }] if name == "f"),
+        "{bad}"
+    );
+}
+
+#[test]
+fn exports_state_their_detail_and_older_documents_give_theirs() {
+    // A document from before per-export detail: every export has the document's level.
+    let old = doc(json!({"detail": "symbols", "exports": [sym("f", "function", "fn", H1)]}));
+    assert_eq!(old.exports[0].detail, None);
+    assert_eq!(
+        old.export_detail(&old.exports[0]),
+        fingerprint::Detail::Symbols
+    );
+    // A document where only `h` has no description: `f` keeps its types and is compared
+    // with them; `h` is compared by name and kind.
+    let mixed = |f_sig: &str, f_sha: &str, h: serde_json::Value| {
+        let mut f = sym("f", "function", f_sig, f_sha);
+        f["detail"] = json!("types");
+        doc(json!({"detail": "symbols", "exports": [f, h]}))
+    };
+    let mut h = sym("h", "function", "fn", H1);
+    h["detail"] = json!("symbols");
+    let a = mixed("fn(i32) -> i32", H1, h.clone());
+    let b = mixed("fn(i64) -> i32", H2, h.clone());
+    let d = fingerprint::diff(&a, &b);
+    assert_eq!(d.verdict, Bump::Major);
+    assert_eq!(kinds(&d), [ChangeKind::SignatureChanged]);
+    assert_eq!(d.changes[0].symbol, "f");
+    // `h` gains its description: reported for `h` alone, not a change of the ABI.
+    let mut h_typed = sym("h", "function", "fn() -> u8", H2);
+    h_typed["detail"] = json!("types");
+    let c = mixed("fn(i32) -> i32", H1, h_typed);
+    let d = fingerprint::diff(&a, &c);
+    assert_eq!(d.verdict, Bump::Patch, "{:#?}", d.changes);
+    assert_eq!(kinds(&d), [ChangeKind::DetailDiffers]);
+    assert_eq!(d.changes[0].symbol, "h");
+}
+
+#[test]
+fn the_guard_needs_types_only_for_the_exports_the_host_requires() {
+    let host = doc(json!({"exports": [sym("a", "function", "fn(i32) -> i32", H1)]}));
+    let expectation = AbiExpectation::from_fingerprint(&host);
+    let mut a = sym("a", "function", "fn(i32) -> i32", H1);
+    a["detail"] = json!("types");
+    let mut z = sym("z", "function", "fn", H2);
+    z["detail"] = json!("symbols");
+    let notes = json!(["function `z` has no DWARF description"]);
+    let plugin = doc(json!({"detail": "symbols", "notes": notes, "exports": [a, z.clone()]}));
+    guard::check(Utf8Path::new("p.so"), &plugin, &expectation).unwrap();
+    // The required export itself without types: refused, whatever its hash.
+    let mut a = sym("a", "function", "fn", H2);
+    a["detail"] = json!("symbols");
+    let plugin = doc(json!({"detail": "symbols", "notes": notes, "exports": [a, z]}));
+    let bad = guard::check(Utf8Path::new("p.so"), &plugin, &expectation).unwrap_err();
+    assert!(
+        matches!(&bad.reasons[..], [Reason::NoTypeInfo { .. }]),
+        "{bad}"
+    );
+}

@@ -275,6 +275,7 @@ fn depset_platform_filter_fixes_windows_only_dep_that_a_build_script_also_uses()
     };
     // Without cfg values the Windows-only edge makes memchr look linked (the old behaviour).
     assert_eq!(scope_of(&unfiltered, "memchr"), Scope::Required);
+    assert!(!unfiltered.exact, "{:?}", unfiltered.inexact_reasons);
     let cfg = depset::target_cfg(&ctx(), &built.project.workspace_root, &artifact.target).unwrap();
     let set =
         depset::compute_for_target(&built.project, &built.build, artifact, Some(&cfg)).unwrap();

@@ -188,6 +188,8 @@ fn times_are_evaluated_at_the_hosts_clock() {
         &key,
         &SignOptions {
             expires: Some("2024-02-01T00:00:00Z".to_owned()),
+            // Signing "now" is the fixed epoch, so a 2024 expiry is in the future.
+            now: Some(EPOCH),
             ..SignOptions::default()
         },
         &ctx(),
@@ -218,6 +220,76 @@ fn times_are_evaluated_at_the_hosts_clock() {
     );
 }
 
+/// Issue 12.8: a `signed_at` after the verifier's clock (beyond the skew allowance) is
+/// rejected, so a future `SOURCE_DATE_EPOCH` cannot stretch `max_age`; `sign` refuses to
+/// make such a signature, and refuses an expiry that has passed.
+#[test]
+fn signatures_from_the_future_are_rejected_and_not_made() {
+    let (_guard, dir) = tempdir();
+    let key = SecretKey::from_seed(&[12; 32]);
+    let b = bundle(&dir, "demo-future", "0.1.0");
+    // Refused: SOURCE_DATE_EPOCH (signed_at) a day after the signer's clock.
+    let err = sign::sign_bundle_with(
+        &b,
+        &key,
+        &SignOptions {
+            now: Some(EPOCH - 86_400),
+            ..SignOptions::default()
+        },
+        &ctx(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, sign::Error::FutureSignedAt { .. }), "{err}");
+    // Refused: an expiry before the clock.
+    let err = sign::sign_bundle_with(
+        &b,
+        &key,
+        &SignOptions {
+            expires: Some("2024-01-02T00:00:00Z".to_owned()),
+            now: Some(EPOCH),
+            ..SignOptions::default()
+        },
+        &ctx(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, sign::Error::ExpiryInPast { .. }), "{err}");
+    // Within the skew allowance a signer's clock may be a little behind.
+    sign::sign_bundle_with(
+        &b,
+        &key,
+        &SignOptions {
+            now: Some(EPOCH - 200),
+            ..SignOptions::default()
+        },
+        &ctx(),
+    )
+    .unwrap();
+    let p = policy(&key, "max_age = \"7d\"");
+    let at = |t: i64| {
+        Verifier::new(p.clone(), None)
+            .at_time(t)
+            .verify_bundle(&b)
+            .unwrap()
+    };
+    assert!(at(EPOCH - 200).verified);
+    assert!(at(EPOCH - sign::CLOCK_SKEW_SECS).verified);
+    let report = at(EPOCH - sign::CLOCK_SKEW_SECS - 1);
+    assert_eq!(
+        report.codes().into_iter().collect::<Vec<_>>(),
+        [FailureCode::SignedInFuture],
+        "{report:?}"
+    );
+    // Also without a max_age: a signature from the future is never trusted.
+    let report = Verifier::new(policy(&key, ""), None)
+        .at_time(EPOCH - 30 * 86_400)
+        .verify_bundle(&b)
+        .unwrap();
+    assert_eq!(
+        report.codes().into_iter().collect::<Vec<_>>(),
+        [FailureCode::SignedInFuture]
+    );
+}
+
 #[test]
 fn failure_codes_are_unique() {
     let all = [
@@ -235,6 +307,7 @@ fn failure_codes_are_unique() {
         FailureCode::PredicateMismatch,
         FailureCode::SignatureExpired,
         FailureCode::SignatureTooOld,
+        FailureCode::SignedInFuture,
         FailureCode::ThresholdNotMet,
         FailureCode::NoPolicyMatch,
         FailureCode::MissingAttachment,
@@ -426,4 +499,77 @@ fn a_modified_envelope_is_a_bad_signature_and_a_foreign_payload_type_is_invalid(
             "{name}: {report:?}"
         );
     }
+}
+
+/// Issue 12, defect 1: two hosts verifying 0.3.1 and 0.3.2 at the same time on an empty
+/// state once left the state at 0.3.1 (67 times in 200), after which 0.3.1 replays. The
+/// read-check-write now happens under the state lock, so the state only moves forward.
+#[test]
+fn concurrent_verifiers_only_ever_move_the_state_forward() {
+    let (_guard, dir) = tempdir();
+    let key = SecretKey::from_seed(&[12; 32]);
+    let older = bundle(&dir, "demo-race", "0.3.1");
+    let newer = bundle(&dir, "demo-race", "0.3.2");
+    sign_with(&older, &key);
+    sign_with(&newer, &key);
+    let policy = policy(&key, "");
+    for round in 0..200 {
+        let state = StateStore::new(dir.join(format!("state-{round}")));
+        let barrier = std::sync::Barrier::new(2);
+        let outcomes: Vec<bool> = std::thread::scope(|scope| {
+            let runs: Vec<_> = [&older, &newer]
+                .into_iter()
+                .map(|b| {
+                    let verifier = Verifier::new(policy.clone(), Some(state.clone()));
+                    let barrier = &barrier;
+                    scope.spawn(move || {
+                        barrier.wait();
+                        verifier.at_time(EPOCH + 60).verify_bundle(b).unwrap()
+                    })
+                })
+                .collect();
+            runs.into_iter()
+                .map(|r| r.join().unwrap().verified)
+                .collect()
+        });
+        let last = state.get("demo-race").unwrap().unwrap();
+        assert_eq!(
+            last.version, "0.3.2",
+            "round {round}: the state moved backwards (older verified: {})",
+            outcomes[0]
+        );
+        assert!(outcomes[1], "round {round}: the newer version was refused");
+        // And the older one never replays afterwards.
+        let replay = Verifier::new(policy.clone(), Some(state.clone()))
+            .at_time(EPOCH + 60)
+            .verify_bundle(&older)
+            .unwrap();
+        assert!(!replay.verified, "round {round}");
+    }
+}
+
+#[test]
+fn a_rollback_names_the_state_file_and_allow_downgrade() {
+    let (_guard, dir) = tempdir();
+    let key = SecretKey::from_seed(&[13; 32]);
+    let older = bundle(&dir, "demo-roll", "0.3.1");
+    let newer = bundle(&dir, "demo-roll", "0.3.2");
+    sign_with(&older, &key);
+    sign_with(&newer, &key);
+    let state = StateStore::new(dir.join("state"));
+    let host = Verifier::new(policy(&key, ""), Some(state.clone())).at_time(EPOCH + 60);
+    let report = host.verify_bundle(&newer).unwrap();
+    assert!(report.verified && report.state_updated, "{report:?}");
+    assert_eq!(report.state_file, Some(state.file("demo-roll")));
+    let report = host.verify_bundle(&older).unwrap();
+    let message = &report.failures[0].message;
+    assert_eq!(report.failures[0].code, FailureCode::Rollback);
+    assert!(
+        message.contains(state.file("demo-roll").as_str()) && message.contains("--allow-downgrade"),
+        "{message}"
+    );
+    // Without a state store nothing is kept and nothing refused.
+    let stateless = Verifier::new(policy(&key, ""), None).at_time(EPOCH + 60);
+    let report = stateless.verify_bundle(&older).unwrap();
+    assert!(report.verified && !report.state_updated && report.state_file.is_none());
 }

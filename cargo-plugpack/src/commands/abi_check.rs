@@ -2,6 +2,7 @@
 
 use camino::Utf8PathBuf;
 use clap::Args;
+use plugpack_core::fingerprint::{self, Bump, VersionCheck};
 use plugpack_core::pipeline::{self, AbiCheckOptions};
 use plugpack_core::{Ctx, project};
 
@@ -54,17 +55,37 @@ pub fn run(
                     check.plugin, check.target, check.baseline
                 ))?;
                 super::abi_diff::print_diff(shell, &check.diff)?;
-                let v = &check.version;
-                shell.out(&format!(
-                    "version {} → {} is a {} bump; the ABI requires {}: {}",
-                    v.old_version,
-                    v.new_version,
-                    v.actual,
-                    v.required,
-                    if v.ok { "ok" } else { "NOT ENOUGH" }
-                ))?;
+                shell.out(&version_line(&check.version))?;
             }
         }
     }
     Ok(code)
+}
+
+/// `version A → B is a minor bump; the ABI requires minor: ok`, or, when the bump is too
+/// small, the smallest version that would pass.
+fn version_line(v: &VersionCheck) -> String {
+    let bump = match v.actual {
+        Bump::None => "no bump".to_owned(),
+        b => format!("a {b} bump"),
+    };
+    if v.ok {
+        return format!(
+            "version {} → {} is {bump}; the ABI requires {}: ok",
+            v.old_version, v.new_version, v.required
+        );
+    }
+    let fix = match fingerprint::minimum_version(&v.old_version, v.required) {
+        Some(min) => format!("set the version to {min} or later"),
+        None => "raise the version".to_owned(),
+    };
+    let zero = if v.old_version.starts_with("0.") {
+        " (0.x: minor acts as major, patch as minor)"
+    } else {
+        ""
+    };
+    format!(
+        "version {} → {} is {bump}, but the ABI changes need a {} bump{zero}: {fix}",
+        v.old_version, v.new_version, v.required
+    )
 }

@@ -7,7 +7,7 @@ use plugpack_core::{Ctx, project};
 
 use crate::cli::{GlobalArgs, MessageFormat, ProjectArgs};
 use crate::exit::{CliError, DATABASE, POLICY};
-use crate::shell::Shell;
+use crate::shell::{Shell, escape};
 
 /// Arguments of `audit`.
 #[derive(Debug, Args)]
@@ -17,8 +17,9 @@ pub struct AuditArgs {
     /// Advisory database directory (default: the policy's `db`, else $CARGO_HOME/advisory-db).
     #[arg(long, value_name = "PATH")]
     pub db: Option<Utf8PathBuf>,
-    /// Write the report to FILE instead of stdout (in the selected --format).
-    #[arg(short, long, value_name = "FILE")]
+    /// Write the report to FILE instead of stdout (in the selected --format), or into DIR
+    /// (existing, or ending in `/`) as audit.txt, audit.json or audit.sarif.
+    #[arg(short, long, value_name = "FILE|DIR")]
     pub output: Option<Utf8PathBuf>,
     /// Scan every package of this Cargo.lock instead of building (for comparison with cargo-audit).
     #[arg(long, value_name = "PATH", conflicts_with = "no_build")]
@@ -28,9 +29,14 @@ pub struct AuditArgs {
     /// changed since).
     #[arg(long)]
     pub no_build: bool,
+    /// Go on when there is no advisory database at the default location: the verdict is then
+    /// `unchecked` (exit 0, with a warning) instead of exit 3.
+    #[arg(long)]
+    pub allow_no_db: bool,
 }
 
-/// Runs the audit and renders the reports; exit 0 clean, 1 denied, 3 database unusable.
+/// Runs the audit and renders the reports; exit 0 when nothing is denied (`clean`, `warned`,
+/// or `unchecked` with --allow-no-db), 1 denied, 3 database missing or unusable.
 pub fn run(
     args: &AuditArgs,
     global: &GlobalArgs,
@@ -40,6 +46,7 @@ pub fn run(
     let options = ScanOptions {
         db: args.db.clone(),
         today: None,
+        allow_no_db: args.allow_no_db,
         ..Default::default()
     };
     let reports = match &args.lockfile {
@@ -78,9 +85,17 @@ pub fn run(
         MessageFormat::Human => render_human(&reports),
     };
     match &args.output {
-        Some(path) => plugpack_core::types::write_atomic(path, text.as_bytes()).map_err(|e| {
-            CliError::Io(std::io::Error::other(format!("cannot write {path}: {e}")))
-        })?,
+        Some(output) => {
+            let name = match global.message_format {
+                MessageFormat::Human => "audit.txt",
+                MessageFormat::Json => "audit.json",
+                MessageFormat::Sarif => "audit.sarif",
+            };
+            let path = plugpack_core::types::OutputPath::new(output).file(name);
+            plugpack_core::types::write_atomic(&path, text.as_bytes()).map_err(|e| {
+                CliError::Io(std::io::Error::other(format!("cannot write {path}: {e}")))
+            })?
+        }
         None => {
             use std::io::Write;
             std::io::stdout().lock().write_all(text.as_bytes())?;
@@ -114,13 +129,14 @@ fn finding_lines(f: &Finding, out: &mut String) {
         f.id.as_ref()
             .map(|id| {
                 if f.aliases.is_empty() {
-                    format!("{id}: ")
+                    format!("{}: ", escape(id))
                 } else {
-                    format!("{id} ({}): ", f.aliases.join(", "))
+                    format!("{} ({}): ", escape(id), escape(&f.aliases.join(", ")))
                 }
             })
             .unwrap_or_default();
-    out.push_str(&format!("{head}[{}] {id}{}\n", f.code, f.message));
+    // Advisory titles, crate names, URLs and licences are untrusted: escaped.
+    out.push_str(&format!("{head}[{}] {id}{}\n", f.code, escape(&f.message)));
     if let Some(p) = &f.package {
         let line = p
             .lock_line
@@ -129,7 +145,8 @@ fn finding_lines(f: &Finding, out: &mut String) {
         let build = if f.build_only { ", build-only" } else { "" };
         out.push_str(&format!(
             "    crate:    {} {}{line}{build}\n",
-            p.name, p.version
+            escape(&p.name),
+            escape(&p.version.to_string())
         ));
     }
     if let Some(s) = &f.severity {
@@ -140,18 +157,21 @@ fn finding_lines(f: &Finding, out: &mut String) {
         ));
     }
     if !f.patched.is_empty() {
-        out.push_str(&format!("    patched:  {}\n", f.patched.join("; ")));
+        out.push_str(&format!(
+            "    patched:  {}\n",
+            escape(&f.patched.join("; "))
+        ));
     } else if f.code == audit::Code::Vulnerability {
         out.push_str("    patched:  no fixed version\n");
     }
     if f.path.len() > 1 {
-        out.push_str(&format!("    path:     {}\n", f.path.join(" → ")));
+        out.push_str(&format!("    path:     {}\n", escape(&f.path.join(" → "))));
     }
     if let Some(url) = &f.url {
-        out.push_str(&format!("    see:      {url}\n"));
+        out.push_str(&format!("    see:      {}\n", escape(url)));
     }
     if let Some(s) = &f.ignored {
-        out.push_str(&format!("    ignored:  {}\n", s.reason));
+        out.push_str(&format!("    ignored:  {}\n", escape(&s.reason)));
     }
 }
 
@@ -160,8 +180,16 @@ pub fn render_human(reports: &[AuditReport]) -> String {
     let mut out = String::new();
     for r in reports {
         let subject = match (&r.plugin, &r.version) {
-            (Some(p), Some(v)) => format!("{p} v{v} ({})", r.targets.join(", ")),
-            _ => format!("lockfile {}", r.lockfile.as_deref().unwrap_or("Cargo.lock")),
+            (Some(p), Some(v)) => format!(
+                "{} v{} ({})",
+                escape(p),
+                escape(v),
+                escape(&r.targets.join(", "))
+            ),
+            _ => format!(
+                "lockfile {}",
+                escape(r.lockfile.as_deref().unwrap_or("Cargo.lock"))
+            ),
         };
         out.push_str(&format!(
             "audit of {subject}: {} crates\n",
@@ -170,16 +198,24 @@ pub fn render_human(reports: &[AuditReport]) -> String {
         match &r.database {
             Some(db) => out.push_str(&format!(
                 "advisories: checked against {} ({} {}, updated {}{}, {} advisories)\n",
-                db.location,
-                db.identity.kind,
-                db.identity.value.get(..12).unwrap_or(&db.identity.value),
-                db.updated,
+                escape(db.location.as_deref().unwrap_or("the database")),
+                escape(&db.identity.kind.to_string()),
+                escape(db.identity.value.get(..12).unwrap_or(&db.identity.value)),
+                escape(&db.updated.to_string()),
                 db.age_days
                     .map(|d| format!(", {d} days ago"))
                     .unwrap_or_default(),
                 db.advisories
             )),
-            None => out.push_str("advisories: not checked\n"),
+            None => out.push_str(
+                "advisories: NOT checked (no advisory database; run `cargo plugpack db update`)\n",
+            ),
+        }
+        if let Some(y) = r.yanked.as_ref().filter(|y| !y.unknown.is_empty()) {
+            out.push_str(&format!(
+                "yanked: {} crate version(s) not in cargo's local index cache, not checked\n",
+                y.unknown.len()
+            ));
         }
         if let Some(l) = &r.licenses {
             let concluded: Vec<String> = l
@@ -187,8 +223,10 @@ pub fn render_human(reports: &[AuditReport]) -> String {
                 .iter()
                 .filter_map(|d| {
                     let c = d.concluded.as_ref()?;
-                    (d.expression.as_deref() != Some(c.as_str()))
-                        .then(|| format!("{} {} → {c}", d.name, d.version))
+                    (d.expression.as_deref() != Some(c.as_str())).then(|| {
+                        let line = format!("{} {} → {c}", d.name, d.version);
+                        escape(&line).into_owned()
+                    })
                 })
                 .collect();
             out.push_str(&format!("licences: {} crates evaluated", l.packages.len()));
@@ -222,12 +260,20 @@ pub fn render_human(reports: &[AuditReport]) -> String {
             r.summary.warnings,
             r.summary.ignored,
             r.summary.allowed,
-            match r.outcome {
-                Outcome::Clean => "ok",
-                Outcome::Denied => "FAILED",
-                Outcome::DatabaseUnusable => "FAILED (advisory database)",
-            }
+            verdict_text(r.outcome)
         ));
     }
     out
+}
+
+/// How the human report ends: the verdict, spelled as in the JSON report and the bundle
+/// annotation (`dev.plugpack.audit.verdict`).
+pub fn verdict_text(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Clean => "clean",
+        Outcome::Warned => "warned (nothing denied)",
+        Outcome::Unchecked => "UNCHECKED (advisories were NOT checked)",
+        Outcome::Denied => "FAILED (denied)",
+        Outcome::DatabaseUnusable => "FAILED (advisory database)",
+    }
 }

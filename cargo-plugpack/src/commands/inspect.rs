@@ -6,7 +6,7 @@ use plugpack_core::oci;
 
 use crate::cli::OutputFormat;
 use crate::exit::CliError;
-use crate::shell::Shell;
+use crate::shell::{Shell, escape};
 
 /// Arguments of `inspect`.
 #[derive(Debug, Args)]
@@ -26,11 +26,17 @@ pub fn run(args: &InspectArgs, shell: &Shell) -> Result<u8, CliError> {
         shell.json("bundle-info", &info)?;
         return Ok(0);
     }
-    shell.out(&format!("bundle   {}", args.bundle))?;
-    shell.out(&format!("tag      {}", info.tag.as_deref().unwrap_or("-")))?;
+    // Every string below comes from the bundle: escaped (see `shell::escape`).
+    shell.out(&format!("bundle   {}", escape(args.bundle.as_str())))?;
+    shell.out(&format!(
+        "tag      {}",
+        escape(info.tag.as_deref().unwrap_or("-"))
+    ))?;
     shell.out(&format!(
         "entry    {} {} ({} bytes)",
-        info.media_type, info.digest, info.size
+        escape(&info.media_type),
+        info.digest,
+        info.size
     ))?;
     for m in &info.manifests {
         shell.out("")?;
@@ -38,24 +44,26 @@ pub fn run(args: &InspectArgs, shell: &Shell) -> Result<u8, CliError> {
             "manifest {} ({} bytes)  target {}  platform {}",
             m.digest,
             m.size,
-            m.target.as_deref().unwrap_or("-"),
-            m.platform.as_deref().unwrap_or("-")
+            escape(m.target.as_deref().unwrap_or("-")),
+            escape(m.platform.as_deref().unwrap_or("-"))
         ))?;
         shell.out(&format!(
             "  config {} {} ({} bytes)",
-            m.config.media_type, m.config.digest, m.config.size
+            escape(&m.config.media_type),
+            m.config.digest,
+            m.config.size
         ))?;
         for l in &m.layers {
             shell.out(&format!(
                 "  layer  {} {} ({} bytes) {}",
-                l.media_type,
+                escape(&l.media_type),
                 l.digest,
                 l.size,
-                l.title.as_deref().unwrap_or("")
+                escape(l.title.as_deref().unwrap_or(""))
             ))?;
         }
         for (k, v) in &m.annotations {
-            shell.out(&format!("  {k} = {v}"))?;
+            shell.out(&format!("  {} = {}", escape(k), escape(v)))?;
         }
     }
     for r in &info.referrers {
@@ -63,13 +71,15 @@ pub fn run(args: &InspectArgs, shell: &Shell) -> Result<u8, CliError> {
         shell.out(&format!(
             "referrer {} {} → {}",
             r.digest,
-            r.artifact_type.as_deref().unwrap_or("-"),
+            escape(r.artifact_type.as_deref().unwrap_or("-")),
             r.subject
         ))?;
         for l in &r.layers {
             shell.out(&format!(
                 "  layer  {} {} ({} bytes)",
-                l.media_type, l.digest, l.size
+                escape(&l.media_type),
+                l.digest,
+                l.size
             ))?;
         }
     }

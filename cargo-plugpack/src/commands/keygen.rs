@@ -7,13 +7,14 @@ use plugpack_core::sign::{self, KeygenOptions};
 
 use crate::cli::OutputFormat;
 use crate::exit::CliError;
-use crate::shell::Shell;
+use crate::shell::{Shell, escape};
 
 /// Arguments of `keygen`.
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
-    /// Output stem: writes NAME.key (private, mode 0600) and NAME.pub.
-    #[arg(short, long, value_name = "NAME")]
+    /// Output stem: writes NAME.key (private, mode 0600) and NAME.pub; a directory
+    /// (existing, or ending in `/`) gets signing.key and signing.pub.
+    #[arg(short, long, value_name = "NAME|DIR")]
     pub output: Utf8PathBuf,
     /// Overwrite existing key files.
     #[arg(long)]
@@ -43,7 +44,9 @@ pub fn run(args: &KeygenArgs, shell: &Shell) -> Result<u8, CliError> {
                 "Generated",
                 &format!(
                     "Ed25519 key {} ({}, {})",
-                    out.key_id, out.private_key, out.public_key
+                    out.key_id,
+                    escape(out.private_key.as_str()),
+                    escape(out.public_key.as_str())
                 ),
             );
             shell.out(&out.key_id.0)?;

@@ -1,4 +1,4 @@
-//! `cargo plugpack new NAME --kind cdylib|wasm [--path DIR]`
+//! `cargo plugpack new NAME --kind cdylib|wasm [--path DIR] [--vcs git|none]`
 
 use camino::Utf8PathBuf;
 use clap::{Args, ValueEnum};
@@ -29,6 +29,18 @@ pub struct NewArgs {
     /// Directory to create (default: ./NAME).
     #[arg(long, value_name = "DIR")]
     pub path: Option<Utf8PathBuf>,
+    /// Initialise a git repository (skipped inside an existing work tree), or none.
+    #[arg(long, value_enum, default_value = "git")]
+    pub vcs: VcsArg,
+}
+
+/// `--vcs`
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum VcsArg {
+    /// `git init`, unless already inside a git work tree (like `cargo new`).
+    Git,
+    /// No version control.
+    None,
 }
 
 /// Scaffolds a plugin crate.
@@ -43,6 +55,10 @@ pub fn run(args: &NewArgs, shell: &Shell) -> Result<u8, CliError> {
             .path
             .clone()
             .unwrap_or_else(|| Utf8PathBuf::from(&args.name)),
+        vcs: match args.vcs {
+            VcsArg::Git => scaffold::Vcs::Git,
+            VcsArg::None => scaffold::Vcs::None,
+        },
     };
     let made = scaffold::new(&options)?;
     match shell.format() {

@@ -7,7 +7,7 @@ use plugpack_core::{Ctx, Reporter};
 
 use crate::cli::OutputFormat;
 use crate::exit::CliError;
-use crate::shell::Shell;
+use crate::shell::{Shell, escape};
 
 /// Signing-key flags shared by `sign` and `package`.
 #[derive(Debug, Args, Clone)]
@@ -50,6 +50,7 @@ impl KeyArgs {
             sequence: self.sequence,
             expires: self.expires.clone(),
             force: false,
+            now: None,
         }
     }
 }
@@ -92,7 +93,14 @@ pub fn run(args: &SignArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
                 &serde_json::json!({"bundle": args.bundle, "envelope_digest": digest}),
             )?,
             OutputFormat::Human => {
-                shell.status("Attached", &format!("{envelope} to {}", args.bundle));
+                shell.status(
+                    "Attached",
+                    &format!(
+                        "{} to {}",
+                        escape(envelope.as_str()),
+                        escape(args.bundle.as_str())
+                    ),
+                );
             }
         }
         return Ok(0);
@@ -100,7 +108,9 @@ pub fn run(args: &SignArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
     let out = sign::sign_bundle(&args.bundle, &args.into(), ctx)?;
     match shell.format() {
         OutputFormat::Json => shell.json("bundle-signed", &out)?,
-        OutputFormat::Human => shell.out(&format!("{} {}", out.key_id, out.bundle))?,
+        OutputFormat::Human => {
+            shell.out(&format!("{} {}", out.key_id, escape(out.bundle.as_str())))?
+        }
     }
     Ok(0)
 }

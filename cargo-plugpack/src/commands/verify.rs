@@ -7,7 +7,7 @@ use plugpack_core::{Ctx, Reporter};
 
 use crate::cli::OutputFormat;
 use crate::exit::{CliError, POLICY};
-use crate::shell::Shell;
+use crate::shell::{Shell, escape};
 
 /// Arguments of `verify`.
 #[derive(Debug, Args)]
@@ -20,8 +20,9 @@ pub struct VerifyArgs {
     /// Trust policy (plugpack-trust.toml).
     #[arg(long, value_name = "FILE", conflicts_with = "key")]
     pub policy: Option<Utf8PathBuf>,
-    /// Anti-rollback state directory (default: $PLUGPACK_STATE_DIR, else
-    /// $XDG_DATA_HOME/plugpack/trust-state, else ~/.local/share/plugpack/trust-state).
+    /// Keep anti-rollback state in DIR: refuse versions older than the last one accepted
+    /// there, and record this one when it is accepted. Without it, only a policy's `state`
+    /// setting keeps state; otherwise nothing is recorded.
     #[arg(long, value_name = "DIR")]
     pub state: Option<Utf8PathBuf>,
     /// Accept a version older than the last accepted one.
@@ -59,22 +60,28 @@ fn render(report: &VerifyReport, shell: &Shell) -> std::io::Result<()> {
     if shell.format() == OutputFormat::Json {
         return shell.json("verify-result", report);
     }
+    // Names, versions, targets and failure messages quote the bundle: escaped.
     let what = format!(
         "{} v{}",
-        report.plugin.as_deref().unwrap_or("?"),
-        report.version.as_deref().unwrap_or("?")
+        escape(report.plugin.as_deref().unwrap_or("?")),
+        escape(report.version.as_deref().unwrap_or("?"))
     );
     for note in &report.notes {
-        shell.warn(&format!("[{}] {}", note.code, note.message));
+        shell.warn(&format!("[{}] {}", note.code, escape(&note.message)));
     }
     if report.verified && report.failures.is_empty() {
         let keys: Vec<&str> = report.signers.iter().map(|s| s.key_id.short()).collect();
         shell.status(
             "Verified",
-            &format!("{what} ({}) signed by {}", report.bundle, keys.join(", ")),
+            &format!(
+                "{what} ({}) signed by {}",
+                escape(report.bundle.as_str()),
+                escape(&keys.join(", "))
+            ),
         );
         for artifact in &report.artifacts {
-            let file = artifact.file_name.as_deref().unwrap_or("?");
+            let file = escape(artifact.file_name.as_deref().unwrap_or("?"));
+            let target = escape(&artifact.target);
             match &artifact.abi {
                 Some(AbiStatus::Compatible {
                     fingerprint,
@@ -82,18 +89,23 @@ fn render(report: &VerifyReport, shell: &Shell) -> std::io::Result<()> {
                 }) => shell.status(
                     "ABI",
                     &format!(
-                        "{}/{file} matches the host ABI ({detail}, {fingerprint})",
-                        artifact.target
+                        "{target}/{file} matches the host ABI ({}, {fingerprint})",
+                        escape(detail)
                     ),
                 ),
                 Some(AbiStatus::OtherPlatform { .. }) => shell.status(
                     "ABI",
-                    &format!(
-                        "{}/{file} is for another platform (skipped)",
-                        artifact.target
-                    ),
+                    &format!("{target}/{file} is for another platform (skipped)"),
                 ),
                 _ => {}
+            }
+        }
+        if report.state_updated {
+            if let Some(file) = &report.state_file {
+                shell.status(
+                    "Recorded",
+                    &format!("{what} as the latest accepted version in {file}"),
+                );
             }
         }
         shell.out(&format!("verified {what}"))?;
@@ -103,11 +115,21 @@ fn render(report: &VerifyReport, shell: &Shell) -> std::io::Result<()> {
         if report.verified {
             shell.warn(&format!(
                 "[{}] {} (audit: not enforced)",
-                failure.code, failure.message
+                failure.code,
+                escape(&failure.message)
             ));
         } else {
-            shell.error_line(&format!("[{}] {}", failure.code, failure.message));
+            shell.error_line(&format!("[{}] {}", failure.code, escape(&failure.message)));
         }
+    }
+    if report.plugin.is_none() {
+        // The bundle could not be parsed: there is no name or version to show.
+        let problems: Vec<&str> = report.failures.iter().map(|f| f.message.as_str()).collect();
+        return shell.out(&format!(
+            "rejected {}: unreadable bundle ({})",
+            report.bundle,
+            problems.join("; ")
+        ));
     }
     if report.verified {
         shell.out(&format!(

@@ -344,8 +344,19 @@ fn abi_check_fails_with_exit_7_when_the_bump_is_too_small() {
     std::fs::write(&old_path, serde_json::to_vec(&old).unwrap()).unwrap();
     run_ok(&mut check(&old_path, &["--features", "fn-removed"]));
     // 0.2.0 → 0.2.0 with only an addition still needs a (0.x: patch-level) bump.
-    let stderr = run_fails(&mut check(&base, &["--features", "fn-added"]), 7);
+    let out = run(&mut check(&base, &["--features", "fn-added"]));
+    assert_eq!(out.status.code(), Some(7));
+    let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(!stderr.contains("error"), "{stderr}");
+    // The verdict names the smallest version that would pass (0.x: patch acts as minor).
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(
+            "version 0.2.0 → 0.2.0 is no bump, but the ABI changes need a minor bump \
+             (0.x: minor acts as major, patch as minor): set the version to 0.2.1 or later"
+        ),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -412,7 +423,7 @@ fn package_attaches_the_fingerprint_and_annotates_the_manifest() {
         .arg(support::fixture_manifest(FIXTURE))
         .arg("--target-dir")
         .arg(variant_target_dir("package", None))
-        .args(["--locked", "--offline", "-o"])
+        .args(["--locked", "--offline", "--profile", "dev", "-o"])
         .arg(&bundle);
     run_ok(&mut cmd);
     let info = &json_lines(&run_ok(plugpack().args(["inspect", "--json"]).arg(&bundle)))[0];
@@ -581,6 +592,7 @@ fn guard_accepts_exactly_the_variants_within_the_baselines_abi_major() {
         "field-in-padding",
         "struct-grown",
         "variant-added",
+        "undescribed",
     ] {
         let (json, so) = fingerprint_variant(variant, None, dir.path());
         let verdict = diff(&base, &load(&json)).verdict;
@@ -591,7 +603,7 @@ fn guard_accepts_exactly_the_variants_within_the_baselines_abi_major() {
             accepted.push(variant);
         }
     }
-    assert_eq!(accepted, ["base", "fn-added"]);
+    assert_eq!(accepted, ["base", "fn-added", "undescribed"]);
 }
 
 #[test]

@@ -118,7 +118,8 @@ fn dev_and_other_platform_dependencies_are_not_reported() {
             &mut audit_plugin(plugin, &["--format", "json"]),
             0,
         ));
-        assert_eq!(r["outcome"], "clean", "{plugin}: {r:#}");
+        // The pinned database's malformed file is a warning: `warned`, not `clean`.
+        assert_eq!(r["outcome"], "warned", "{plugin}: {r:#}");
         assert_eq!(r["packages_scanned"], 0, "{plugin}");
         assert!(findings(&r, "vulnerability").is_empty(), "{plugin}");
     }
@@ -134,7 +135,7 @@ fn build_only_dependency_is_a_warning_flagged_build_only() {
     assert_eq!(vulns.len(), 1, "{r:#}");
     assert_eq!(vulns[0]["level"], "warn");
     assert_eq!(vulns[0]["build_only"], true);
-    assert_eq!(r["outcome"], "clean");
+    assert_eq!(r["outcome"], "warned");
     // Build-only crates are not distributed: no licence evaluation for them.
     assert_eq!(r["licenses"]["packages"], serde_json::json!([]));
 }
@@ -437,40 +438,84 @@ fn bad_databases_exit_3() {
     assert!(err.contains("holds no advisories"), "{err}");
 }
 
+/// Issue 10: no database is "not checked", never "clean": `audit` and `db status` exit 3
+/// unless `--allow-no-db`, which gives the verdict `unchecked` with one loud warning.
 #[test]
-fn missing_default_database_is_one_warning_unless_required() {
+fn missing_default_database_exits_3_unless_allowed_then_unchecked() {
     let home = support::tempdir();
     let dir = lockfile_dir(None);
-    let mut cmd = plugpack();
-    cmd.env("CARGO_HOME", home.path())
-        .arg("audit")
-        .arg("--lockfile")
-        .arg(dir.path().join("Cargo.lock"));
-    let out = run(&mut cmd);
+    let audit = |extra: &[&str]| {
+        let mut cmd = plugpack();
+        cmd.env("CARGO_HOME", home.path())
+            .arg("audit")
+            .arg("--lockfile")
+            .arg(dir.path().join("Cargo.lock"))
+            .args(extra);
+        cmd
+    };
+    let err = run_fails(&mut audit(&[]), 3);
+    assert!(err.contains("no advisory database at"), "{err}");
+    assert!(err.contains("cargo plugpack db update"), "{err}");
+    assert!(err.contains("--allow-no-db"), "{err}");
+    let out = run(&mut audit(&["--format", "json"]));
+    assert_eq!(out.status.code(), Some(3));
+    let error = &support::json_lines(&String::from_utf8_lossy(&out.stdout))[0];
+    assert_eq!(error["reason"], "error");
+    assert_eq!(error["exit_code"], 3);
+
+    let out = run(&mut audit(&["--allow-no-db"]));
     assert_eq!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
     assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains("advisories were NOT checked: no advisory database at"),
+        "{stderr}"
+    );
     assert!(warnings[0].contains("cargo plugpack db update"), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("advisories: not checked"), "{stdout}");
+    assert!(stdout.contains("advisories: NOT checked"), "{stdout}");
+    assert!(
+        stdout.contains("→ UNCHECKED (advisories were NOT checked)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("→ clean"), "{stdout}");
+    let r = report(&stdout_of(
+        &mut audit(&["--allow-no-db", "--format", "json"]),
+        0,
+    ));
+    assert_eq!(r["advisories"], "not-checked");
+    assert_eq!(r["outcome"], "unchecked");
+    let sarif: Value = serde_json::from_str(&stdout_of(
+        &mut audit(&["--allow-no-db", "--format", "sarif"]),
+        0,
+    ))
+    .unwrap();
+    let props = &sarif["runs"][0]["properties"];
+    assert_eq!(props["plugpack-verdict"], "unchecked", "{props:#}");
+    assert_eq!(props["plugpack-advisories"], "not-checked");
 
+    // require-db = true wins over --allow-no-db.
     std::fs::write(
         dir.path().join("plugpack.toml"),
         "[audit]\nrequire-db = true\n",
     )
     .unwrap();
-    let mut cmd = plugpack();
-    cmd.env("CARGO_HOME", home.path())
-        .arg("audit")
-        .arg("--lockfile")
-        .arg(dir.path().join("Cargo.lock"));
-    let err = run_fails(&mut cmd, 3);
+    let err = run_fails(&mut audit(&["--allow-no-db"]), 3);
     assert!(err.contains("require-db"), "{err}");
 
     // `db status` on the same empty home.
     let mut cmd = plugpack();
     cmd.env("CARGO_HOME", home.path()).args(["db", "status"]);
+    let out = run(&mut cmd);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("no advisory database"),
+        "{out:?}"
+    );
+    let mut cmd = plugpack();
+    cmd.env("CARGO_HOME", home.path())
+        .args(["db", "status", "--allow-no-db"]);
     let out = run_ok(&mut cmd);
     assert!(out.contains("no advisory database"), "{out}");
 }
@@ -495,6 +540,8 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
             "package",
             FIXTURE,
             &[
+                "--profile",
+                "dev",
                 "-p",
                 "vuln-direct",
                 "--db",
@@ -512,6 +559,8 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
         "package",
         FIXTURE,
         &[
+            "--profile",
+            "dev",
             "-p",
             "vuln-direct",
             "--db",
@@ -527,6 +576,8 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
         "package",
         FIXTURE,
         &[
+            "--profile",
+            "dev",
             "-p",
             "vuln-direct",
             "--db",
@@ -571,13 +622,21 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 
-    // Without a database: one warning line, `advisories: not-checked` in the bundle.
+    // Without a database: one warning line, `advisories: not-checked` and the verdict
+    // `unchecked` in the bundle, and the final status line says so.
     let home = support::tempdir();
     let out2 = dir.path().join("clean.oci.tar");
     let mut cmd = on_fixture(
         "package",
         FIXTURE,
-        &["-p", "vuln-dev", "-o", out2.to_str().unwrap()],
+        &[
+            "--profile",
+            "dev",
+            "-p",
+            "vuln-dev",
+            "-o",
+            out2.to_str().unwrap(),
+        ],
     );
     // Keep cargo's registry (the build needs it offline) but hide any advisory-db.
     let real_home = std::env::var("CARGO_HOME")
@@ -605,6 +664,12 @@ fn package_refuses_denied_findings_and_attaches_the_report() {
     );
     let reports = attached_reports(&out2);
     assert_eq!(reports[0]["advisories"], "not-checked");
+    // Issue 10: never `clean` without a database.
+    assert_eq!(reports[0]["outcome"], "unchecked");
+    assert!(
+        stderr.contains("audit UNCHECKED (advisories were NOT checked)"),
+        "{stderr}"
+    );
 }
 
 /// Every blob of a bundle that parses as a plugpack audit report.
@@ -754,7 +819,7 @@ fn scope_direct_records_transitive_findings_as_allowed() {
         serde_json::json!(["vuln-transitive", "uses-smallvec", "smallvec"])
     );
     assert_eq!(r["summary"]["allowed"], 1);
-    assert_eq!(r["outcome"], "clean");
+    assert_eq!(r["outcome"], "warned");
 }
 
 #[test]

@@ -176,7 +176,7 @@ fn verify_host_abi_passes_a_compatible_plugin_and_fails_incompatible_expectation
     assert!(stderr.contains("[abi-incompatible]"), "{stderr}");
     assert!(stderr.contains("plugin_extra"), "{stderr}");
 
-    // A host ABI file that is not a fingerprint document is a usage error (exit 2).
+    // A host ABI file that is not a fingerprint document is an invalid input file (exit 5).
     let garbage = dir.path().join("garbage.json");
     std::fs::write(&garbage, b"{\"schema\": \"nope\"}").unwrap();
     let stderr = run_fails(
@@ -186,7 +186,7 @@ fn verify_host_abi_passes_a_compatible_plugin_and_fails_incompatible_expectation
             .arg("--state")
             .arg(&state)
             .args(["--key", key, "--host-abi", garbage.to_str().unwrap()]),
-        2,
+        5,
     );
     assert!(stderr.contains("host ABI expectation"), "{stderr}");
 }

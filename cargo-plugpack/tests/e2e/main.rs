@@ -11,17 +11,26 @@
 )]
 
 mod abi;
+mod abi_alias;
 mod audit;
 mod build_record;
+mod cargo_config;
+#[cfg(unix)]
+mod crash;
+mod exit_codes;
+mod honest;
 mod host_abi;
+mod safety;
 mod sbom;
 mod sbom_audit_bin;
 mod sign;
 mod support;
 
 mod bundle;
+mod defaults;
 mod flow;
 mod interop_oci;
 mod package;
+mod reproducible;
 mod scaffold;
 mod workspace;

@@ -96,7 +96,7 @@ fn packaging_twice_gives_identical_bytes_and_deterministic_tar_entries() {
     run_ok(&mut on_fixture(
         "package",
         "cdylib-plugin",
-        &["-o", second.to_str().unwrap()],
+        &["--profile", "dev", "-o", second.to_str().unwrap()],
     ));
     assert_eq!(
         std::fs::read(&first).unwrap(),
@@ -120,8 +120,12 @@ fn packaging_twice_gives_identical_bytes_and_deterministic_tar_entries() {
     // A different epoch changes the bytes (the timestamp really comes from SOURCE_DATE_EPOCH).
     let third = dir.path().join("later.oci.tar");
     run_ok(
-        on_fixture("package", "cdylib-plugin", &["-o", third.to_str().unwrap()])
-            .env("SOURCE_DATE_EPOCH", "1800000000"),
+        on_fixture(
+            "package",
+            "cdylib-plugin",
+            &["--profile", "dev", "-o", third.to_str().unwrap()],
+        )
+        .env("SOURCE_DATE_EPOCH", "1800000000"),
     );
     assert_ne!(
         std::fs::read(&first).unwrap(),

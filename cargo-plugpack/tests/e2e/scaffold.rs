@@ -16,6 +16,8 @@ fn package_scaffold(kind: &str) -> serde_json::Value {
             ])
             .arg(&crate_dir),
     );
+    // Like `cargo new` outside a repository: a git repository of its own.
+    assert!(crate_dir.join(".git").is_dir());
     // The fresh crate builds and packages without edits (no dependencies, so offline works).
     let bundle = dir.path().join("out.oci.tar");
     run_ok(
@@ -66,4 +68,54 @@ fn new_rejects_invalid_names() {
         2,
     );
     assert!(err.contains("not a valid plugin name"), "{err}");
+}
+
+#[test]
+fn new_wasm_crate_builds_wasm_with_plain_cargo_build() {
+    let dir = tempdir();
+    let crate_dir = dir.path().join("plain");
+    run_ok(
+        plugpack()
+            .args(["new", "plain", "--kind", "wasm", "--vcs", "none", "--path"])
+            .arg(&crate_dir),
+    );
+    assert!(
+        !crate_dir.join(".git").exists(),
+        "--vcs none made a repository"
+    );
+    let toolchain = std::fs::read_to_string(crate_dir.join("rust-toolchain.toml")).unwrap();
+    assert!(toolchain.contains("\"wasm32-wasip1\""), "{toolchain}");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["build", "--offline", "--quiet"])
+        .current_dir(&crate_dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        crate_dir
+            .join("target/wasm32-wasip1/debug/plain.wasm")
+            .is_file()
+    );
+}
+
+#[test]
+fn new_inside_a_git_work_tree_makes_no_nested_repository() {
+    let dir = tempdir();
+    let status = std::process::Command::new("git")
+        .args(["init", "--quiet"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let crate_dir = dir.path().join("plugins/inner");
+    run_ok(plugpack().args(["new", "inner", "--path"]).arg(&crate_dir));
+    assert!(crate_dir.join("Cargo.toml").is_file());
+    assert!(!crate_dir.join(".git").exists());
 }

@@ -110,10 +110,19 @@ pub fn sha256_file(path: &Path) -> String {
     format!("sha256:{:x}", sha2::Sha256::digest(&bytes))
 }
 
-/// Packages a fixture into `dir/<fixture>.oci.tar` and returns the path.
+/// Packages a fixture into `dir/<fixture>.oci.tar` and returns the path. `package` builds
+/// release by default; unless `extra` chooses a profile (`--release`, `--profile`,
+/// `--debug`), this passes `--profile dev` so tests that do not care about the profile share
+/// the dev build the other commands' tests make instead of adding a release build.
 pub fn package_fixture(fixture: &str, dir: &Path, extra: &[&str]) -> PathBuf {
     let out = dir.join(format!("{fixture}.oci.tar"));
     let mut args: Vec<&str> = vec!["-o", out.to_str().unwrap()];
+    if !extra
+        .iter()
+        .any(|a| ["--release", "-r", "--profile", "--debug"].contains(a))
+    {
+        args.extend(["--profile", "dev"]);
+    }
     args.extend_from_slice(extra);
     run_ok(&mut on_fixture("package", fixture, &args));
     out

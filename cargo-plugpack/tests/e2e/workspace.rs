@@ -3,8 +3,9 @@
 
 use crate::support::*;
 
+/// `package --profile dev --message-format json EXTRA…`: the `bundle-written` messages.
 fn bundles_written(extra: &[&str]) -> Vec<serde_json::Value> {
-    let mut args = vec!["--message-format", "json"];
+    let mut args = vec!["--profile", "dev", "--message-format", "json"];
     args.extend_from_slice(extra);
     let out = run_ok(&mut on_fixture("package", "multi-plugin", &args));
     json_lines(&out)
@@ -27,9 +28,10 @@ fn workspace_packages_every_plugin_and_skips_plain_libraries() {
     );
     for b in &bundles {
         let path = std::path::Path::new(b["path"].as_str().unwrap());
+        // Not release: the profile is in the default file name (issue 11).
         assert!(
             path.ends_with(format!(
-                "plugpack/{}-0.2.0.oci.tar",
+                "plugpack/{}-0.2.0-dev.oci.tar",
                 b["plugin"].as_str().unwrap()
             )),
             "{path:?}"
@@ -88,8 +90,37 @@ fn selecting_a_plain_library_or_one_output_for_two_plugins_is_a_usage_error() {
         2,
     );
     assert!(
-        err.contains("-o/--output needs exactly one selected plugin"),
+        err.contains("-o/--output FILE needs exactly one selected plugin"),
         "{err}"
     );
     assert!(!out.exists());
+}
+
+#[test]
+fn output_directory_receives_every_plugins_bundle_under_its_default_name() {
+    // Issue 10: `-o DIR/` (created) and `-o DIR` (existing) mean "into this directory".
+    let dir = tempdir();
+    let new_dir = format!("{}/bundles/", dir.path().display());
+    let bundles = bundles_written(&["--workspace", "-o", &new_dir]);
+    let paths: Vec<&str> = bundles
+        .iter()
+        .map(|b| b["path"].as_str().unwrap())
+        .collect();
+    let expected = [
+        dir.path().join("bundles/alpha-0.2.0-dev.oci.tar"),
+        dir.path().join("bundles/beta-plugin-0.2.0-dev.oci.tar"),
+    ];
+    assert_eq!(
+        paths,
+        expected
+            .iter()
+            .map(|p| p.to_str().unwrap())
+            .collect::<Vec<_>>()
+    );
+    for p in &expected {
+        run_ok(plugpack().args(["inspect", "-q"]).arg(p));
+    }
+    let existing = dir.path().join("bundles");
+    let again = bundles_written(&["-p", "alpha", "-o", existing.to_str().unwrap()]);
+    assert_eq!(again[0]["path"], paths[0]);
 }

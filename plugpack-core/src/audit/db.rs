@@ -1,5 +1,6 @@
 //! The RustSec advisory database: loading it file by file, its identity and age, and
-//! `db update` (the only network access of plugpack, through the `git` command-line client).
+//! `db status` / `db update` (the only network access of plugpack, through the `git`
+//! command-line client; none from a local `--url`).
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use super::Error;
+use crate::Ctx;
 use crate::process;
 
 /// The upstream advisory database.
@@ -36,9 +38,16 @@ pub struct MalformedFile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DbInfo {
     /// Where it was read from, as configured (`$CARGO_HOME/advisory-db` for the default).
-    pub location: String,
+    /// Shown to the user; never in a bundle ([`crate::audit::AuditReport::for_bundle`] drops
+    /// it: a path of the build machine would make the bundle depend on where the database is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
     /// Identity.
     pub identity: DbIdentity,
+    /// Where the database comes from: a checkout's `origin` URL (without credentials; not
+    /// recorded when it is a local path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// Last update (commit date of a checkout, else the newest advisory's date), `YYYY-MM-DD`.
     pub updated: String,
     /// Days between `updated` and the audit (omitted from bundle attachments, which must
@@ -165,13 +174,14 @@ pub fn open(path: &Utf8Path, location: &str, today: time::Date) -> Result<Databa
             path: path.to_owned(),
         });
     }
-    let (identity, updated) = match git_identity(path) {
-        Some((commit, date)) => (
+    let (identity, updated, url) = match git_identity(path) {
+        Some((commit, date, url)) => (
             DbIdentity {
                 kind: "git-commit".to_owned(),
                 value: commit,
             },
             date,
+            url,
         ),
         None => (
             DbIdentity {
@@ -179,13 +189,15 @@ pub fn open(path: &Utf8Path, location: &str, today: time::Date) -> Result<Databa
                 value: format!("{:x}", hasher.finalize()),
             },
             newest.unwrap_or_default(),
+            None,
         ),
     };
     let age_days = crate::audit::cfg::parse_date(&updated).map(|d| (today - d).whole_days().max(0));
     Ok(Database {
         info: DbInfo {
-            location: location.to_owned(),
+            location: Some(location.to_owned()),
             identity,
+            url,
             updated,
             age_days,
             advisories: count,
@@ -195,8 +207,8 @@ pub fn open(path: &Utf8Path, location: &str, today: time::Date) -> Result<Databa
     })
 }
 
-/// `(commit, YYYY-MM-DD)` when `path` is the top of a git checkout.
-fn git_identity(path: &Utf8Path) -> Option<(String, String)> {
+/// `(commit, YYYY-MM-DD, origin URL)` when `path` is the top of a git checkout.
+fn git_identity(path: &Utf8Path) -> Option<(String, String, Option<String>)> {
     let git = |args: &[&str]| {
         let mut cmd = Command::new("git");
         cmd.arg("-C").arg(path).args(args);
@@ -209,13 +221,43 @@ fn git_identity(path: &Utf8Path) -> Option<(String, String)> {
     }
     let commit = git(&["rev-parse", "HEAD"])?;
     let date = git(&["log", "-1", "--format=%cs"])?;
-    Some((commit, date))
+    let url = git(&["remote", "get-url", "origin"]).and_then(|u| public_url(&u));
+    Some((commit, date, url))
 }
 
-/// Clones the advisory database into `path`, or fetches and fast-forwards an existing
-/// checkout. Returns the new identity.
-pub fn update(path: &Utf8Path, offline: bool) -> Result<DbIdentity, Error> {
-    if offline {
+/// A remote URL fit to record: `scheme://host/…` or `user@host:path` with any credentials
+/// removed; `None` for a local path (`/srv/advisory-db`, `file://…`), which names the machine.
+fn public_url(url: &str) -> Option<String> {
+    let url = url.trim();
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if scheme == "file" || rest.is_empty() {
+            return None;
+        }
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = authority.rsplit('@').next().unwrap_or(authority);
+        return Some(format!("{scheme}://{host}/{path}"));
+    }
+    // scp-like `git@host:path`.
+    match url.split_once(':') {
+        Some((host, _)) if !host.is_empty() && !host.contains('/') && url.contains('@') => {
+            Some(url.to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// Whether `url` names a repository on this machine (a path or a `file://` URL): fetching
+/// it needs no network, so `db update --url` with it works under `--offline`.
+pub fn is_local_source(url: &str) -> bool {
+    url.starts_with("file://") || (!url.contains("://") && Utf8Path::new(url).exists())
+}
+
+/// Clones the advisory database into `path` from `url` (default [`ADVISORY_DB_URL`]), or
+/// fetches and fast-forwards an existing checkout (from `url` when given, else its
+/// `origin`). A local source (a path or `file://` URL, see [`is_local_source`]) is allowed
+/// with `offline`; anything else is refused then. Returns the new identity.
+pub fn update(path: &Utf8Path, url: Option<&str>, offline: bool) -> Result<DbIdentity, Error> {
+    if offline && !url.is_some_and(is_local_source) {
         return Err(Error::Offline);
     }
     let run = |cmd: &mut Command| {
@@ -224,11 +266,20 @@ pub fn update(path: &Utf8Path, offline: bool) -> Result<DbIdentity, Error> {
             source,
         })
     };
+    // `git -C <checkout> fetch` would resolve a relative source path from the checkout.
+    let absolute = url
+        .filter(|u| !u.contains("://"))
+        .and_then(|u| std::fs::canonicalize(u).ok())
+        .and_then(|p| p.to_str().map(str::to_owned));
+    let url = absolute.as_deref().or(url);
     if path.join(".git").exists() {
-        run(Command::new("git")
-            .arg("-C")
-            .arg(path)
-            .args(["fetch", "--depth", "1", "origin", "HEAD"]))?;
+        run(Command::new("git").arg("-C").arg(path).args([
+            "fetch",
+            "--depth",
+            "1",
+            url.unwrap_or("origin"),
+            "HEAD",
+        ]))?;
         run(Command::new("git")
             .arg("-C")
             .arg(path)
@@ -244,15 +295,97 @@ pub fn update(path: &Utf8Path, offline: bool) -> Result<DbIdentity, Error> {
                 source,
             })?;
         }
-        run(Command::new("git")
-            .args(["clone", "--depth", "1", ADVISORY_DB_URL])
-            .arg(path))?;
+        let mut clone = Command::new("git");
+        clone.args(["clone", "--quiet"]);
+        let url = url.unwrap_or(ADVISORY_DB_URL);
+        // `--depth` is ignored (with a warning) for plain local paths; keep it for URLs.
+        if url.contains("://") {
+            clone.args(["--depth", "1"]);
+        }
+        run(clone.arg(url).arg(path))?;
     }
-    let (commit, _) = git_identity(path).ok_or_else(|| Error::DbNotGit {
+    let (commit, _, _) = git_identity(path).ok_or_else(|| Error::DbNotGit {
         path: path.to_owned(),
     })?;
     Ok(DbIdentity {
         kind: "git-commit".to_owned(),
         value: commit,
     })
+}
+
+/// What `db status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbStatus {
+    /// The directory looked at.
+    pub path: Utf8PathBuf,
+    /// The database, when one is there.
+    pub info: Option<DbInfo>,
+}
+
+fn db_path(db: Option<&Utf8Path>, ctx: &Ctx) -> Result<Utf8PathBuf, Error> {
+    match db {
+        Some(p) => Ok(p.to_owned()),
+        None => Ok(cargo_home(ctx)
+            .ok_or(Error::NoCargoHome)?
+            .join("advisory-db")),
+    }
+}
+
+/// `db status`: the database's identity and age (`info: None` when the default location
+/// has no database; an explicit `--db` that cannot be read is an error).
+pub fn db_status(db: Option<&Utf8Path>, ctx: &Ctx) -> Result<DbStatus, Error> {
+    let path = db_path(db, ctx)?;
+    if db.is_none() && !path.exists() {
+        return Ok(DbStatus { path, info: None });
+    }
+    let database = open(&path, path.as_str(), time::OffsetDateTime::now_utc().date())?;
+    Ok(DbStatus {
+        path,
+        info: Some(database.info),
+    })
+}
+
+/// `db update`: clones or fetches the database with `git`, from `url` (a URL, a local
+/// repository path or a `file://` URL) when given, else from upstream (a fresh clone) or
+/// the checkout's `origin`. Returns the new status (identity and date).
+pub fn db_update(
+    db: Option<&Utf8Path>,
+    url: Option<&str>,
+    offline: bool,
+    ctx: &Ctx,
+) -> Result<DbStatus, Error> {
+    let path = db_path(db, ctx)?;
+    let from = url.map(|u| format!(" from {u}")).unwrap_or_default();
+    ctx.reporter()
+        .status("Updating", &format!("advisory database at {path}{from}"));
+    update(&path, url, offline)?;
+    let database = open(&path, path.as_str(), time::OffsetDateTime::now_utc().date())?;
+    Ok(DbStatus {
+        path,
+        info: Some(database.info),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_url;
+
+    #[test]
+    fn only_remote_urls_without_credentials_are_recorded() {
+        assert_eq!(
+            public_url("https://github.com/rustsec/advisory-db.git\n").as_deref(),
+            Some("https://github.com/rustsec/advisory-db.git")
+        );
+        assert_eq!(
+            public_url("https://user:token@example.com/advisory-db").as_deref(),
+            Some("https://example.com/advisory-db")
+        );
+        assert_eq!(
+            public_url("git@github.com:rustsec/advisory-db.git").as_deref(),
+            Some("git@github.com:rustsec/advisory-db.git")
+        );
+        assert_eq!(public_url("/srv/mirrors/advisory-db"), None);
+        assert_eq!(public_url("file:///srv/mirrors/advisory-db"), None);
+        assert_eq!(public_url("../advisory-db"), None);
+    }
 }

@@ -29,6 +29,15 @@ pub enum Error {
         /// Where it was looked for.
         path: Utf8PathBuf,
     },
+    /// No database at the default location, and the caller did not allow that
+    /// ([`super::ScanOptions::allow_no_db`]).
+    #[error(
+        "advisories cannot be checked: no advisory database at {path}; run `cargo plugpack db update`, pass --db PATH, or pass --allow-no-db to go on with the verdict `unchecked`"
+    )]
+    NoDb {
+        /// Where it was looked for.
+        path: Utf8PathBuf,
+    },
     /// `db update` cannot work on this directory.
     #[error(
         "{path} exists but is not a git checkout of the advisory database; remove it or pass --db PATH"
@@ -71,11 +80,14 @@ pub enum Error {
     },
     /// `package` refused to bundle a plugin with denied findings (no `--allow-findings`).
     #[error(
-        "refusing to package {plugin}: the audit has {denied} denied finding(s) (run `cargo plugpack audit -p {plugin}` for details, or pass --allow-findings)"
+        "refusing to package {plugin}: the audit has {denied} denied finding(s) (run `{rerun}` for details, or pass --allow-findings)"
     )]
     Findings {
         /// Plugin name.
         plugin: String,
+        /// The `cargo plugpack audit` command line that reproduces this audit (the same
+        /// database, manifest, features, targets, profile and cargo flags).
+        rerun: String,
         /// Number of denied findings.
         denied: usize,
         /// The audit's outcome.

@@ -18,8 +18,11 @@
 //! - Findings are values with stable codes ([`Code`]); the policy sets each code's level.
 //!   Ignores need a reason, expire on their `until` date (then they stop applying and are
 //!   reported) and warn when unused.
-//! - No database is not an error by default (one warning, `advisories: not-checked`), unless
-//!   the policy sets `require-db = true`.
+//! - A verdict never claims what was not checked: without a database the report says
+//!   `advisories: not-checked` and the verdict ([`Outcome`]) is at best `unchecked`, never
+//!   `clean`. A missing default database is an error ([`Error::NoDb`]) unless the caller
+//!   opts in with [`ScanOptions::allow_no_db`] (`audit --allow-no-db`, and `package`,
+//!   which warns loudly); the policy's `require-db = true` refuses even then.
 
 pub mod cfg;
 pub mod cyclonedx;
@@ -33,10 +36,9 @@ pub mod yanked;
 use std::collections::{BTreeMap, BTreeSet};
 
 use camino::{Utf8Path, Utf8PathBuf};
-use serde::{Deserialize, Serialize};
 
 pub use cfg::{AuditConfig, DepScope, IgnoreEntry, Level, SeverityLevel};
-pub use db::{DbIdentity, DbInfo};
+pub use db::{DbIdentity, DbInfo, DbStatus, db_status, db_update};
 pub use diags::{Code, Finding, FindingPackage, Severity, Suppression};
 pub use error::Error;
 pub use report::{
@@ -62,6 +64,12 @@ pub struct ScanOptions {
     pub db: Option<Utf8PathBuf>,
     /// The date the audit runs (ignore expiry and database age). Default: today (UTC).
     pub today: Option<time::Date>,
+    /// Go on without a database when there is none at the default location: the report
+    /// then says `advisories: not-checked` and the verdict is at best `unchecked`. Without
+    /// it, a missing default database is [`Error::NoDb`]. `audit --allow-no-db` sets it;
+    /// `package` always does (and warns), so a developer can bundle before `db update`.
+    /// The policy's `require-db = true` wins over it.
+    pub allow_no_db: bool,
     /// Databases already loaded in this run (shared by clones of the options), so auditing
     /// several plugins loads each database once.
     pub cache: DbCache,
@@ -408,8 +416,11 @@ fn audit_packages(
         if policy.require_db == Some(true) {
             return Err(Error::DbRequired { path: db_path });
         }
+        if !options.allow_no_db {
+            return Err(Error::NoDb { path: db_path });
+        }
         ctx.reporter().warn(&format!(
-            "no advisory database at {db_path}: advisories not checked (run `cargo plugpack db update` or pass --db PATH)"
+            "advisories were NOT checked: no advisory database at {db_path}; run `cargo plugpack db update` (or pass --db PATH)"
         ));
         findings.push(Finding::simple(
             Code::NoDb,
@@ -460,8 +471,10 @@ fn audit_packages(
                     Code::StaleDb,
                     level_of(policy, Code::StaleDb),
                     format!(
-                        "advisory database last updated {} is older than max-db-age ({max_age} days); run `cargo plugpack db update`",
-                        database.info.updated
+                        "advisory database last updated {} is older than max-db-age ({max_age} days); run `cargo plugpack db update{}`",
+                        database.info.updated,
+                        // The update must reach this database, not the default one.
+                        if explicit { " --db <this database's directory>" } else { "" }
                     ),
                 ));
             }
@@ -662,49 +675,13 @@ fn finish(report: &mut AuditReport) {
         Outcome::DatabaseUnusable
     } else if summary.denied > 0 {
         Outcome::Denied
+    } else if report.advisories == AdvisoryStatus::NotChecked {
+        Outcome::Unchecked
+    } else if summary.warnings > 0 {
+        Outcome::Warned
     } else {
         Outcome::Clean
     };
-}
-
-/// What `db status` shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DbStatus {
-    /// The directory looked at.
-    pub path: Utf8PathBuf,
-    /// The database, when one is there.
-    pub info: Option<DbInfo>,
-}
-
-fn db_path(db: Option<&Utf8Path>, ctx: &Ctx) -> Result<Utf8PathBuf, Error> {
-    match db {
-        Some(p) => Ok(p.to_owned()),
-        None => Ok(db::cargo_home(ctx)
-            .ok_or(Error::NoCargoHome)?
-            .join("advisory-db")),
-    }
-}
-
-/// `db status`: the database's identity and age (`info: None` when the default location
-/// has no database; an explicit `--db` that cannot be read is an error).
-pub fn db_status(db: Option<&Utf8Path>, ctx: &Ctx) -> Result<DbStatus, Error> {
-    let path = db_path(db, ctx)?;
-    if db.is_none() && !path.exists() {
-        return Ok(DbStatus { path, info: None });
-    }
-    let database = db::open(&path, path.as_str(), ScanOptions::default().today())?;
-    Ok(DbStatus {
-        path,
-        info: Some(database.info),
-    })
-}
-
-/// `db update`: clones or fetches the database with `git`.
-pub fn db_update(db: Option<&Utf8Path>, offline: bool, ctx: &Ctx) -> Result<DbIdentity, Error> {
-    let path = db_path(db, ctx)?;
-    ctx.reporter()
-        .status("Updating", &format!("advisory database at {path}"));
-    db::update(&path, offline)
 }
 
 #[cfg(test)]
@@ -726,6 +703,60 @@ mod tests {
         let sev = severity_of(&advisory).unwrap();
         assert_eq!(sev.rating, SeverityLevel::Critical);
         assert!((sev.score - 9.8).abs() < 1e-9);
+    }
+
+    fn report(advisories: AdvisoryStatus, findings: Vec<Finding>) -> AuditReport {
+        AuditReport {
+            schema: SCHEMA.to_owned(),
+            tool: "plugpack test".to_owned(),
+            plugin: None,
+            version: None,
+            mode: "lockfile".to_owned(),
+            targets: Vec::new(),
+            exact: true,
+            lockfile: None,
+            advisories,
+            database: None,
+            packages_scanned: 0,
+            findings,
+            yanked: None,
+            licenses: None,
+            ignores: Vec::new(),
+            summary: Summary::default(),
+            outcome: Outcome::Clean,
+        }
+    }
+
+    /// Issue 10: the verdict never claims a check that was not made; denied findings still
+    /// dominate, and warnings are not `clean`.
+    #[test]
+    fn verdict_follows_what_was_checked() {
+        let warn = || Finding::simple(Code::LicenseLax, Level::Warn, "lax".to_owned());
+        let deny = || Finding::simple(Code::LicenseCopyleft, Level::Deny, "gpl".to_owned());
+        let allow = || Finding::simple(Code::Unmaintained, Level::Allow, "old".to_owned());
+        let cases = [
+            (AdvisoryStatus::Checked, vec![], Outcome::Clean),
+            (AdvisoryStatus::Checked, vec![allow()], Outcome::Clean),
+            (AdvisoryStatus::Checked, vec![warn()], Outcome::Warned),
+            (
+                AdvisoryStatus::Checked,
+                vec![warn(), deny()],
+                Outcome::Denied,
+            ),
+            (AdvisoryStatus::NotChecked, vec![], Outcome::Unchecked),
+            (AdvisoryStatus::NotChecked, vec![warn()], Outcome::Unchecked),
+            (AdvisoryStatus::NotChecked, vec![deny()], Outcome::Denied),
+            (
+                AdvisoryStatus::NotChecked,
+                vec![Finding::simple(Code::NoDb, Level::Deny, "no db".to_owned())],
+                Outcome::DatabaseUnusable,
+            ),
+        ];
+        for (advisories, findings, expected) in cases {
+            let mut r = report(advisories, findings.clone());
+            finish(&mut r);
+            assert_eq!(r.outcome, expected, "{advisories:?} {findings:?}");
+        }
     }
 
     #[test]

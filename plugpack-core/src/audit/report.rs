@@ -53,16 +53,51 @@ pub struct Summary {
     pub ignored: usize,
 }
 
-/// The overall result, which the CLI maps to exit codes 0, 1 and 3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The overall result (the verdict): `package` puts it on the plugin manifest
+/// (`dev.plugpack.audit.verdict`) and the CLI maps it to exit codes 0, 1 and 3. From worst
+/// to best: a database problem the policy denies, denied findings, advisories not checked,
+/// warnings, nothing to report. A verdict never claims a check that was not made: without a
+/// database it is at best [`Outcome::Unchecked`], never [`Outcome::Clean`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
-    /// Nothing denied.
+    /// Advisories checked against a database; no finding at all (allowed and ignored ones
+    /// aside).
     Clean,
+    /// Advisories checked; nothing denied, but warnings (a malformed advisory, a stale
+    /// database, an unmaintained crate, a lax licence string, …).
+    Warned,
+    /// Advisories were NOT checked (no database, `--allow-no-db`); nothing else denied.
+    /// Licences and yanked versions may still have been checked.
+    Unchecked,
     /// Denied findings.
     Denied,
     /// The database is missing or stale and the policy denies that.
     DatabaseUnusable,
+}
+
+impl Outcome {
+    /// The kebab-case name (the manifest annotation's value).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Clean => "clean",
+            Outcome::Warned => "warned",
+            Outcome::Unchecked => "unchecked",
+            Outcome::Denied => "denied",
+            Outcome::DatabaseUnusable => "database-unusable",
+        }
+    }
+
+    /// Whether `package` refuses to bundle (without `--allow-findings`).
+    pub fn refuses(self) -> bool {
+        matches!(self, Outcome::Denied | Outcome::DatabaseUnusable)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The audit of one plugin (or one lockfile).
@@ -106,11 +141,13 @@ pub struct AuditReport {
 }
 
 impl AuditReport {
-    /// The report as it goes into a bundle: without the day-dependent database age.
+    /// The report as it goes into a bundle: without the day-dependent database age and
+    /// without the database's path (its identity, date and URL say which database it was).
     pub fn for_bundle(&self) -> AuditReport {
         let mut r = self.clone();
         if let Some(db) = &mut r.database {
             db.age_days = None;
+            db.location = None;
         }
         r
     }

@@ -1,13 +1,16 @@
 //! SARIF 2.1.0 rendering of audit reports. Rule ids are stable: the advisory id
 //! (`RUSTSEC-…`) for advisory findings, `plugpack/<code>` for everything else. Results that
 //! concern a crate are located at its `[[package]]` line in `Cargo.lock` (relative to
-//! `%SRCROOT%`, the workspace root); vulnerability rules carry `security-severity`.
+//! `%SRCROOT%`, the workspace root); vulnerability rules carry `security-severity`. The run's
+//! `properties` carry the verdicts (`plugpack-verdict`, the worst; `plugpack-advisories`,
+//! `not-checked` when any report was made without a database; `plugpack-audits`, one entry
+//! per report).
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{AuditReport, Code, Finding, Level};
+use super::{AdvisoryStatus, AuditReport, Code, Finding, Level};
 
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -97,6 +100,28 @@ pub fn render(reports: &[AuditReport]) -> Value {
             results.push(result);
         }
     }
+    // The verdicts travel with the results, so a SARIF consumer sees an `unchecked` audit
+    // (no advisory database) as such rather than as an empty, clean-looking run.
+    let verdict = reports.iter().map(|r| r.outcome).max();
+    let audits: Vec<Value> = reports
+        .iter()
+        .map(|r| {
+            json!({
+                "plugin": r.plugin,
+                "version": r.version,
+                "verdict": r.outcome.as_str(),
+                "advisories": r.advisories,
+            })
+        })
+        .collect();
+    let advisories = if reports
+        .iter()
+        .all(|r| r.advisories == AdvisoryStatus::Checked)
+    {
+        "checked"
+    } else {
+        "not-checked"
+    };
     json!({
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -108,6 +133,11 @@ pub fn render(reports: &[AuditReport]) -> Value {
                 "rules": rules.into_values().collect::<Vec<_>>(),
             }},
             "results": results,
+            "properties": {
+                "plugpack-verdict": verdict.map(|v| v.as_str()),
+                "plugpack-advisories": advisories,
+                "plugpack-audits": audits,
+            },
         }]
     })
 }

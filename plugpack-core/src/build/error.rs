@@ -67,6 +67,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An artifact's bytes contradict the target it would be labelled with.
+    #[error("{path} is labelled `{target}` but is {found}; plugpack will not label it")]
+    TargetMismatch {
+        /// The artifact.
+        path: Utf8PathBuf,
+        /// The target it was built (or given) for.
+        target: String,
+        /// What the file is.
+        found: String,
+    },
+    /// Cargo's configuration could not be resolved.
+    #[error(transparent)]
+    CargoConfig(#[from] Box<crate::project::Error>),
     /// A build record could not be written or used (`--no-build`).
     #[error(transparent)]
     Record(#[from] Box<super::record::Error>),

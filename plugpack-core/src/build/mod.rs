@@ -8,10 +8,16 @@
 //! cargo's own diagnostics go to stderr unchanged.
 //!
 //! One cargo invocation per target: artifacts then map to their target without inspecting
-//! paths, and a failure names the target that failed.
+//! paths, and a failure names the target that failed. The targets follow `--target`, the
+//! plugin's `targets`, then cargo's own configuration ([`targets_for`]); each artifact's bytes
+//! are checked against its target ([`artifact_matches_target`]). Cargo gets the rustflags it
+//! would use anyway plus path remapping (`rustflags.rs`), so artifacts do not depend on where
+//! the workspace, target directory, `$CARGO_HOME` or toolchain are.
 
+mod check;
 mod error;
 pub mod record;
+mod rustflags;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufReader;
@@ -21,11 +27,12 @@ use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::Message;
 use serde::{Deserialize, Serialize};
 
+pub use check::artifact_matches_target;
 pub use error::Error;
 
 use crate::ctx::Ctx;
 use crate::process;
-use crate::project::{Plugin, Project};
+use crate::project::{CargoConfig, Plugin, Project};
 use crate::types::Sha256Digest;
 
 /// The two plugin flavours plugpack knows.
@@ -146,6 +153,11 @@ pub struct CompiledUnit {
     pub crate_types: Vec<String>,
     /// Features rustc was given.
     pub features: Vec<String>,
+    /// The files cargo reported for it (absolute). Their directory tells a host-side unit
+    /// from a target-side one when cargo ran with `--target` (see `depset`); empty in build
+    /// records written before they were kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filenames: Vec<Utf8PathBuf>,
 }
 
 /// Everything a build produced.
@@ -181,13 +193,20 @@ pub fn toolchain(ctx: &Ctx, dir: &Utf8Path) -> Result<Toolchain, Error> {
     })
 }
 
-/// The targets to build for `plugin`: explicit ones, else its config, else the host.
-pub fn targets_for(plugin: &Plugin, options: &BuildOptions, toolchain: &Toolchain) -> Vec<String> {
+/// The targets to build for `plugin`: `--target`, else its `[package.metadata.plugpack]
+/// targets`, else cargo's configuration (`build.target`, `CARGO_BUILD_TARGET`), else the host.
+pub fn targets_for(
+    plugin: &Plugin,
+    options: &BuildOptions,
+    cargo_config: &CargoConfig,
+    toolchain: &Toolchain,
+) -> Vec<String> {
     if !options.targets.is_empty() {
         return options.targets.clone();
     }
     match &plugin.config.targets {
         Some(targets) if !targets.is_empty() => targets.clone(),
+        _ if !cargo_config.build_targets.is_empty() => cargo_config.build_targets.clone(),
         _ => vec![toolchain.host.clone()],
     }
 }
@@ -232,7 +251,7 @@ pub fn build(project: &Project, options: &BuildOptions, ctx: &Ctx) -> Result<Bui
     // Group plugins by target so each target is one cargo run.
     let mut by_target: Vec<(String, Vec<&Plugin>)> = Vec::new();
     for plugin in &project.plugins {
-        for target in targets_for(plugin, options, &toolchain) {
+        for target in targets_for(plugin, options, &project.cargo_config, &toolchain) {
             match by_target.iter_mut().find(|(t, _)| *t == target) {
                 Some((_, plugins)) => plugins.push(plugin),
                 None => by_target.push((target, vec![plugin])),
@@ -243,20 +262,29 @@ pub fn build(project: &Project, options: &BuildOptions, ctx: &Ctx) -> Result<Bui
         toolchain: Some(toolchain.clone()),
         ..BuildOutput::default()
     };
+    let remaps = rustflags::path_remaps(project, ctx)?;
     for (target, plugins) in &by_target {
         check_target_installed(ctx, &project.workspace_root, target, &toolchain)?;
-        let mut cmd = Command::new(ctx.rustc());
-        cmd.args(["--print", "cfg", "--target", target])
-            .current_dir(&project.workspace_root);
-        if let Ok(cfg) = process::stdout_string(&mut cmd) {
+        let user_flags = crate::project::cargo_config::rustflags(
+            ctx,
+            &project.workspace_root,
+            target,
+            &toolchain.host,
+        )
+        .map_err(Box::new)?;
+        if let Some(cfg) = rustflags::target_cfg(ctx, &project.workspace_root, target, &user_flags)
+        {
             output.target_cfg.insert(target.clone(), cfg);
         }
+        let mut flags = user_flags;
+        flags.extend(remaps.iter().cloned());
         run_cargo(
             project,
             options,
             ctx,
             &toolchain,
             target,
+            &flags,
             plugins,
             &mut output,
         )?;
@@ -269,12 +297,14 @@ pub fn build(project: &Project, options: &BuildOptions, ctx: &Ctx) -> Result<Bui
     Ok(output)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_cargo(
     project: &Project,
     options: &BuildOptions,
     ctx: &Ctx,
     toolchain: &Toolchain,
     target: &str,
+    rustflags: &[String],
     plugins: &[&Plugin],
     output: &mut BuildOutput,
 ) -> Result<(), Error> {
@@ -288,7 +318,10 @@ fn run_cargo(
         cmd.arg("-p")
             .arg(format!("{}@{}", plugin.package_name, plugin.version));
     }
-    if target != toolchain.host || !options.targets.is_empty() || plugin_has_config_targets(plugins)
+    if target != toolchain.host
+        || !options.targets.is_empty()
+        || plugin_has_config_targets(plugins)
+        || !project.cargo_config.build_targets.is_empty()
     {
         cmd.arg("--target").arg(target);
     }
@@ -311,6 +344,9 @@ fn run_cargo(
     if let Some(color) = &options.color {
         cmd.arg("--color").arg(color);
     }
+    // The flags cargo would use from its configuration and environment, plus the path
+    // remapping (see `rustflags`); the encoded form wins over every other source in cargo.
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\x1f"));
     for (k, v) in &options.env {
         cmd.env(k, v);
     }
@@ -349,6 +385,7 @@ fn run_cargo(
                 kinds: artifact.target.kind.iter().map(|k| k.to_string()).collect(),
                 crate_types: crate_types.clone(),
                 features: artifact.features.clone(),
+                filenames: artifact.filenames.clone(),
             });
             if plugin_ids.contains(artifact.package_id.repr.as_str())
                 && crate_types.iter().any(|c| c == "cdylib")
@@ -381,6 +418,7 @@ fn run_cargo(
                 target: target.to_owned(),
             });
         };
+        check::artifact_matches_target(path, target)?;
         let (sha256, size) = Sha256Digest::of_file(path).map_err(|source| Error::ReadArtifact {
             path: path.clone(),
             source,
@@ -402,6 +440,25 @@ fn run_cargo(
     Ok(())
 }
 
+/// `rustc --print cfg` for `target` with the rustflags cargo's configuration gives it, as
+/// [`build`] records it in [`BuildOutput::target_cfg`]; for artifacts plugpack did not build
+/// (`--artifact`). `None` when rustc cannot answer.
+pub fn configured_target_cfg(
+    ctx: &Ctx,
+    project: &Project,
+    target: &str,
+    host: &str,
+) -> Result<Option<String>, Error> {
+    let flags = crate::project::cargo_config::rustflags(ctx, &project.workspace_root, target, host)
+        .map_err(Box::new)?;
+    Ok(rustflags::target_cfg(
+        ctx,
+        &project.workspace_root,
+        target,
+        &flags,
+    ))
+}
+
 fn plugin_has_config_targets(plugins: &[&Plugin]) -> bool {
     plugins
         .iter()
@@ -414,56 +471,57 @@ fn is_plugin_file(path: &Utf8Path) -> bool {
 
 /// Describes a prebuilt file given with `--artifact` as if the build had produced it.
 ///
-/// The kind and target come from the file's magic bytes when `target` is not given (wasm
-/// magic → `wasm32-unknown-unknown` unless told otherwise, anything else → the host).
+/// When `target` is not given, the target is the first of `configured` (the plugin's
+/// configured targets, see [`targets_for`]) whose kind matches the file's magic bytes, else
+/// `wasm32-unknown-unknown` for a wasm module and the host for anything else. The file is
+/// checked against the target either way ([`artifact_matches_target`]).
 pub fn external_artifact(
     plugin: &Plugin,
     path: &Utf8Path,
     target: Option<&str>,
+    configured: &[String],
     host: &str,
 ) -> Result<BuiltArtifact, Error> {
     let bad = |reason: &str| Error::BadArtifact {
         path: path.to_owned(),
         reason: reason.to_owned(),
     };
-    let meta = std::fs::metadata(path).map_err(|source| Error::ReadArtifact {
-        path: path.to_owned(),
-        source,
-    })?;
+    // A given file that cannot be read is an invalid input (exit 5), like any other.
+    let unreadable = |e: std::io::Error| bad(&format!("cannot read it ({e})"));
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
     if !meta.is_file() {
         return Err(bad("not a regular file"));
     }
     let mut magic = [0u8; 4];
     {
         use std::io::Read;
-        let mut f = std::fs::File::open(path).map_err(|source| Error::ReadArtifact {
-            path: path.to_owned(),
-            source,
-        })?;
-        let n = f.read(&mut magic).map_err(|source| Error::ReadArtifact {
-            path: path.to_owned(),
-            source,
-        })?;
+        let mut f = std::fs::File::open(path).map_err(unreadable)?;
+        let n = f.read(&mut magic).map_err(unreadable)?;
         if n < 4 {
             return Err(bad("too short to be a shared library or wasm module"));
         }
     }
     let is_wasm = magic == *b"\0asm";
-    let target = match target {
-        Some(t) => t.to_owned(),
-        None if is_wasm => "wasm32-unknown-unknown".to_owned(),
-        None => host.to_owned(),
+    let of_kind = configured
+        .iter()
+        .find(|t| (PluginKind::for_target(t) == PluginKind::Wasm) == is_wasm);
+    let target = match (target, of_kind) {
+        (Some(t), _) => t.to_owned(),
+        (None, Some(t)) => t.clone(),
+        (None, None) if is_wasm => "wasm32-unknown-unknown".to_owned(),
+        (None, None) => host.to_owned(),
     };
     let kind = PluginKind::for_target(&target);
-    if (kind == PluginKind::Wasm) != is_wasm {
-        return Err(bad(&format!(
-            "file content does not match target `{target}`"
-        )));
+    match check::artifact_matches_target(path, &target) {
+        Ok(()) => {}
+        Err(Error::TargetMismatch { found, .. }) => {
+            return Err(bad(&format!(
+                "file content does not match target `{target}`: it is {found}"
+            )));
+        }
+        Err(e) => return Err(e),
     }
-    let (sha256, size) = Sha256Digest::of_file(path).map_err(|source| Error::ReadArtifact {
-        path: path.to_owned(),
-        source,
-    })?;
+    let (sha256, size) = Sha256Digest::of_file(path).map_err(unreadable)?;
     Ok(BuiltArtifact {
         plugin: plugin.name.clone(),
         package: plugin.package_name.clone(),

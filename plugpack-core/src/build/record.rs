@@ -14,9 +14,10 @@
 //! SBOM and audit steps then take a few milliseconds of their own instead of two cargo runs
 //! (see `docs/sbom.md`). The record is found without cargo: the manifest is `--manifest-path`
 //! or the nearest `Cargo.toml` upwards, the workspace root the nearest directory upwards
-//! holding a `Cargo.lock`, the target directory `--target-dir`, else `CARGO_TARGET_DIR` /
-//! `CARGO_BUILD_TARGET_DIR`, else `<root>/target`. A target directory set only in
-//! `.cargo/config.toml` must therefore be named with `--target-dir`.
+//! holding a `Cargo.lock`, the target directory `--target-dir`, else the one cargo's
+//! configuration names for that root (`CARGO_TARGET_DIR`, `CARGO_BUILD_TARGET_DIR`,
+//! `build.target-dir` in `.cargo/config.toml`, resolved as cargo does by
+//! [`crate::project::CargoConfig`]), else `<root>/target`.
 //!
 //! [`previous_plan`] serves the builds themselves: while `Cargo.lock` and the local manifests
 //! are unchanged, `build` and `sbom` start building from the record's plan as `cargo metadata`
@@ -28,7 +29,7 @@
 //! edits without a rebuild do not invalidate it: the record still describes exactly the files
 //! on disk, which is what an SBOM of them must say.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::Metadata;
@@ -218,7 +219,7 @@ pub fn load(
     build_options: &BuildOptions,
 ) -> Result<(Project, BuildOutput), Error> {
     let request = BuildRequest::new(load_options, build_options)?;
-    let Some(path) = record_location(load_options, &request) else {
+    let Some(path) = record_location(ctx, load_options, &request) else {
         return Err(Error::Missing {
             path: request.manifest.clone(),
             hint: "; the workspace has no Cargo.lock".to_owned(),
@@ -227,14 +228,9 @@ pub fn load(
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let hint = if load_options.target_dir.is_none() {
-                "; if the target directory is set in .cargo/config.toml, pass --target-dir"
-            } else {
-                ""
-            };
             return Err(Error::Missing {
                 path,
-                hint: hint.to_owned(),
+                hint: String::new(),
             });
         }
         Err(e) => {
@@ -262,6 +258,7 @@ pub fn load(
     }
     check_fresh(&path, &record)?;
     let project = project::from_metadata(ctx, load_options, record.metadata)?;
+    targets_unchanged(&path, &project, build_options, &record.build)?;
     Ok((project, record.build))
 }
 
@@ -275,7 +272,7 @@ pub fn previous_plan(
     build_options: &BuildOptions,
 ) -> Option<Project> {
     let request = BuildRequest::new(load_options, build_options).ok()?;
-    let path = record_location(load_options, &request)?;
+    let path = record_location(ctx, load_options, &request)?;
     let record: BuildRecord = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
     if record.schema != SCHEMA || record.request != request {
         return None;
@@ -288,6 +285,43 @@ pub fn previous_plan(
 fn check_fresh(path: &Utf8Path, record: &BuildRecord) -> Result<(), Error> {
     inputs_unchanged(path, record)?;
     artifacts_unchanged(path, record)
+}
+
+/// Refuses a record whose artifacts are not for the targets the same flags select now (cargo's
+/// configuration, `.cargo/config.toml` or `CARGO_BUILD_TARGET`, changed since the build).
+fn targets_unchanged(
+    path: &Utf8Path,
+    project: &Project,
+    options: &BuildOptions,
+    build: &BuildOutput,
+) -> Result<(), Error> {
+    let Some(toolchain) = &build.toolchain else {
+        return Ok(());
+    };
+    for plugin in &project.plugins {
+        let now: BTreeSet<String> =
+            super::targets_for(plugin, options, &project.cargo_config, toolchain)
+                .into_iter()
+                .collect();
+        let built: BTreeSet<String> = build
+            .artifacts
+            .iter()
+            .filter(|a| a.plugin == plugin.name)
+            .map(|a| a.target.clone())
+            .collect();
+        if now != built {
+            return Err(Error::Stale {
+                path: path.to_owned(),
+                reason: format!(
+                    "it holds {} for {}, but the same flags now select {} (cargo's configuration changed?)",
+                    plugin.name,
+                    built.into_iter().collect::<Vec<_>>().join(", "),
+                    now.into_iter().collect::<Vec<_>>().join(", "),
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn inputs_unchanged(path: &Utf8Path, record: &BuildRecord) -> Result<(), Error> {
@@ -333,19 +367,25 @@ fn artifacts_unchanged(path: &Utf8Path, record: &BuildRecord) -> Result<(), Erro
 
 /// Where the record of `request` is, found without cargo (see the module docs); `None` when
 /// no `Cargo.lock` is found above the manifest and no target directory is given.
-fn record_location(load_options: &LoadOptions, request: &BuildRequest) -> Option<Utf8PathBuf> {
+fn record_location(
+    ctx: &Ctx,
+    load_options: &LoadOptions,
+    request: &BuildRequest,
+) -> Option<Utf8PathBuf> {
     let root = request
         .manifest
         .ancestors()
         .skip(1)
         .find(|dir| dir.join("Cargo.lock").is_file())
         .map(Utf8Path::to_owned);
-    let target_dir = load_options
-        .target_dir
-        .clone()
-        .or_else(|| env_path("CARGO_TARGET_DIR"))
-        .or_else(|| env_path("CARGO_BUILD_TARGET_DIR"))
-        .or_else(|| root.map(|r| r.join("target")))?;
+    let target_dir = match (&load_options.target_dir, root) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(root)) => project::CargoConfig::load(ctx, &root)
+            .ok()
+            .and_then(|c| c.target_dir)
+            .unwrap_or_else(|| root.join("target")),
+        (None, None) => return None,
+    };
     Some(record_path(&target_dir, request))
 }
 
@@ -374,13 +414,6 @@ fn input_files(root: &Utf8Path, metadata: &Metadata) -> Vec<Utf8PathBuf> {
 
 fn digest_if_exists(path: &Utf8Path) -> Option<Sha256Digest> {
     Sha256Digest::of_file(path).ok().map(|(sha, _)| sha)
-}
-
-fn env_path(name: &str) -> Option<Utf8PathBuf> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .map(Utf8PathBuf::from)
 }
 
 /// Cargo's manifest search: `--manifest-path` as given, else the nearest `Cargo.toml` from

@@ -56,10 +56,23 @@ impl Lockfile {
 
     /// Parses lockfile text; `path` names the file in errors.
     pub fn parse(path: &Utf8Path, text: &str) -> Result<Self, Error> {
-        let raw: RawLock = toml::from_str(text).map_err(|source| Error::ParseLockfile {
+        let invalid = |problem: String| Error::ParseLockfile {
             path: path.to_owned(),
-            source: Box::new(source),
+            problem,
+        };
+        let raw: RawLock = toml::from_str(text).map_err(|e| {
+            // toml's Display quotes the offending line; name the position instead.
+            let at = e.span().map_or(String::new(), |span| {
+                let before = &text.as_bytes()[..span.start.min(text.len())];
+                let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+                let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+                format!(" at line {line}, column {column}")
+            });
+            invalid(format!("not TOML{at} ({})", e.message().trim()))
         })?;
+        if raw.package.is_empty() {
+            return Err(invalid("no [[package]] entries".to_owned()));
+        }
         let header_lines: Vec<usize> = text
             .lines()
             .enumerate()
@@ -108,5 +121,21 @@ mod tests {
         assert_eq!(itoa.checksum.as_deref(), Some("abc"));
         assert_eq!(lock.find("a", "0.1.0", None).unwrap().line, 3);
         assert!(Lockfile::parse(Utf8Path::new("bad.lock"), "[[package]\n").is_err());
+    }
+
+    #[test]
+    fn empty_or_foreign_files_are_errors_that_quote_nothing() {
+        for text in [
+            "",
+            "[package]\nname = \"SECRET-MARKER\"\n",
+            "x = 1\nSECRET-MARKER here\n",
+        ] {
+            let err = Lockfile::parse(Utf8Path::new("in.lock"), text).unwrap_err();
+            let shown = err.to_string();
+            assert!(shown.starts_with("invalid lockfile in.lock: "), "{shown}");
+            assert!(!shown.contains("SECRET-MARKER"), "{shown}");
+        }
+        let err = Lockfile::parse(Utf8Path::new("in.lock"), "x = 1\ny = = 2\n").unwrap_err();
+        assert!(err.to_string().contains("line 2, column"), "{err}");
     }
 }

@@ -1,34 +1,37 @@
 //! The exact dependency set of one plugin artifact: which crates were compiled into it, and
 //! which were compiled only to build it (build scripts, proc-macros and their dependencies).
 //!
-//! Input: the [`Project`] (its `cargo metadata` resolve graph), the [`BuildOutput`] of the
-//! build that produced the artifact, the artifact itself and `Cargo.lock`. Output: [`DepSet`].
-//! No side effects beyond reading `Cargo.lock`.
+//! Input: the [`Project`] (its `cargo metadata` packages and resolve graph), the
+//! [`BuildOutput`] of the build that produced the artifact, the artifact itself and
+//! `Cargo.lock`. Output: [`DepSet`]. No side effects beyond reading `Cargo.lock` (and, in
+//! [`compute_exact`], asking rustc for cfg values the build did not record).
 //!
 //! Why not just the lockfile or `cargo metadata`: both list crates for every platform and
-//! every feature combination. The truth is what cargo compiled in *this* build
-//! (`compiler-artifact` messages, kept in [`BuildOutput::units`]); the resolve graph then says
-//! how each compiled crate is reached from the plugin. A crate reachable from the plugin through
-//! normal dependencies only, never through a proc-macro or build script, is linked into the
-//! artifact ([`Scope::Required`]); any other compiled crate of the plugin's graph is
-//! [`Scope::BuildOnly`]. Dev-dependencies are never followed. Other-platform and `cfg(any())`
-//! dependencies are in the graph but were not compiled, so they never appear.
+//! every feature combination, and `cargo metadata` unifies the features of the host side
+//! (build scripts, proc-macros) with the target side. The truth is what cargo compiled in
+//! *this* build: its `compiler-artifact` messages ([`BuildOutput::units`]) give every unit's
+//! package, features and files. The set is computed per compilation unit (the `walk`
+//! module): from the plugin's `cdylib` unit, a dependency is followed when the unit's own
+//! features enable it (optional dependencies through `dep:name`, `name/feature` and implicit
+//! features; renames honoured; weak `name?/feature` never enables), when its platform condition
+//! holds for the target ([`TargetCfg`], from `rustc --print cfg`), and the package's unit on
+//! the same side is the next step. What is reached that way is linked into the artifact
+//! ([`Scope::Required`]); what the build-dependencies and proc-macros of those packages reach
+//! on the host side, and is not linked, is [`Scope::BuildOnly`]. Dev-dependencies are never
+//! followed.
 //!
-//! Other-platform edges: `cargo metadata` (unfiltered) lists `[target.'cfg(…)'.dependencies]`
-//! edges for every platform. When the crate at the end of such an edge is also compiled for
-//! another reason (e.g. a Windows-only normal dependency that a build script also uses), the
-//! compiled-units check alone would count it as linked. [`compute_for_target`] takes the
-//! target's `cfg` values ([`target_cfg`], from `rustc --print cfg`) and follows a normal edge
-//! out of a linked crate only when its platform condition holds for the artifact's target.
-//! [`compute`] (no cfg values) keeps the older, unfiltered behaviour.
+//! When the build's information is ambiguous (cargo ran without `--target`, a package has two
+//! units with different features in the shared directory, and neither is what the side's
+//! dependents ask for), incomplete (no cfg values for the target) or missing (a prebuilt
+//! `--artifact`: the set then comes from the resolve graph, over-reporting),
+//! [`DepSet::exact`] is false and [`DepSet::inexact_reasons`] says why. Ambiguity
+//! over-reports, never under-reports: the walk follows the union of the candidates' features.
 //!
-//! Known limit: an optional dependency enabled only by a feature that just the host-side
-//! (build-script/proc-macro) compilation of a shared crate turns on is still reached through
-//! the unified resolve graph; cargo's messages do not say which compilation linked what.
-//!
-//! The SBOM and the audit use the same set, so they never disagree about what shipped.
+//! The SBOM, the embedded `.dep-v0` list and the audit use the same set, so they never
+//! disagree about what shipped.
 
 mod lockfile;
+mod walk;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -57,14 +60,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// `Cargo.lock` does not parse.
-    #[error("invalid lockfile {path}")]
+    /// `Cargo.lock` does not parse, or has no `[[package]]` entry (a real one always lists at
+    /// least the root package). The problem never quotes the file's lines.
+    #[error("invalid lockfile {path}: {problem}; expected a Cargo.lock")]
     ParseLockfile {
         /// The lockfile.
         path: Utf8PathBuf,
-        /// toml's error.
-        #[source]
-        source: Box<toml::de::Error>,
+        /// What is wrong and where (line and column).
+        problem: String,
     },
     /// `cargo metadata` had no resolve graph (it was run with `--no-deps`).
     #[error("cargo metadata has no dependency graph")]
@@ -184,9 +187,13 @@ pub struct DepSet {
     pub target: String,
     /// Package id of the plugin.
     pub root: String,
-    /// True when computed from the build's compilation units; false when only the resolve
-    /// graph was available (prebuilt `--artifact`), which may over-report platform deps.
+    /// True when computed from the build's compilation units without any ambiguity; false
+    /// when only the resolve graph was available (prebuilt `--artifact`) or the units left a
+    /// choice open (see `inexact_reasons`).
     pub exact: bool,
+    /// Why the set is not exact, one sentence each (empty when it is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inexact_reasons: Vec<String>,
     /// Crates, sorted by name then version; the plugin included (`is_root`).
     pub packages: Vec<DepPackage>,
     /// Edges among listed packages: id → sorted ids of its listed dependencies.
@@ -200,51 +207,81 @@ impl DepSet {
     }
 }
 
-/// The exact set for `artifact`: takes the target's cfg values from the build (or asks rustc
-/// when the build did not record them) and calls
-/// [`compute_for_target`]. When rustc cannot answer, warns and falls back to the unfiltered
-/// graph ([`compute`]). The SBOM, the embedded dependency list and the audit all call this, so
-/// they describe the same crates.
+/// The exact set for `artifact`: takes the target's and the host's cfg values from the build
+/// (or asks rustc when the build did not record them) and calls [`compute_with`]. When rustc
+/// cannot answer, warns and follows platform-specific dependencies unfiltered (the set is then
+/// not exact). The SBOM, the embedded dependency list and the audit all call this, so they
+/// describe the same crates.
 pub fn compute_exact(
     project: &Project,
     build: &BuildOutput,
     artifact: &BuiltArtifact,
     ctx: &Ctx,
 ) -> Result<DepSet, Error> {
-    let known = build.target_cfg.get(&artifact.target);
-    let cfg = match known.map_or_else(
-        || target_cfg(ctx, &project.workspace_root, &artifact.target),
-        |text| Ok(TargetCfg::parse(&artifact.target, text)),
-    ) {
-        Ok(cfg) => Some(cfg),
-        Err(e) => {
-            ctx.reporter().warn(&format!(
-                "{e}; platform-specific dependencies of {} are not filtered",
-                artifact.plugin
-            ));
-            None
-        }
+    let ask = |target: &str| match build.target_cfg.get(target) {
+        Some(text) => Some(TargetCfg::parse(target, text)),
+        None => match target_cfg(ctx, &project.workspace_root, target) {
+            Ok(cfg) => Some(cfg),
+            Err(e) => {
+                ctx.reporter().warn(&format!(
+                    "{e}; platform-specific dependencies of {} are not filtered",
+                    artifact.plugin
+                ));
+                None
+            }
+        },
     };
-    compute_for_target(project, build, artifact, cfg.as_ref())
+    let cfg = ask(&artifact.target);
+    let host = match &build.toolchain {
+        Some(t) if t.host == artifact.target => cfg.clone(),
+        Some(t) if !build.units.is_empty() => ask(&t.host),
+        _ => None,
+    };
+    compute_with(project, build, artifact, cfg.as_ref(), host.as_ref())
 }
 
 /// Computes the set for `artifact` from the build that produced it, without platform
-/// filtering of edges (see [`compute_for_target`], which is exact).
+/// filtering of edges (see [`compute_for_target`]); never exact.
 pub fn compute(
     project: &Project,
     build: &BuildOutput,
     artifact: &BuiltArtifact,
 ) -> Result<DepSet, Error> {
-    compute_for_target(project, build, artifact, None)
+    compute_with(project, build, artifact, None, None)
 }
 
-/// Computes the set for `artifact`; with `cfg` (the artifact target's, from [`target_cfg`]),
-/// platform-conditional edges out of linked crates are followed only when they apply.
+/// Computes the set for `artifact` with the target's `cfg` (from [`target_cfg`]); the host's
+/// cfg values come from the build's record of them (or are `cfg` when the artifact is for the
+/// host), else host-side edges are not filtered by platform.
 pub fn compute_for_target(
     project: &Project,
     build: &BuildOutput,
     artifact: &BuiltArtifact,
     cfg: Option<&TargetCfg>,
+) -> Result<DepSet, Error> {
+    let host = build.toolchain.as_ref().and_then(|t| {
+        if t.host == artifact.target {
+            cfg.cloned()
+        } else {
+            build
+                .target_cfg
+                .get(&t.host)
+                .map(|text| TargetCfg::parse(&t.host, text))
+        }
+    });
+    compute_with(project, build, artifact, cfg, host.as_ref())
+}
+
+/// Computes the set for `artifact` with the target's and the host's cfg values (`None`:
+/// platform conditions on that side are not evaluated). With the build's units, per
+/// compilation unit (see the module doc); without them (a prebuilt artifact), from the
+/// resolve graph, not exact.
+pub fn compute_with(
+    project: &Project,
+    build: &BuildOutput,
+    artifact: &BuiltArtifact,
+    cfg: Option<&TargetCfg>,
+    host_cfg: Option<&TargetCfg>,
 ) -> Result<DepSet, Error> {
     let lock_path = project.workspace_root.join("Cargo.lock");
     let lockfile = if lock_path.exists() {
@@ -262,15 +299,8 @@ pub fn compute_for_target(
         .iter()
         .filter(|u| u.target == artifact.target)
         .collect();
-    let compiled: Option<BTreeSet<&str>> =
-        (!units.is_empty()).then(|| units.iter().map(|u| u.package_id.as_str()).collect());
-    let mut features: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     let mut kinds: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for u in &units {
-        features
-            .entry(&u.package_id)
-            .or_default()
-            .extend(u.features.iter().cloned());
         kinds
             .entry(&u.package_id)
             .or_default()
@@ -281,66 +311,125 @@ pub fn compute_for_target(
     if !graph.nodes.contains_key(root) {
         return Err(Error::UnknownPackage(root.to_owned()));
     }
-    let is_compiled = |id: &str| compiled.as_ref().is_none_or(|c| c.contains(id));
-
-    // Required: normal edges only, never through a proc-macro.
-    let required = graph.reach(root, &is_compiled, |_, edge, dep_pkg| {
-        edge.kind == DependencyKind::Normal
-            && graph.applies_on_target(edge)
-            && !graph.is_proc_macro(dep_pkg)
-    });
-    // Everything built for it: normal and build edges (proc-macros included). Normal edges
-    // out of linked crates must apply on the target; host-side crates are not filtered.
-    let all = graph.reach(root, &is_compiled, |from, edge, _| {
-        graph.follows(&required, from, edge)
-    });
+    let found = if units.is_empty() {
+        from_resolve(&graph, root)
+    } else {
+        let walk = walk::walk(&walk::Inputs {
+            metadata: &project.metadata,
+            units,
+            root,
+            target: &artifact.target,
+            target_cfg: cfg,
+            host_cfg,
+        });
+        Found::from(walk)
+    };
 
     let mut packages = Vec::new();
-    for (id, path) in &all {
+    for (id, (scope, features, path)) in &found.packages {
         let Some(pkg) = graph.packages.get(id.as_str()) else {
             continue;
         };
-        let scope = if required.contains_key(id) {
-            Scope::Required
-        } else {
-            Scope::BuildOnly
-        };
-        let path_from_root = required.get(id).unwrap_or(path).clone();
-        packages.push(describe(
+        let mut p = describe(
             project,
             pkg,
             lockfile.as_ref(),
-            scope,
-            path_from_root,
+            *scope,
+            path.clone(),
             id == root,
-            &features,
             &kinds,
-        ));
+        );
+        p.features = features.iter().cloned().collect();
+        packages.push(p);
     }
     packages.sort_by(|a, b| (&a.name, &a.version, &a.id).cmp(&(&b.name, &b.version, &b.id)));
     let listed: BTreeSet<&str> = packages.iter().map(|p| p.id.as_str()).collect();
     let mut edges = BTreeMap::new();
     for id in &listed {
-        let mut deps: Vec<String> = graph
-            .deps(id)
-            .filter(|(edge, dep)| graph.follows(&required, id, edge) && listed.contains(dep))
-            .map(|(_, dep)| dep.to_owned())
+        let deps: Vec<String> = found
+            .edges
+            .get(*id)
+            .into_iter()
+            .flatten()
+            .filter(|dep| listed.contains(dep.as_str()))
+            .cloned()
             .collect();
-        deps.sort();
-        deps.dedup();
         edges.insert((*id).to_owned(), deps);
     }
     Ok(DepSet {
         plugin: plugin.name.clone(),
         target: artifact.target.clone(),
         root: root.to_owned(),
-        exact: compiled.is_some(),
+        exact: found.reasons.is_empty(),
+        inexact_reasons: found.reasons.into_iter().collect(),
         packages,
         edges,
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The packages of a set (id → scope, features, path from the plugin), the followed edges,
+/// and why the set is not exact.
+struct Found {
+    packages: BTreeMap<String, (Scope, BTreeSet<String>, Vec<String>)>,
+    edges: BTreeMap<String, BTreeSet<String>>,
+    reasons: BTreeSet<String>,
+}
+
+impl From<walk::Walk> for Found {
+    fn from(walk: walk::Walk) -> Self {
+        let mut packages = BTreeMap::new();
+        for (id, r) in walk.host {
+            packages.insert(id, (Scope::BuildOnly, r.features, r.path));
+        }
+        for (id, r) in walk.target {
+            packages.insert(id, (Scope::Required, r.features, r.path));
+        }
+        Self {
+            packages,
+            edges: walk.edges,
+            reasons: walk.reasons,
+        }
+    }
+}
+
+/// Without build information (a prebuilt artifact): everything the resolve graph reaches from
+/// the plugin over normal edges that apply on the target, never through a proc-macro, is
+/// `Required`; what build-dependencies and proc-macros add is `BuildOnly`. Not exact: the
+/// resolve graph unifies the features of all compilations.
+fn from_resolve(graph: &Graph<'_>, root: &str) -> Found {
+    let required = graph.reach(root, |_, edge, dep_pkg| {
+        edge.kind == DependencyKind::Normal
+            && graph.applies_on_target(edge)
+            && !graph.is_proc_macro(dep_pkg)
+    });
+    let all = graph.reach(root, |from, edge, _| graph.follows(&required, from, edge));
+    let mut packages = BTreeMap::new();
+    for (id, path) in &all {
+        let (scope, path) = match required.get(id) {
+            Some(p) => (Scope::Required, p.clone()),
+            None => (Scope::BuildOnly, path.clone()),
+        };
+        packages.insert(id.clone(), (scope, BTreeSet::new(), path));
+    }
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for id in all.keys() {
+        for (edge, dep) in graph.deps(id) {
+            if graph.follows(&required, id, &edge) && all.contains_key(dep) {
+                edges.entry(id.clone()).or_default().insert(dep.to_owned());
+            }
+        }
+    }
+    Found {
+        packages,
+        edges,
+        reasons: BTreeSet::from([
+            "no build information (prebuilt artifact): components come from the resolve graph \
+             and may include crates that were not compiled"
+                .to_owned(),
+        ]),
+    }
+}
+
 fn describe(
     project: &Project,
     pkg: &Package,
@@ -348,7 +437,6 @@ fn describe(
     scope: Scope,
     path_from_root: Vec<String>,
     is_root: bool,
-    features: &BTreeMap<&str, BTreeSet<String>>,
     kinds: &BTreeMap<&str, BTreeSet<String>>,
 ) -> DepPackage {
     let source = pkg.source.as_ref().map(|s| s.repr.clone());
@@ -384,10 +472,7 @@ fn describe(
         homepage: pkg.homepage.clone(),
         documentation: pkg.documentation.clone(),
         scope,
-        features: features
-            .get(pkg.id.repr.as_str())
-            .map(|f| f.iter().cloned().collect())
-            .unwrap_or_default(),
+        features: Vec::new(),
         kinds: kinds
             .get(pkg.id.repr.as_str())
             .map(|k| k.iter().cloned().collect())
@@ -492,12 +577,11 @@ impl<'m> Graph<'m> {
         })
     }
 
-    /// Breadth-first reach from `root` over edges accepted by `follow`, visiting only
-    /// compiled packages; returns each reached id with a shortest name path.
+    /// Breadth-first reach from `root` over edges accepted by `follow`; returns each reached
+    /// id with a shortest name path.
     fn reach(
         &self,
         root: &str,
-        is_compiled: &dyn Fn(&str) -> bool,
         follow: impl Fn(&str, &Edge<'m>, &str) -> bool,
     ) -> BTreeMap<String, Vec<String>> {
         let name = |id: &str| {
@@ -512,7 +596,7 @@ impl<'m> Graph<'m> {
         while let Some(id) = queue.pop_front() {
             let path = seen.get(&id).cloned().unwrap_or_default();
             for (edge, dep) in self.deps(&id) {
-                if seen.contains_key(dep) || !follow(&id, &edge, dep) || !is_compiled(dep) {
+                if seen.contains_key(dep) || !follow(&id, &edge, dep) {
                     continue;
                 }
                 let mut dep_path = path.clone();

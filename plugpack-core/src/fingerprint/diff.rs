@@ -5,8 +5,11 @@
 //! wasm module needs a new import or changed an import's signature; **minor** when exports
 //! were only added; **patch** otherwise (nothing changed, a wasm import was dropped, or a
 //! field was renamed without moving or changing type).
-//! When the two sides have different detail levels the comparison is made at the symbols
-//! level and the diff says so.
+//! Each export is compared at the lower of its two records' detail levels (a document that
+//! predates per-export detail gives its own level to every export), and the diff says when
+//! they differ. An export that became or stopped being an alias (`alias_of`: the optimiser
+//! folded identical code, DWARF describes only one of the names) is no ABI change by itself:
+//! an alias's types are borrowed, its own were never seen.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -61,8 +64,12 @@ pub enum ChangeKind {
     ImportRemoved,
     /// The artifacts are for different formats or architectures.
     PlatformChanged,
-    /// The two fingerprints have different detail levels.
+    /// The two fingerprints (or one export's two records) have different detail levels.
     DetailDiffers,
+    /// An export became or stopped being an alias of another export (identical code
+    /// folded into one body, or split off again). No ABI change by itself: the alias's
+    /// recorded types were borrowed from the export it aliased.
+    AliasChanged,
 }
 
 /// One difference.
@@ -87,7 +94,8 @@ pub struct AbiDiff {
     pub old_fingerprint: crate::types::Sha256Digest,
     /// New overall fingerprint.
     pub new_fingerprint: crate::types::Sha256Digest,
-    /// Detail level the comparison was made at.
+    /// Detail level the comparison was made at: the lower of the two documents' (exports
+    /// typed on both sides are still compared with their types).
     pub detail: Detail,
     /// Every change, most severe first.
     pub changes: Vec<Change>,
@@ -122,7 +130,8 @@ pub fn diff(old: &AbiFingerprint, new: &AbiFingerprint) -> AbiDiff {
             ChangeKind::DetailDiffers,
             "*",
             format!(
-                "old has detail `{}`, new has `{}`: compared at the `{detail}` level only",
+                "old has detail `{}`, new has `{}`: exports without types on either side \
+                 compared at the `symbols` level only",
                 old.detail, new.detail
             ),
         ));
@@ -272,6 +281,20 @@ fn compare_export(
     reported: &mut BTreeMap<String, Bump>,
 ) {
     let name = &o.name;
+    let (ol, nl) = (old.export_detail(o), new.export_detail(n));
+    let detail = detail.min(ol).min(nl);
+    if ol != nl && old.detail == new.detail {
+        // Documents at different levels already say so once, for every export.
+        changes.push(change(
+            Bump::Patch,
+            ChangeKind::DetailDiffers,
+            name,
+            format!(
+                "old record has detail `{ol}`, new has `{nl}`: compared at the `{detail}` \
+                 level only"
+            ),
+        ));
+    }
     if o.kind != n.kind {
         changes.push(change(
             Bump::Major,
@@ -295,18 +318,41 @@ fn compare_export(
     }
     if detail == Detail::Symbols {
         // Native symbols-level signatures are just `fn`/`data`; wasm keeps core signatures.
-        let (os, ns) = if old.detail == new.detail {
+        let (os, ns) = if ol == nl {
             (o.signature.clone(), n.signature.clone())
         } else {
             (symbols_level(o), symbols_level(n))
         };
-        let comparable = !(old.detail != new.detail && old.format != super::Format::Wasm);
+        let comparable = !(ol != nl && old.format != super::Format::Wasm);
         if comparable && os != ns {
             changes.push(change(
                 Bump::Major,
                 ChangeKind::SignatureChanged,
                 name,
                 format!("{os} → {ns}"),
+            ));
+        }
+        return;
+    }
+    if o.alias_of != n.alias_of {
+        // One side borrowed its types from the export it aliased: its own declared types
+        // were not in DWARF, so a difference here is not evidence of an ABI change. The
+        // export it aliased is compared on its own.
+        if o.sha256 != n.sha256 {
+            let role = |s: &Symbol| match &s.alias_of {
+                Some(of) => format!("an alias of `{of}` ({})", s.signature),
+                None => format!("described directly ({})", s.signature),
+            };
+            changes.push(change(
+                Bump::Patch,
+                ChangeKind::AliasChanged,
+                name,
+                format!(
+                    "was {}, now {}: an alias's types are those of the code it shares, its own \
+                     were not recorded; compared by name only",
+                    role(o),
+                    role(n)
+                ),
             ));
         }
         return;
@@ -519,6 +565,24 @@ pub fn check_version(
     })
 }
 
+/// The smallest version after `old_version` whose bump (in cargo's semver terms, see
+/// [`VersionCheck::actual`]) satisfies `required`, so a failed check can say what to set:
+/// `1.2.3` + major → `2.0.0`, `0.1.0` + major → `0.2.0` (0.x: minor acts as major),
+/// `0.0.3` + minor → `0.0.4`. `None` when no bump is needed or `old_version` is not semver.
+pub fn minimum_version(old_version: &str, required: Bump) -> Option<String> {
+    let old = semver::Version::parse(old_version).ok()?;
+    let (major, minor, patch) = (old.major, old.minor, old.patch);
+    let next = match (required, major, minor) {
+        (Bump::None | Bump::Patch, ..) => return None,
+        (Bump::Major, 1.., _) => (major + 1, 0, 0),
+        (Bump::Minor, 1.., _) => (major, minor + 1, 0),
+        (Bump::Major, 0, 1..) => (0, minor + 1, 0),
+        (Bump::Minor, 0, 1..) => (0, minor, patch + 1),
+        (_, 0, 0) => (0, 0, patch + 1),
+    };
+    Some(semver::Version::new(next.0, next.1, next.2).to_string())
+}
+
 fn actual_bump(old: &semver::Version, new: &semver::Version) -> Bump {
     if new <= old {
         return Bump::None;
@@ -572,6 +636,41 @@ mod tests {
                 &semver::Version::parse(new).unwrap(),
             );
             assert_eq!(got, want, "{old} → {new}");
+        }
+    }
+
+    #[test]
+    fn minimum_version_is_the_smallest_passing_one() {
+        let cases = [
+            ("1.2.3", Bump::Major, Some("2.0.0")),
+            ("1.2.3", Bump::Minor, Some("1.3.0")),
+            ("0.1.0", Bump::Major, Some("0.2.0")),
+            ("0.3.1", Bump::Minor, Some("0.3.2")),
+            ("0.0.3", Bump::Major, Some("0.0.4")),
+            ("0.0.3", Bump::Minor, Some("0.0.4")),
+            ("1.0.0", Bump::Patch, None),
+            ("1.0.0", Bump::None, None),
+            ("x", Bump::Major, None),
+        ];
+        for (old, required, want) in cases {
+            let got = minimum_version(old, required);
+            assert_eq!(got.as_deref(), want, "{old} {required}");
+            if let Some(v) = got {
+                // It passes, and nothing below it does.
+                assert!(check_version(old, &v, required).unwrap().ok, "{old} → {v}");
+                let v = semver::Version::parse(&v).unwrap();
+                let below = if v.patch > 0 {
+                    semver::Version::new(v.major, v.minor, v.patch - 1)
+                } else if v.minor > 0 {
+                    semver::Version::new(v.major, v.minor - 1, 99)
+                } else {
+                    semver::Version::new(v.major - 1, 99, 99)
+                };
+                assert!(
+                    !check_version(old, &below.to_string(), required).unwrap().ok,
+                    "{old} → {below}"
+                );
+            }
         }
     }
 

@@ -27,11 +27,15 @@
 //! Rust enums are laid out inline in their enum.
 //!
 //! # Detail levels and release builds
-//! `detail` is `types` when every exported function was found in DWARF with full type
-//! information, `symbols` otherwise (no DWARF, or DWARF from `debug = "limited"` /
-//! `"line-tables-only"`, which have no parameter types: detected by the absence of any
-//! base type in the DWARF, so we never silently claim types). The reasons are listed in
-//! `notes`. Release profiles usually ship without full debuginfo; for `cargo plugpack
+//! Each export states its `detail`: `types` when DWARF describes it, directly or as an
+//! **alias** (an export at the address, or wasm function index, of another export DWARF
+//! describes: identical code folded into one body by the optimiser; recorded with that
+//! subprogram's types and `alias_of`), `symbols` otherwise. The document's `detail` is
+//! `types` when every export is, `symbols` otherwise (no DWARF; DWARF from
+//! `debug = "limited"` / `"line-tables-only"`, which have no parameter types: detected by
+//! the absence of any base type in the DWARF, so we never silently claim types; or exports
+//! with no description, named in `notes`). The reasons are listed in `notes`. Release
+//! profiles usually ship without full debuginfo; for `cargo plugpack
 //! fingerprint`/`package`/`abi-check`, [`crate::pipeline`] therefore fingerprints a companion
 //! build of the same profile with `CARGO_PROFILE_<P>_DEBUG=full` and `…_STRIP=none` in a
 //! separate target directory (`<target-dir>/plugpack-abi`), and checks that its export set
@@ -42,6 +46,7 @@
 //! reads for DWARF, one unit at a time, and for wasm sections); types are described only
 //! when reached. See `docs/fingerprint.md` (Benchmark) for the measured bounds.
 
+mod aliases;
 pub mod api;
 mod diff;
 mod dwarf;
@@ -55,7 +60,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-pub use diff::{AbiDiff, Bump, Change, ChangeKind, VersionCheck, check_version, diff};
+pub use diff::{
+    AbiDiff, Bump, Change, ChangeKind, VersionCheck, check_version, diff, minimum_version,
+};
 pub use error::Error;
 
 use crate::types::Sha256Digest;
@@ -163,7 +170,21 @@ pub struct Symbol {
     /// Named types reachable from the signature (keys of [`AbiFingerprint::types`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub types: Vec<String>,
-    /// sha256 over the signature line and the layouts of `types`.
+    /// What this export's record knows (exports only). Absent in documents written before
+    /// per-export detail existed: then the document's `detail` applies (see
+    /// [`AbiFingerprint::export_detail`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Detail>,
+    /// The export whose DWARF description this one borrows: both names are the same address
+    /// (the optimiser folded identical code) and DWARF describes only that one. Not hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_of: Option<String>,
+    /// Why the detail is what it is, when this export is not described directly (an alias,
+    /// or no DWARF description at all). Not hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// sha256 over the signature line and the layouts of `types` (not over `detail`,
+    /// `alias_of` or `note`: an alias that splits off with the same types keeps its hash).
     pub sha256: Sha256Digest,
 }
 
@@ -329,6 +350,12 @@ impl AbiFingerprint {
         self.exports.iter().find(|s| s.name == name)
     }
 
+    /// The detail level of one export's record: its own `detail`, or the document's for
+    /// documents written before exports stated theirs.
+    pub fn export_detail(&self, symbol: &Symbol) -> Detail {
+        symbol.detail.unwrap_or(self.detail)
+    }
+
     /// The lines the overall fingerprint hashes, sorted.
     pub fn fingerprint_lines(&self) -> Vec<String> {
         let mut lines = vec![format!(
@@ -402,6 +429,13 @@ pub(crate) struct RawSymbol {
     pub signature: String,
     pub size: Option<u64>,
     pub types: BTreeSet<String>,
+    /// Where the symbol is (native: its address; wasm: its function index), to recognise
+    /// aliases.
+    pub address: Option<u64>,
+    /// Per-export detail; `None`: the document's.
+    pub detail: Option<Detail>,
+    pub alias_of: Option<String>,
+    pub note: Option<String>,
 }
 
 /// What a reader returns.
@@ -420,7 +454,8 @@ pub(crate) struct RawAbi {
 }
 
 fn finish(raw: RawAbi) -> AbiFingerprint {
-    let hash_symbol = |s: RawSymbol, types: &BTreeMap<String, TypeLayout>| {
+    let doc_detail = raw.detail;
+    let hash_symbol = |s: RawSymbol, types: &BTreeMap<String, TypeLayout>, export: bool| {
         let kind = s.kind.unwrap_or(SymbolKind::Unknown);
         let mut text = format!("{} {} {}", s.name, kind.as_str(), s.signature);
         if let Some(size) = s.size {
@@ -440,20 +475,23 @@ fn finish(raw: RawAbi) -> AbiFingerprint {
             signature: s.signature,
             size: s.size,
             types: s.types.into_iter().collect(),
+            detail: export.then(|| s.detail.unwrap_or(doc_detail)),
+            alias_of: s.alias_of,
+            note: s.note,
             sha256: Sha256Digest::of_bytes(text.as_bytes()),
         }
     };
     let mut exports: Vec<Symbol> = raw
         .exports
         .into_iter()
-        .map(|s| hash_symbol(s, &raw.types))
+        .map(|s| hash_symbol(s, &raw.types, true))
         .collect();
     exports.sort_by(|a, b| a.name.cmp(&b.name));
     exports.dedup_by(|a, b| a.name == b.name);
     let mut imports: Vec<Symbol> = raw
         .imports
         .into_iter()
-        .map(|s| hash_symbol(s, &raw.types))
+        .map(|s| hash_symbol(s, &raw.types, false))
         .collect();
     imports.sort_by(|a, b| a.name.cmp(&b.name));
     imports.dedup_by(|a, b| a.name == b.name);

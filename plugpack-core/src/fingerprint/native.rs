@@ -1,7 +1,7 @@
 //! Native shared libraries (ELF, Mach-O, PE) through the `object` crate: exported symbols,
 //! platform requirements, and DWARF types through [`super::dwarf`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use camino::Utf8Path;
 use object::read::elf::{Dyn as _, ElfFile, FileHeader};
@@ -108,7 +108,8 @@ pub(crate) fn read<'d, D: ReadRef<'d>>(
                     kind: Some(kind),
                     signature,
                     size,
-                    types: BTreeSet::new(),
+                    address: Some(sym.address()),
+                    ..RawSymbol::default()
                 });
             }
         }
@@ -159,8 +160,8 @@ pub(crate) fn read<'d, D: ReadRef<'d>>(
                     name: name.to_owned(),
                     kind: Some(kind),
                     signature: signature.to_owned(),
-                    size: None,
-                    types: BTreeSet::new(),
+                    address,
+                    ..RawSymbol::default()
                 });
             }
             for import in file.imports().map_err(malformed)? {
@@ -244,39 +245,15 @@ pub(crate) fn read<'d, D: ReadRef<'d>>(
         ),
         super::dwarf::Outcome::Incomplete(reason) => notes.push(reason),
         super::dwarf::Outcome::Described(described) => {
-            let mut complete = true;
-            for sym in &mut exports {
-                match described.symbols.get(&sym.name) {
-                    Some(d) => {
-                        sym.signature = d.signature.clone();
-                        sym.types = d.types.clone();
-                    }
-                    None if sym.kind == Some(SymbolKind::Function) => {
-                        complete = false;
-                        notes.push(format!(
-                            "function `{}` has no DWARF description (not built with full debuginfo?)",
-                            sym.name
-                        ));
-                    }
-                    None => {}
-                }
-            }
+            let signature = |_: &RawSymbol, d: &super::dwarf::SymbolDesc| d.signature.clone();
+            detail = super::aliases::apply(
+                &mut exports,
+                &described.symbols,
+                &mut notes,
+                |_| true,
+                signature,
+            );
             types = described.types;
-            if complete {
-                detail = Detail::Types;
-            } else {
-                // Never mix: a partially typed fingerprint would compare unequal for the
-                // wrong reasons.
-                for sym in &mut exports {
-                    sym.types.clear();
-                    sym.signature = match sym.kind {
-                        Some(SymbolKind::Function) => "fn".to_owned(),
-                        Some(SymbolKind::Data) => "data".to_owned(),
-                        _ => "symbol".to_owned(),
-                    };
-                }
-                types.clear();
-            }
         }
     }
 

@@ -291,6 +291,7 @@ pub(crate) fn read(path: &Utf8Path, src: &dyn ReadAt) -> Result<RawAbi, Error> {
                         signature,
                         size: None,
                         types: BTreeSet::new(),
+                        ..RawSymbol::default()
                     });
                 }
             }
@@ -350,6 +351,9 @@ pub(crate) fn read(path: &Utf8Path, src: &dyn ReadAt) -> Result<RawAbi, Error> {
             signature,
             size: None,
             types: BTreeSet::new(),
+            // The function index: two exports of one function are aliases.
+            address: (kind == SymbolKind::Function).then_some(u64::from(idx)),
+            ..RawSymbol::default()
         });
     }
 
@@ -373,25 +377,17 @@ pub(crate) fn read(path: &Utf8Path, src: &dyn ReadAt) -> Result<RawAbi, Error> {
         ),
         super::dwarf::Outcome::Incomplete(reason) => notes.push(reason),
         super::dwarf::Outcome::Described(described) => {
-            let missing: Vec<&String> = functions
-                .iter()
-                .filter(|f| !described.symbols.contains_key(*f))
-                .collect();
-            if missing.is_empty() {
-                for sym in &mut exports {
-                    if let Some(d) = described.symbols.get(&sym.name) {
-                        // Keep the core signature: it is what the runtime checks.
-                        sym.signature = format!("{} | {}", sym.signature, d.signature);
-                        sym.types = d.types.clone();
-                    }
-                }
-                types = described.types;
-                detail = Detail::Types;
-            } else {
-                for f in missing {
-                    notes.push(format!("function `{f}` has no DWARF description"));
-                }
-            }
+            // Two exports of one function index are one body (the optimiser folded
+            // identical code); DWARF describes it under one name only.
+            detail = super::aliases::apply(
+                &mut exports,
+                &described.symbols,
+                &mut notes,
+                |s| s.kind == Some(SymbolKind::Function),
+                // Keep the core signature: it is what the runtime checks.
+                |s, d| format!("{} | {}", s.signature, d.signature),
+            );
+            types = described.types;
         }
     }
 

@@ -7,9 +7,13 @@
 //! *every* reason. Side effects: reads the file; never loads, maps as code or instantiates it
 //! (`dlopen` already runs constructors, wasm instantiation runs the start function).
 //!
-//! Extra exports are fine: hosts only call what they know. A symbols-level plugin
-//! fingerprint never satisfies a types-level expectation ("no type info"): the guard cannot
-//! vouch for signatures it cannot see.
+//! Extra exports are fine: hosts only call what they know. A plugin whose required exports
+//! lack types never satisfies a types-level expectation ("no type info"): the guard cannot
+//! vouch for signatures it cannot see (an extra export without a DWARF description does not
+//! matter). An export that was an alias in the expectation's document (`alias_of`:
+//! identical code folded into another export's body) and is not the same alias in the
+//! plugin, or the other way round, is checked for presence only: its recorded types were
+//! borrowed, as `abi-diff` rates it (`alias-changed`, patch).
 //!
 //! ```no_run
 //! use plugpack_core::guard::{AbiExpectation, check_file};
@@ -58,6 +62,12 @@ pub struct AbiExpectation {
     /// Require a types-level fingerprint.
     #[serde(default)]
     pub require_types: bool,
+    /// Required exports that were aliases in the document the expectation came from (export
+    /// → the export it aliased). Their hashes cover borrowed types, so when the plugin's
+    /// export is not the same alias (the two bodies split, or folded anew) only its presence
+    /// is checked, as `abi-diff` does.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aliases: BTreeMap<String, String>,
 }
 
 impl AbiExpectation {
@@ -85,6 +95,11 @@ impl AbiExpectation {
             }),
             accepted_fingerprints: BTreeSet::new(),
             require_types: doc.detail == Detail::Types,
+            aliases: doc
+                .exports
+                .iter()
+                .filter_map(|s| Some((s.name.clone(), s.alias_of.clone()?)))
+                .collect(),
         }
     }
 
@@ -263,7 +278,19 @@ pub fn check(
             ),
         });
     }
-    let no_types = expectation.require_types && doc.detail != Detail::Types;
+    // Types are needed for the exports the host calls: an extra export without a DWARF
+    // description does not make the others unverifiable.
+    let untyped = |found: &fingerprint::Symbol| {
+        expectation.require_types && doc.export_detail(found) != Detail::Types
+    };
+    let no_types = expectation.require_types
+        && doc.detail != Detail::Types
+        && (expectation.required_exports.is_empty()
+            || expectation
+                .required_exports
+                .keys()
+                .filter_map(|name| doc.export(name))
+                .any(untyped));
     if no_types {
         reasons.push(Reason::NoTypeInfo {
             notes: doc.notes.clone(),
@@ -273,9 +300,12 @@ pub fn check(
         match doc.export(name) {
             None => reasons.push(Reason::MissingExport { name: name.clone() }),
             // Without types the hashes are not comparable; `NoTypeInfo` already says so.
-            Some(found) if !no_types => {
+            Some(found) if !untyped(found) => {
+                // An alias on one side only: its types were borrowed, compare by name.
+                let same_alias = expectation.aliases.get(name) == found.alias_of.as_ref();
                 if let Some(expected) = expected
                     && *expected != found.sha256
+                    && same_alias
                 {
                     reasons.push(Reason::ChangedExport {
                         name: name.clone(),

@@ -19,10 +19,17 @@
 //! * Determinism: canonical JSON (sorted keys, compact), tar entries sorted, ustar headers,
 //!   uid/gid 0, fixed modes, one mtime (`SOURCE_DATE_EPOCH` → last commit → 0).
 //! * Artifacts are streamed into the tar (never held in memory) and re-hashed while written.
-//! * Reading is defensive: only regular files and directories with safe relative paths; every
-//!   blob is hashed against its name and every descriptor's size is checked.
+//! * Reading is defensive: only regular files and directories with safe, canonical relative
+//!   names (one definition, `names.rs`, so plugpack and other tar readers agree on every
+//!   name); every blob is hashed against its name, every descriptor's size is checked, every
+//!   blob must be referenced, and memory is bounded by caps on names, tar extension headers,
+//!   `index.json` and the referenced JSON documents (the `MAX_*` constants).
+//! * Extracting is bounded and never follows a link inside the output directory
+//!   ([`extract()`]).
 
 mod error;
+mod extract;
+mod names;
 #[cfg(feature = "tool")]
 mod pack;
 mod read;
@@ -30,11 +37,13 @@ mod read;
 mod rebuild;
 
 pub use error::Error;
+pub use extract::{ExtractedFile, extract};
+pub use names::MAX_ENTRY_NAME;
 #[cfg(feature = "tool")]
 pub use pack::{Attachment, LayoutBuilder, PackOptions, pack};
 pub use read::{
-    BundleInfo, ExtractedFile, LayerInfo, Layout, ManifestInfo, ReferrerInfo, extract, inspect,
-    read_bundle,
+    BundleInfo, LayerInfo, Layout, MAX_INDEX_JSON, MAX_JSON_BLOB, MAX_JSON_TOTAL, MAX_OCI_LAYOUT,
+    MAX_TAR_EXTENSION, ManifestInfo, ReferrerInfo, inspect, read_bundle,
 };
 #[cfg(feature = "tool")]
 pub use rebuild::{RebuiltLayout, rebuild};
@@ -114,7 +123,10 @@ pub fn platform_of(target: &str) -> (String, String) {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod platform_tests {
     use super::platform_of;
 
     #[test]

@@ -440,12 +440,13 @@ pub fn pack(
     layout.push_index_entry(tagged);
 
     // Referrers: one artifact manifest per attachment, subject = its plugin manifest.
-    let (empty_digest, empty_size) = layout.add_bytes(b"{}".to_vec());
     let mut referrers = Vec::new();
     for attachment in attachments {
         let Some((_, subject)) = manifests.iter().find(|(t, _)| *t == attachment.target) else {
             continue;
         };
+        // The empty config only when a referrer uses it: readers refuse unreferenced blobs.
+        let (empty_digest, empty_size) = layout.add_bytes(b"{}".to_vec());
         let referrer = referrer_manifest(
             &mut layout,
             attachment,

@@ -1,31 +1,33 @@
-//! Reading bundles defensively: one streaming pass validates every tar entry and hashes every
-//! blob; [`inspect`] then walks `index.json` and checks every descriptor; [`extract`] writes
-//! the plugin files, re-hashing them as they are written.
+//! Reading bundles defensively: a header-only pass caps GNU long names and PAX headers;
+//! one streaming pass validates every tar entry (canonical names, see `names.rs`) and
+//! hashes every blob; then only the JSON documents `index.json` reaches are loaded, and
+//! blobs nothing references are refused. [`inspect`] walks `index.json` and checks every
+//! descriptor; [`extract`](super::extract()) writes the plugin files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    CDYLIB_LAYER_MEDIA_TYPE, Error, KIND_ANNOTATION, OCI_LAYOUT, TARGET_ANNOTATION,
-    WASM_LAYER_MEDIA_TYPE,
-};
-use crate::types::{AtomicFile, HashingReader, Sha256Digest};
+use super::names::{EntryName, classify};
+use super::{Error, KIND_ANNOTATION, OCI_LAYOUT, TARGET_ANNOTATION};
+use crate::types::{HashingReader, Sha256Digest};
 
-/// Blobs up to this size that look like JSON are kept in memory for parsing.
-const MAX_JSON_BLOB: u64 = 16 * 1024 * 1024;
-
-const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
-const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
+pub(super) const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+pub(super) const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 
 /// One blob found in the tarball.
 #[derive(Debug, Clone)]
 struct StoredBlob {
     size: u64,
+    /// Where its bytes start in the tarball (accepted entries are contiguous).
+    offset: u64,
+    /// Its first byte (`{` marks a JSON document).
+    first: Option<u8>,
+    /// Its bytes, for a referenced JSON document.
     json: Option<Vec<u8>>,
 }
 
@@ -36,11 +38,14 @@ pub struct Layout {
     pub path: Utf8PathBuf,
     /// Raw `index.json`.
     pub index_json: Vec<u8>,
+    /// The mtime of the `index.json` entry (reused when the bundle is rewritten).
+    #[cfg_attr(not(feature = "tool"), allow(dead_code))]
+    pub(super) index_mtime: u64,
     blobs: BTreeMap<Sha256Digest, StoredBlob>,
 }
 
 impl Layout {
-    /// The bytes of a small JSON blob (manifests, configs, attachments), if present.
+    /// The bytes of a referenced JSON blob (manifests, configs, attachments), if present.
     pub fn json_blob(&self, digest: &Sha256Digest) -> Option<&[u8]> {
         self.blobs.get(digest).and_then(|b| b.json.as_deref())
     }
@@ -48,6 +53,44 @@ impl Layout {
     /// The size of a blob, if present.
     pub fn blob_size(&self, digest: &Sha256Digest) -> Option<u64> {
         self.blobs.get(digest).map(|b| b.size)
+    }
+
+    /// Every blob's digest, in order.
+    #[cfg(feature = "tool")]
+    pub(super) fn blob_digests(&self) -> impl Iterator<Item = &Sha256Digest> {
+        self.blobs.keys()
+    }
+
+    /// Copies one blob from the bundle file into `out`, re-hashing it; an error if the
+    /// file changed since it was read. Returns the size.
+    pub(super) fn copy_blob(
+        &self,
+        file: &mut File,
+        digest: &Sha256Digest,
+        out: &mut dyn Write,
+        write_err: &dyn Fn(io::Error) -> Error,
+    ) -> Result<u64, Error> {
+        let blob = self
+            .blobs
+            .get(digest)
+            .ok_or_else(|| self.invalid(format!("blob {digest} disappeared")))?;
+        let mut hashing = HashingReader::new(seek_blob(self, file, blob.offset, blob.size)?);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = hashing.read(&mut buf).map_err(|source| Error::Read {
+                path: self.path.clone(),
+                source,
+            })?;
+            if n == 0 {
+                break;
+            }
+            out.write_all(&buf[..n]).map_err(write_err)?;
+        }
+        let (actual, len) = hashing.finish();
+        if actual != *digest || len != blob.size {
+            return Err(self.invalid(format!("blob {digest} changed while it was read")));
+        }
+        Ok(len)
     }
 
     fn invalid(&self, problem: impl Into<String>) -> Error {
@@ -129,88 +172,141 @@ pub struct BundleInfo {
     pub referrers: Vec<ReferrerInfo>,
 }
 
-/// A plugin file written by [`extract`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExtractedFile {
-    /// Target triple.
-    pub target: String,
-    /// Where it was written.
-    pub path: Utf8PathBuf,
-    /// Its digest (checked while writing).
-    pub digest: Sha256Digest,
-    /// Its size.
-    pub size: u64,
-}
+/// Largest JSON document (manifest, config, attachment) held in memory.
+pub const MAX_JSON_BLOB: u64 = 16 * 1024 * 1024;
+/// Largest `index.json` (about 100,000 referrer entries).
+pub const MAX_INDEX_JSON: u64 = 64 * 1024 * 1024;
+/// Most bytes of referenced JSON documents held in memory for one bundle.
+pub const MAX_JSON_TOTAL: u64 = 256 * 1024 * 1024;
+/// Largest `oci-layout` file.
+pub const MAX_OCI_LAYOUT: u64 = 4 * 1024;
+/// Largest GNU long-name / long-link or PAX extended header (read into memory by the tar
+/// reader before the entry it describes).
+pub const MAX_TAR_EXTENSION: u64 = 8 * 1024;
 
-enum EntryName {
-    Dir,
-    OciLayout,
-    IndexJson,
-    Blob(Sha256Digest),
-    Other,
-}
-
-fn classify(path: &str, invalid: &dyn Fn(String) -> Error) -> Result<EntryName, Error> {
-    if path.starts_with('/') || path.contains('\\') {
-        return Err(invalid(format!(
-            "entry `{path}` has an absolute or non-portable path"
-        )));
+/// What is wrong when the tar reader fails, without its message when that may quote the
+/// file's bytes (tar's header errors include the header fields, i.e. whatever the file held).
+pub(super) fn tar_problem(e: &io::Error) -> String {
+    const EXPECTED: &str = "expected an OCI image-layout tarball (`*.oci.tar`)";
+    if e.raw_os_error() == Some(21) || e.kind() == io::ErrorKind::IsADirectory {
+        format!("it is a directory; {EXPECTED}")
+    } else if e.raw_os_error().is_some() {
+        format!("cannot read it ({e})")
+    } else if e.kind() == io::ErrorKind::UnexpectedEof {
+        format!("truncated tar archive; {EXPECTED}")
+    } else {
+        format!("not a tar archive; {EXPECTED}")
     }
-    let parts: Vec<&str> = path
-        .split('/')
-        .filter(|p| !p.is_empty() && *p != ".")
-        .collect();
-    if parts.contains(&"..") {
-        return Err(invalid(format!(
-            "entry `{path}` escapes the archive with `..`"
-        )));
-    }
-    Ok(match parts.as_slice() {
-        [] | ["blobs"] | ["blobs", _] => EntryName::Dir,
-        ["oci-layout"] => EntryName::OciLayout,
-        ["index.json"] => EntryName::IndexJson,
-        ["blobs", "sha256", hex] => {
-            let digest: Sha256Digest = format!("sha256:{hex}")
-                .parse()
-                .map_err(|_| invalid(format!("entry `{path}` is not named by a sha256 digest")))?;
-            EntryName::Blob(digest)
-        }
-        ["blobs", algorithm, _] => {
-            return Err(invalid(format!(
-                "entry `{path}` uses unsupported digest algorithm `{algorithm}`"
-            )));
-        }
-        _ => EntryName::Other,
-    })
 }
 
 fn open_archive(path: &Utf8Path) -> Result<tar::Archive<BufReader<File>>, Error> {
-    let file = File::open(path).map_err(|source| Error::Read {
+    let read_err = |source| Error::Read {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let file = File::open(path).map_err(read_err)?;
+    if !file.metadata().map_err(read_err)?.is_file() {
+        return Err(Error::Invalid {
+            path: path.to_owned(),
+            problem: "not a regular file (bundles are read in several passes)".to_owned(),
+        });
+    }
     Ok(tar::Archive::new(BufReader::new(file)))
 }
 
-/// Reads and validates a bundle tarball: safe entries only, every blob's content matches its
-/// name, `oci-layout` and `index.json` present and well-formed.
+/// An entry name for messages: control characters escaped.
+fn shown(name: &str) -> String {
+    name.escape_debug().to_string()
+}
+
+/// The header-only pass, before the tar reader buffers any GNU long name or PAX header:
+/// caps their size, and refuses what would make readers disagree on where entries start or
+/// what they are called (PAX `size` records, sparse files, a GNU long name *and* a PAX
+/// `path` for one entry).
+fn check_extension_headers(
+    path: &Utf8Path,
+    invalid: &dyn Fn(String) -> Error,
+    not_tar: &dyn Fn(io::Error) -> Error,
+) -> Result<(), Error> {
+    let mut archive = open_archive(path)?;
+    let mut long_name = false;
+    let mut pax_path = false;
+    for entry in archive.entries_with_seek().map_err(not_tar)?.raw(true) {
+        let mut entry = entry.map_err(not_tar)?;
+        let kind = entry.header().entry_type();
+        let extension = kind.is_gnu_longname()
+            || kind.is_gnu_longlink()
+            || kind.is_pax_local_extensions()
+            || kind.is_pax_global_extensions();
+        if kind.is_gnu_sparse() {
+            return Err(invalid(
+                "an entry is a sparse file; bundles may only hold regular files".to_owned(),
+            ));
+        }
+        if !extension {
+            if long_name && pax_path {
+                return Err(invalid(
+                    "an entry has both a GNU long name and a PAX path (readers disagree on \
+                     which wins)"
+                        .to_owned(),
+                ));
+            }
+            long_name = false;
+            pax_path = false;
+            continue;
+        }
+        let size = entry.header().entry_size().map_err(not_tar)?;
+        if size > MAX_TAR_EXTENSION {
+            return Err(invalid(format!(
+                "a GNU long-name or PAX header has {size} bytes (the limit is \
+                 {MAX_TAR_EXTENSION})"
+            )));
+        }
+        long_name |= kind.is_gnu_longname();
+        if kind.is_pax_local_extensions() || kind.is_pax_global_extensions() {
+            let records = entry.pax_extensions().map_err(not_tar)?;
+            for record in records.into_iter().flatten() {
+                let record = record.map_err(not_tar)?;
+                match record.key_bytes() {
+                    b"size" => {
+                        return Err(invalid(
+                            "a PAX header overrides an entry's size (not supported)".to_owned(),
+                        ));
+                    }
+                    b"path" => pax_path = true,
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads and validates a bundle tarball: safe, canonical entry names only (see
+/// `names.rs`), every blob's content matches its name, `oci-layout` and `index.json`
+/// present and well-formed, and every blob referenced from `index.json` (through manifests
+/// and image indexes). Only referenced JSON documents are held in memory; every size is
+/// capped (see the `MAX_*` constants).
 pub fn read_bundle(path: &Utf8Path) -> Result<Layout, Error> {
     let invalid = |problem: String| Error::Invalid {
         path: path.to_owned(),
         problem,
     };
-    let not_tar = |e: io::Error| invalid(format!("not a readable tar archive ({e})"));
+    let not_tar = |e: io::Error| invalid(tar_problem(&e));
+    check_extension_headers(path, &invalid, &not_tar)?;
     let mut archive = open_archive(path)?;
     let mut blobs = BTreeMap::new();
     let mut oci_layout = None;
     let mut index_json = None;
-    let mut seen = std::collections::BTreeSet::new();
-    for entry in archive.entries().map_err(not_tar)? {
+    let mut index_mtime = 0;
+    let mut seen = BTreeSet::new();
+    for entry in archive.entries_with_seek().map_err(not_tar)? {
         let entry = entry.map_err(not_tar)?;
         let name = String::from_utf8(entry.path_bytes().into_owned())
             .map_err(|_| invalid("an entry name is not UTF-8".to_owned()))?;
         let kind = entry.header().entry_type();
-        let class = classify(&name, &invalid)?;
+        let class = classify(&name, kind == tar::EntryType::Directory)
+            .map_err(|problem| invalid(format!("entry `{}` {problem}", shown(&name))))?;
         match kind {
             tar::EntryType::Regular | tar::EntryType::Continuous => {}
             tar::EntryType::Directory if matches!(class, EntryName::Dir | EntryName::Other) => {
@@ -218,43 +314,49 @@ pub fn read_bundle(path: &Utf8Path) -> Result<Layout, Error> {
             }
             tar::EntryType::Symlink | tar::EntryType::Link => {
                 return Err(invalid(format!(
-                    "entry `{name}` is a link; bundles may only hold regular files"
+                    "entry `{}` is a link; bundles may only hold regular files",
+                    shown(&name)
                 )));
             }
             tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
                 return Err(invalid(format!(
-                    "entry `{name}` is a device or fifo; bundles may only hold regular files"
+                    "entry `{}` is a device or fifo; bundles may only hold regular files",
+                    shown(&name)
                 )));
             }
             other => {
                 return Err(invalid(format!(
-                    "entry `{name}` has unsupported type {other:?}"
+                    "entry `{}` has unsupported type {other:?}",
+                    shown(&name)
                 )));
             }
         }
-        let normalized: String = name.trim_start_matches("./").to_owned();
-        if !seen.insert(normalized.clone()) {
-            return Err(invalid(format!("entry `{name}` appears twice")));
+        // Names are canonical, so equal names are equal for every reader.
+        if !seen.insert(name.clone()) {
+            return Err(invalid(format!("entry `{}` appears twice", shown(&name))));
         }
-        let size = entry.header().size().map_err(not_tar)?;
+        let size = entry.size();
         match class {
-            EntryName::Dir => return Err(invalid(format!("entry `{name}` should be a directory"))),
+            EntryName::Dir => {
+                return Err(invalid(format!(
+                    "entry `{}` should be a directory",
+                    shown(&name)
+                )));
+            }
             EntryName::Other => {}
-            EntryName::OciLayout => oci_layout = Some(read_small(entry, size, &name, &invalid)?),
-            EntryName::IndexJson => index_json = Some(read_small(entry, size, &name, &invalid)?),
+            EntryName::OciLayout => {
+                oci_layout = Some(read_small(entry, size, MAX_OCI_LAYOUT, &name, &invalid)?);
+            }
+            EntryName::IndexJson => {
+                index_mtime = entry.header().mtime().unwrap_or(0);
+                index_json = Some(read_small(entry, size, MAX_INDEX_JSON, &name, &invalid)?);
+            }
             EntryName::Blob(digest) => {
+                let offset = entry.raw_file_position();
                 let mut hashing = HashingReader::new(entry);
                 let mut head = [0u8; 1];
                 let n = hashing.read(&mut head).map_err(not_tar)?;
-                let keep = n == 1 && head[0] == b'{' && size <= MAX_JSON_BLOB;
-                let json = if keep {
-                    let mut bytes = head.to_vec();
-                    hashing.read_to_end(&mut bytes).map_err(not_tar)?;
-                    Some(bytes)
-                } else {
-                    io::copy(&mut hashing, &mut io::sink()).map_err(not_tar)?;
-                    None
-                };
+                io::copy(&mut hashing, &mut io::sink()).map_err(not_tar)?;
                 let (actual, len) = hashing.finish();
                 if len != size {
                     return Err(invalid(format!(
@@ -266,12 +368,26 @@ pub fn read_bundle(path: &Utf8Path) -> Result<Layout, Error> {
                         "blob `{name}` does not match its digest (content is {actual})"
                     )));
                 }
-                blobs.insert(digest, StoredBlob { size, json });
+                let first = (n == 1).then_some(head[0]);
+                blobs.insert(
+                    digest,
+                    StoredBlob {
+                        size,
+                        offset,
+                        first,
+                        json: None,
+                    },
+                );
             }
         }
     }
-    let oci_layout = oci_layout
-        .ok_or_else(|| invalid("missing `oci-layout` (not an OCI image layout)".to_owned()))?;
+    let oci_layout = oci_layout.ok_or_else(|| {
+        invalid(if seen.is_empty() {
+            "it is empty (no `oci-layout`): not an OCI image layout".to_owned()
+        } else {
+            "missing `oci-layout` (not an OCI image layout)".to_owned()
+        })
+    })?;
     let layout_value: serde_json::Value = serde_json::from_slice(&oci_layout)
         .map_err(|e| invalid(format!("`oci-layout` is not JSON ({e})")))?;
     if layout_value
@@ -285,27 +401,141 @@ pub fn read_bundle(path: &Utf8Path) -> Result<Layout, Error> {
         )));
     }
     let index_json = index_json.ok_or_else(|| invalid("missing `index.json`".to_owned()))?;
-    Ok(Layout {
+    let mut layout = Layout {
         path: path.to_owned(),
         index_json,
+        index_mtime,
         blobs,
-    })
+    };
+    let file = archive.into_inner().into_inner();
+    load_referenced(&mut layout, file)?;
+    Ok(layout)
+}
+
+/// Walks `index.json` → image indexes → manifests → configs and layers, loading each
+/// referenced JSON document (a blob starting with `{`, at most [`MAX_JSON_BLOB`] bytes,
+/// re-hashed as it is read) and refusing blobs that nothing references. Malformed
+/// documents are left for [`inspect`] to report.
+fn load_referenced(layout: &mut Layout, mut file: File) -> Result<(), Error> {
+    let index: serde_json::Value = serde_json::from_slice(&layout.index_json)
+        .map_err(|e| layout.invalid(format!("`index.json` is not an OCI image index ({e})")))?;
+    let mut pending: Vec<serde_json::Value> = descriptors(&index);
+    let mut referenced = BTreeSet::new();
+    let mut walked = BTreeSet::new();
+    let mut total = 0u64;
+    while let Some(d) = pending.pop() {
+        let Some(digest) = d
+            .get("digest")
+            .and_then(|v| v.as_str())
+            .and_then(|v| v.parse::<Sha256Digest>().ok())
+        else {
+            continue;
+        };
+        let Some(blob) = layout.blobs.get(&digest) else {
+            continue;
+        };
+        referenced.insert(digest);
+        let (size, offset) = (blob.size, blob.offset);
+        if blob.json.is_none() && blob.first == Some(b'{') && size <= MAX_JSON_BLOB {
+            total += size;
+            if total > MAX_JSON_TOTAL {
+                return Err(layout.invalid(format!(
+                    "the bundle references more than {MAX_JSON_TOTAL} bytes of JSON documents"
+                )));
+            }
+            let bytes = read_blob_bytes(layout, &mut file, &digest, offset, size)?;
+            if let Some(blob) = layout.blobs.get_mut(&digest) {
+                blob.json = Some(bytes);
+            }
+        }
+        let media_type = d.get("mediaType").and_then(|v| v.as_str());
+        if matches!(media_type, Some(MANIFEST_MEDIA_TYPE | INDEX_MEDIA_TYPE))
+            && walked.insert(digest)
+        {
+            let doc = layout
+                .json_blob(&digest)
+                .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(bytes).ok());
+            if let Some(doc) = doc {
+                pending.extend(descriptors(&doc));
+            }
+        }
+    }
+    if let Some(digest) = layout.blobs.keys().find(|d| !referenced.contains(*d)) {
+        return Err(layout.invalid(format!(
+            "blob `blobs/sha256/{}` is not referenced by `index.json` or any manifest \
+             (bundles may not carry unreferenced blobs)",
+            digest.hex()
+        )));
+    }
+    Ok(())
+}
+
+/// The descriptors a manifest, image index or `index.json` points at.
+fn descriptors(doc: &serde_json::Value) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    if let Some(config) = doc.get("config") {
+        out.push(config.clone());
+    }
+    for key in ["layers", "manifests"] {
+        if let Some(list) = doc.get(key).and_then(|v| v.as_array()) {
+            out.extend(list.iter().cloned());
+        }
+    }
+    out
+}
+
+/// Reads one blob's bytes from the tarball at `offset` and checks them against `digest`.
+fn read_blob_bytes(
+    layout: &Layout,
+    file: &mut File,
+    digest: &Sha256Digest,
+    offset: u64,
+    size: u64,
+) -> Result<Vec<u8>, Error> {
+    let mut bytes = Vec::new();
+    let mut hashing = HashingReader::new(seek_blob(layout, file, offset, size)?);
+    hashing
+        .read_to_end(&mut bytes)
+        .map_err(|source| Error::Read {
+            path: layout.path.clone(),
+            source,
+        })?;
+    let (actual, len) = hashing.finish();
+    if actual != *digest || len != size {
+        return Err(layout.invalid(format!("blob {digest} changed while it was read")));
+    }
+    Ok(bytes)
+}
+
+fn seek_blob<'a>(
+    layout: &Layout,
+    file: &'a mut File,
+    offset: u64,
+    size: u64,
+) -> Result<io::Take<&'a mut File>, Error> {
+    file.seek(SeekFrom::Start(offset))
+        .map_err(|source| Error::Read {
+            path: layout.path.clone(),
+            source,
+        })?;
+    Ok(Read::take(file, size))
 }
 
 fn read_small(
     entry: impl Read,
     size: u64,
+    cap: u64,
     name: &str,
     invalid: &dyn Fn(String) -> Error,
 ) -> Result<Vec<u8>, Error> {
-    if size > MAX_JSON_BLOB {
+    if size > cap {
         return Err(invalid(format!(
-            "entry `{name}` is too large ({size} bytes)"
+            "entry `{name}` is too large ({size} bytes, the limit is {cap})"
         )));
     }
     let mut bytes = Vec::new();
     entry
-        .take(MAX_JSON_BLOB)
+        .take(cap)
         .read_to_end(&mut bytes)
         .map_err(|e| invalid(format!("entry `{name}` cannot be read ({e})")))?;
     Ok(bytes)
@@ -375,15 +605,18 @@ pub fn inspect(layout: &Layout) -> Result<BundleInfo, Error> {
                     )?;
                 for d in nested.manifests() {
                     let m_digest = digest_of(layout, d, &format!("image index {digest}"))?;
-                    manifests.push(manifest_info(layout, d, m_digest)?);
+                    if d.media_type().to_string() != MANIFEST_MEDIA_TYPE {
+                        return Err(layout.invalid(format!(
+                            "image index {digest} lists {m_digest} with media type `{}` \
+                             (nested indexes are not supported)",
+                            d.media_type()
+                        )));
+                    }
+                    manifests.push(manifest_info(layout, d, m_digest)?.0);
                 }
             }
             MANIFEST_MEDIA_TYPE => {
-                let info = manifest_info(layout, entry, digest)?;
-                let raw: ImageManifest =
-                    serde_json::from_slice(json_of(layout, &digest, "manifest")?).map_err(|e| {
-                        layout.invalid(format!("manifest {digest} does not parse ({e})"))
-                    })?;
+                let (info, raw) = manifest_info(layout, entry, digest)?;
                 if let Some(subject) = raw.subject() {
                     let subject_digest: Sha256Digest =
                         subject.digest().to_string().parse().map_err(|_| {
@@ -416,10 +649,13 @@ pub fn inspect(layout: &Layout) -> Result<BundleInfo, Error> {
                 .to_owned(),
         )
     })?;
+    let known: HashSet<Sha256Digest> = manifests
+        .iter()
+        .map(|m| m.digest)
+        .chain(referrers.iter().map(|r| r.digest))
+        .collect();
     for r in &referrers {
-        if !manifests.iter().any(|m| m.digest == r.subject)
-            && !referrers.iter().any(|o| o.digest == r.subject)
-        {
+        if !known.contains(&r.subject) {
             return Err(layout.invalid(format!(
                 "referrer {} points at {} which is not in the bundle",
                 r.digest, r.subject
@@ -442,10 +678,24 @@ fn manifest_info(
     layout: &Layout,
     d: &Descriptor,
     digest: Sha256Digest,
-) -> Result<ManifestInfo, Error> {
+) -> Result<(ManifestInfo, ImageManifest), Error> {
     let manifest: ImageManifest = serde_json::from_slice(json_of(layout, &digest, "manifest")?)
         .map_err(|e| layout.invalid(format!("manifest {digest} does not parse ({e})")))?;
     let what = format!("manifest {digest}");
+    if manifest.schema_version() != 2 {
+        return Err(layout.invalid(format!(
+            "{what} has schemaVersion {} (only 2 is supported)",
+            manifest.schema_version()
+        )));
+    }
+    if let Some(media_type) = manifest.media_type() {
+        let media_type = media_type.to_string();
+        if media_type != MANIFEST_MEDIA_TYPE {
+            return Err(layout.invalid(format!(
+                "{what} has mediaType `{media_type}`, expected `{MANIFEST_MEDIA_TYPE}`"
+            )));
+        }
+    }
     let config = layer_info(layout, manifest.config(), &what)?;
     let layers = manifest
         .layers()
@@ -453,7 +703,7 @@ fn manifest_info(
         .map(|l| layer_info(layout, l, &what))
         .collect::<Result<Vec<_>, _>>()?;
     let annotations = annotations(manifest.annotations().as_ref());
-    Ok(ManifestInfo {
+    let info = ManifestInfo {
         digest,
         size: d.size(),
         target: annotations.get(TARGET_ANNOTATION).cloned(),
@@ -466,120 +716,6 @@ fn manifest_info(
         config,
         layers,
         annotations,
-    })
-}
-
-/// A file name from a layer title that is safe to create inside the output directory.
-fn safe_file_name(title: &str) -> Option<&str> {
-    let ok = !title.is_empty()
-        && title != "."
-        && title != ".."
-        && !title.contains(['/', '\\', '\0'])
-        && !title.starts_with('.');
-    ok.then_some(title)
-}
-
-/// Validates `bundle` and writes each plugin artifact to `dir/<target>/<file name>`,
-/// re-checking its digest while writing. Nothing is written outside `dir`; a file whose
-/// digest does not match is never left behind.
-pub fn extract(bundle: &Utf8Path, dir: &Utf8Path) -> Result<Vec<ExtractedFile>, Error> {
-    let layout = read_bundle(bundle)?;
-    let info = inspect(&layout)?;
-    let mut wanted: BTreeMap<Sha256Digest, Vec<(String, Utf8PathBuf)>> = BTreeMap::new();
-    for m in &info.manifests {
-        let target = m.target.clone().ok_or_else(|| {
-            layout.invalid(format!(
-                "manifest {} has no {TARGET_ANNOTATION} annotation",
-                m.digest
-            ))
-        })?;
-        if safe_file_name(&target).is_none() {
-            return Err(layout.invalid(format!(
-                "manifest {} has an unsafe target `{target}`",
-                m.digest
-            )));
-        }
-        for layer in &m.layers {
-            if layer.media_type != WASM_LAYER_MEDIA_TYPE
-                && layer.media_type != CDYLIB_LAYER_MEDIA_TYPE
-            {
-                continue;
-            }
-            let title = layer.title.as_deref().unwrap_or_default();
-            let name = safe_file_name(title).ok_or_else(|| {
-                layout.invalid(format!(
-                    "layer {} has an unsafe file name `{title}`",
-                    layer.digest
-                ))
-            })?;
-            wanted
-                .entry(layer.digest)
-                .or_default()
-                .push((target.clone(), dir.join(&target).join(name)));
-        }
-    }
-    let mut archive = open_archive(bundle)?;
-    let not_tar = |e: io::Error| Error::Invalid {
-        path: bundle.to_owned(),
-        problem: format!("not a readable tar archive ({e})"),
     };
-    let mut written = Vec::new();
-    for entry in archive.entries().map_err(not_tar)? {
-        let entry = entry.map_err(not_tar)?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let Some(hex) = name.trim_start_matches("./").strip_prefix("blobs/sha256/") else {
-            continue;
-        };
-        let Ok(digest) = format!("sha256:{hex}").parse::<Sha256Digest>() else {
-            continue;
-        };
-        let Some(outputs) = wanted.remove(&digest) else {
-            continue;
-        };
-        let (first_target, first_path) = &outputs[0];
-        let mut out = AtomicFile::create(first_path).map_err(|source| Error::Extract {
-            path: first_path.clone(),
-            source,
-        })?;
-        let mut hashing = HashingReader::new(entry);
-        io::copy(&mut hashing, &mut out).map_err(|source| Error::Extract {
-            path: first_path.clone(),
-            source,
-        })?;
-        let (actual, size) = hashing.finish();
-        if actual != digest {
-            return Err(layout.invalid(format!("blob {digest} changed while extracting")));
-        }
-        out.commit().map_err(|source| Error::Extract {
-            path: first_path.clone(),
-            source,
-        })?;
-        written.push(ExtractedFile {
-            target: first_target.clone(),
-            path: first_path.clone(),
-            digest,
-            size,
-        });
-        for (target, path) in &outputs[1..] {
-            let copy_err = |source| Error::Extract {
-                path: path.clone(),
-                source,
-            };
-            let mut src = File::open(first_path).map_err(copy_err)?;
-            let mut dest = AtomicFile::create(path).map_err(copy_err)?;
-            io::copy(&mut src, &mut dest).map_err(copy_err)?;
-            dest.commit().map_err(copy_err)?;
-            written.push(ExtractedFile {
-                target: target.clone(),
-                path: path.clone(),
-                digest,
-                size,
-            });
-        }
-    }
-    if let Some((digest, _)) = wanted.into_iter().next() {
-        return Err(layout.invalid(format!("blob {digest} disappeared while extracting")));
-    }
-    written.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(written)
+    Ok((info, manifest))
 }

@@ -2,12 +2,13 @@
 //! referrers and write the bundle again without touching any existing blob or manifest.
 //!
 //! Every blob is copied byte for byte (small JSON documents in memory, everything else
-//! streamed into a scratch directory beside the bundle and re-hashed on the way), the index
-//! entries are kept in their order and the tar mtime of the original is reused, so writing
-//! the rebuilt layout unchanged reproduces the original tarball exactly.
+//! streamed into a run directory ([`crate::scratch::RunDir`]) beside the bundle and
+//! re-hashed on the way), the index entries are kept in their order and the tar mtime of
+//! the original is reused, so writing the rebuilt layout unchanged reproduces the original
+//! tarball exactly.
 
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
@@ -15,7 +16,7 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use super::Error;
 use super::pack::{Attachment, BlobSource, LayoutBuilder, referrer_manifest};
 use super::read::read_bundle;
-use crate::types::{HashingReader, Sha256Digest};
+use crate::types::Sha256Digest;
 
 /// A layout rebuilt from a bundle; keep it alive until written (it owns the scratch files).
 pub struct RebuiltLayout {
@@ -23,7 +24,7 @@ pub struct RebuiltLayout {
     pub builder: LayoutBuilder,
     /// The mtime of the original tar entries (reuse it when writing).
     pub epoch: i64,
-    _scratch: tempfile::TempDir,
+    _scratch: crate::scratch::RunDir,
 }
 
 impl std::fmt::Debug for RebuiltLayout {
@@ -47,64 +48,31 @@ pub fn rebuild(bundle: &Utf8Path) -> Result<RebuiltLayout, Error> {
         Some(p) if !p.as_str().is_empty() => p.to_owned(),
         _ => Utf8PathBuf::from("."),
     };
-    let scratch = tempfile::Builder::new()
-        .prefix(".plugpack-rebuild-")
-        .tempdir_in(&parent)
-        .map_err(|source| Error::Write {
-            path: parent.clone(),
-            source,
-        })?;
-    let scratch_dir =
-        Utf8PathBuf::from_path_buf(scratch.path().to_owned()).map_err(|p| Error::Write {
-            path: parent.clone(),
-            source: io::Error::other(format!("non-UTF-8 temporary path {}", p.display())),
-        })?;
+    let scratch = crate::scratch::RunDir::create_in(&parent).map_err(|source| Error::Write {
+        path: parent.clone(),
+        source,
+    })?;
+    let scratch_dir = scratch.path().to_owned();
     let read_err = |source: io::Error| Error::Read {
         path: bundle.to_owned(),
         source,
     };
-    let file = File::open(bundle).map_err(read_err)?;
-    let mut archive = tar::Archive::new(BufReader::new(file));
+    let mut file = File::open(bundle).map_err(read_err)?;
     let mut builder = LayoutBuilder::new();
-    let mut epoch = 0i64;
-    for entry in archive.entries().map_err(read_err)? {
-        let mut entry = entry.map_err(read_err)?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let name = name.trim_start_matches("./");
-        if name == "index.json" {
-            epoch = entry
-                .header()
-                .mtime()
-                .ok()
-                .and_then(|m| i64::try_from(m).ok())
-                .unwrap_or(0);
-            continue;
-        }
-        let Some(hex) = name.strip_prefix("blobs/sha256/") else {
-            continue;
-        };
-        let Ok(digest) = format!("sha256:{hex}").parse::<Sha256Digest>() else {
-            continue;
-        };
-        if let Some(json) = layout.json_blob(&digest) {
+    let epoch = i64::try_from(layout.index_mtime).unwrap_or(0);
+    for digest in layout.blob_digests() {
+        if let Some(json) = layout.json_blob(digest) {
             builder.add_bytes(json.to_vec());
             continue;
         }
         let dest = scratch_dir.join(digest.hex());
-        let mut out = File::create(&dest).map_err(|source| Error::Write {
+        let write_err = |source| Error::Write {
             path: dest.clone(),
             source,
-        })?;
-        let mut hashing = HashingReader::new(&mut entry);
-        io::copy(&mut hashing, &mut out).map_err(read_err)?;
-        let (actual, size) = hashing.finish();
-        if actual != digest {
-            return Err(Error::Invalid {
-                path: bundle.to_owned(),
-                problem: format!("blob {digest} changed while it was read"),
-            });
-        }
-        builder.add_file(&dest, digest, size);
+        };
+        let mut out = File::create(&dest).map_err(write_err)?;
+        let size = layout.copy_blob(&mut file, digest, &mut out, &write_err)?;
+        builder.add_file(&dest, *digest, size);
     }
     builder.index = index.manifests().clone();
     builder.index_annotations = index

@@ -32,6 +32,15 @@ pub struct FingerprintedArtifact {
     pub fingerprint: fingerprint::AbiFingerprint,
 }
 
+impl FingerprintedArtifact {
+    /// The default file name of its document (`fingerprint -o DIR/`):
+    /// `<plugin>-<version>-<target>.abi.json`.
+    pub fn file_name(&self) -> String {
+        let a = &self.artifact;
+        format!("{}-{}-{}.abi.json", a.plugin, a.version, a.target)
+    }
+}
+
 /// Options of `fingerprint` (and `abi-check`) beyond the build's.
 #[derive(Debug, Clone, Default)]
 pub struct FingerprintOptions {
@@ -87,7 +96,7 @@ pub fn fingerprint_artifacts(
     let mut companion: Option<BuildOutput> = None;
     for artifact in &build.artifacts {
         ctx.reporter().status(
-            "Fingerprinting",
+            "Fingerprint",
             &format!("{} ({})", artifact.file_name, artifact.target),
         );
         let mut doc = fingerprint::fingerprint_file(&artifact.path)?;

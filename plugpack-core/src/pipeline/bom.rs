@@ -11,6 +11,7 @@ use crate::fingerprint;
 use crate::oci::Attachment;
 use crate::project::{LoadOptions, Project};
 use crate::sbom::{self, SbomOptions};
+use crate::types::OutputPath;
 
 /// The SBOM of `artifact` as an OCI referrer of its plugin manifest.
 pub(super) fn sbom_attachment(
@@ -50,8 +51,8 @@ pub enum SbomDestination {
     Default,
     /// `-o -`: return the bytes for stdout (exactly one document).
     Stdout,
-    /// `-o PATH`: an existing directory receives the default file names; anything else is
-    /// the file (exactly one document).
+    /// `-o PATH`: a directory (existing, or ending in `/`, see [`OutputPath`]) receives the
+    /// default file names; anything else is the file (exactly one document).
     Path(Utf8PathBuf),
 }
 
@@ -135,8 +136,11 @@ pub fn sbom(
     }
     let dir_output = match &options.output {
         SbomDestination::Default => Some(sbom::default_dir(project)),
-        SbomDestination::Path(p) if p.is_dir() => Some(p.clone()),
-        SbomDestination::Stdout | SbomDestination::Path(_) => None,
+        SbomDestination::Path(p) => match OutputPath::new(p) {
+            OutputPath::Dir(dir) => Some(dir),
+            OutputPath::File(_) => None,
+        },
+        SbomDestination::Stdout => None,
     };
     if dir_output.is_none() && docs.len() != 1 {
         let artifacts: Vec<String> = docs
@@ -191,11 +195,10 @@ pub fn sbom_from_artifact(
     let doc = sbom::from_artifact(file, &options.sbom, ctx)?;
     let bytes = doc.to_json()?;
     let path = match &options.output {
-        SbomDestination::Path(p) if p.is_dir() => Some(p.join(format!(
+        SbomDestination::Path(p) => Some(OutputPath::new(p).file(&format!(
             "{}.cdx.json",
             file.file_name().unwrap_or("artifact")
         ))),
-        SbomDestination::Path(p) => Some(p.clone()),
         SbomDestination::Default | SbomDestination::Stdout => None,
     };
     if let Some(p) = &path {

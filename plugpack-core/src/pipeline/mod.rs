@@ -3,7 +3,10 @@
 //! `package` = build (or take `--artifact` files) → fingerprint → audit of every plugin
 //! (refuses on denied findings unless `--allow-findings`, before any bundle is written) →
 //! attachments (CycloneDX SBOM, ABI fingerprint, audit report, as OCI referrers) → one bundle
-//! per plugin → optional signature. `sbom` = build → one SBOM per artifact, written to files
+//! per plugin → optional signature. Each bundle is written and signed in a run directory
+//! beside its output ([`crate::scratch::RunDir`]) and renamed into place only when complete
+//! (and signed, with `--key`), so a killed run never leaves an unsigned or partial bundle at
+//! the output path. `sbom` = build → one SBOM per artifact, written to files
 //! or returned for stdout. Each step is a plain call on the previous step's typed output.
 //!
 //! Each command's composition has its own file: `package` and the build here, `bom.rs`'s
@@ -20,7 +23,7 @@ pub use bom::{SbomDestination, SbomRun, SbomRunOptions, WrittenSbom, sbom, sbom_
 
 use abi::{abi_attachment, external_fingerprints};
 use bom::sbom_attachment;
-use camino::Utf8PathBuf;
+use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::audit;
@@ -34,7 +37,8 @@ use crate::{Error, Result};
 /// Options of `package` beyond the build's.
 #[derive(Debug, Clone, Default)]
 pub struct PackageOptions {
-    /// `-o`: output path (only with exactly one plugin selected).
+    /// `-o`: the bundle file (only with exactly one plugin selected), or a directory that
+    /// receives each plugin's default file name ([`crate::types::OutputPath`]).
     pub output: Option<Utf8PathBuf>,
     /// `--artifact`: package these prebuilt files instead of building.
     pub artifacts: Vec<Utf8PathBuf>,
@@ -44,8 +48,14 @@ pub struct PackageOptions {
     pub no_embed_dependencies: bool,
     /// `--allow-findings`: bundle even when the audit has denied findings.
     pub allow_findings: bool,
-    /// Audit options (`--db`).
+    /// Audit options (`--db`). `package` always goes on without a database (with a loud
+    /// warning and the verdict `unchecked`), whatever [`audit::ScanOptions::allow_no_db`] says.
     pub audit: audit::ScanOptions,
+    /// The `cargo plugpack audit` arguments that reproduce this run's audit (manifest,
+    /// features, targets, profile, database, cargo flags), without the package selection:
+    /// a refusal names `cargo plugpack audit -p <package> <these>` (plus `--allow-no-db`
+    /// when there was no database), so the hinted command shows the same findings.
+    pub audit_rerun_args: Vec<String>,
 }
 
 /// One bundle written by `package`.
@@ -155,16 +165,33 @@ fn same_plan(planned: &Project, fresh: &Project) -> bool {
         && serde_json::to_value(&planned.plugins).ok() == serde_json::to_value(&fresh.plugins).ok()
 }
 
-/// Plugin-manifest annotation holding the audit outcome (`clean`, `denied`,
-/// `database-unusable`); signatures over the manifest cover it.
+/// Plugin-manifest annotation holding the audit verdict ([`audit::Outcome`]: `clean`,
+/// `warned`, `unchecked`, `denied`, `database-unusable`); signatures over the manifest
+/// cover it.
 pub const AUDIT_VERDICT_ANNOTATION: &str = "dev.plugpack.audit.verdict";
 
-/// The default bundle path: `<target-dir>/plugpack/<name>-<version>.oci.tar`.
-pub fn default_bundle_path(project: &Project, name: &str, version: &str) -> Utf8PathBuf {
+/// The default bundle file name: `<name>-<version>.oci.tar` for the `release` profile,
+/// `<name>-<version>-<profile>.oci.tar` for any other (`dev`, custom), so bundles of one
+/// version built with different profiles never overwrite each other.
+pub fn bundle_file_name(name: &str, version: &str, profile: &str) -> String {
+    if profile == "release" {
+        format!("{name}-{version}.oci.tar")
+    } else {
+        format!("{name}-{version}-{profile}.oci.tar")
+    }
+}
+
+/// The default bundle path: `<target-dir>/plugpack/` + [`bundle_file_name`].
+pub fn default_bundle_path(
+    project: &Project,
+    name: &str,
+    version: &str,
+    profile: &str,
+) -> Utf8PathBuf {
     project
         .target_dir
         .join("plugpack")
-        .join(format!("{name}-{version}.oci.tar"))
+        .join(bundle_file_name(name, version, profile))
 }
 
 /// Builds (or takes `--artifact` files) and writes one bundle per plugin.
@@ -174,13 +201,20 @@ pub fn package(
     options: &PackageOptions,
     ctx: &Ctx,
 ) -> Result<PackageOutput> {
-    if options.output.is_some() && project.plugins.len() > 1 {
+    let output_path = options.output.as_deref().map(crate::types::OutputPath::new);
+    if matches!(output_path, Some(crate::types::OutputPath::File(_))) && project.plugins.len() > 1 {
         return Err(Error::Usage(
-            "-o/--output needs exactly one selected plugin (use -p NAME)".to_owned(),
+            "-o/--output FILE needs exactly one selected plugin (use -p NAME, or give a \
+             directory: -o DIR/)"
+                .to_owned(),
         ));
     }
-    // Load the key before building so a bad key fails fast.
+    let profile = build_options.profile.name();
+    // Load the key and check the signature's times before building so they fail fast.
     let signing_key = options.sign.as_ref().map(|o| o.key.load(ctx)).transpose()?;
+    if let Some(sign_options) = &options.sign {
+        crate::sign::check_times(sign_options, ctx)?;
+    }
     let build = if options.artifacts.is_empty() {
         build_plugins(project, build_options, !options.no_embed_dependencies, ctx)?
     } else {
@@ -194,17 +228,23 @@ pub fn package(
     // Audit every plugin's exact dependency set before writing anything: a denied finding
     // in any plugin stops the run with no bundle written (unless `--allow-findings`).
     let mut reports = std::collections::BTreeMap::new();
+    let scan_options = audit::ScanOptions {
+        allow_no_db: true,
+        ..options.audit.clone()
+    };
     for plugin in &project.plugins {
-        let report = audit::scan(project, &build, plugin, &options.audit, ctx)?;
-        if report.outcome != audit::Outcome::Clean && !options.allow_findings {
+        let report = audit::scan(project, &build, plugin, &scan_options, ctx)?;
+        if report.outcome.refuses() && !options.allow_findings {
             return Err(Error::Audit(audit::Error::Findings {
                 plugin: plugin.name.clone(),
+                rerun: audit_rerun(plugin, &report, &options.audit_rerun_args),
                 denied: report.summary.denied,
                 outcome: report.outcome,
             }));
         }
         reports.insert(plugin.name.clone(), report);
     }
+    let revision = revision(project, ctx);
     let mut bundles = Vec::new();
     for plugin in &project.plugins {
         let artifacts: Vec<BuiltArtifact> = build
@@ -213,10 +253,10 @@ pub fn package(
             .filter(|a| a.plugin == plugin.name)
             .cloned()
             .collect();
-        let output = options
-            .output
-            .clone()
-            .unwrap_or_else(|| default_bundle_path(project, &plugin.name, &plugin.version));
+        let output = match &output_path {
+            Some(out) => out.file(&bundle_file_name(&plugin.name, &plugin.version, &profile)),
+            None => default_bundle_path(project, &plugin.name, &plugin.version, &profile),
+        };
         let targets: Vec<&str> = artifacts.iter().map(|a| a.target.as_str()).collect();
         ctx.reporter().status(
             "Packaging",
@@ -232,10 +272,7 @@ pub fn package(
             .ok_or_else(|| Error::Usage(format!("no audit report for {}", plugin.name)))?;
         let report_bytes = crate::types::canonical_json(&report.for_bundle())
             .map_err(|e| Error::Audit(audit::Error::Serialize(e)))?;
-        let verdict = serde_json::to_value(report.outcome)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let verdict = report.outcome.as_str().to_owned();
         let audit_attachments: Vec<oci::Attachment> = artifacts
             .iter()
             .map(|a| oci::Attachment {
@@ -250,10 +287,17 @@ pub fn package(
                     .collect(),
             })
             .collect();
+        // Everything is written and signed in a run directory beside the output; the
+        // finished (signed) bundle is renamed into place last. A kill at any point leaves
+        // the previous bundle at `output` and a run directory the next run removes.
+        let run = stage_dir(&output)?;
+        let staged = run
+            .path()
+            .join(output.file_name().unwrap_or("bundle.oci.tar"));
         let pack_options = PackOptions {
-            output: output.clone(),
+            output: staged.clone(),
             epoch: project.epoch,
-            revision: project.vcs_revision.clone(),
+            revision: revision.clone(),
         };
         let mut attachments = Vec::new();
         for artifact in &artifacts {
@@ -272,23 +316,29 @@ pub fn package(
             attachments.push(abi_attachment(f)?);
         }
         attachments.extend(audit_attachments);
+        let plugin = &licensed(plugin, ctx);
         ctx.reporter().begin(&format!("writing {output}"));
         let info = oci::pack(plugin, &artifacts, &attachments, &pack_options);
         ctx.reporter().end();
         let mut info = info?;
         let signature = match (&signing_key, &options.sign) {
             (Some(key), Some(sign_options)) => {
-                let signed = crate::sign::sign_bundle_with(&output, key, sign_options, ctx)?;
-                info = oci::inspect(&oci::read_bundle(&output)?)?;
+                let signed = crate::sign::sign_staged(&staged, &output, key, sign_options, ctx)?;
+                info = oci::inspect(&oci::read_bundle(&staged)?)?;
                 Some(signed)
             }
             _ => None,
         };
         let (file_sha256, _) =
-            crate::types::Sha256Digest::of_file(&output).map_err(|source| oci::Error::Read {
-                path: output.clone(),
+            crate::types::Sha256Digest::of_file(&staged).map_err(|source| oci::Error::Read {
+                path: staged.clone(),
                 source,
             })?;
+        publish(&staged, &output)?;
+        if let Some(minisig) = signature.as_ref().and_then(|s| s.minisig.as_ref()) {
+            publish(&Utf8PathBuf::from(format!("{staged}.minisig")), minisig)?;
+        }
+        drop(run);
         bundles.push(WrittenBundle {
             plugin: plugin.name.clone(),
             version: plugin.version.clone(),
@@ -300,6 +350,102 @@ pub fn package(
         });
     }
     Ok(PackageOutput { build, bundles })
+}
+
+/// The `cargo plugpack audit` command that reproduces `report` for `plugin`.
+fn audit_rerun(
+    plugin: &crate::project::Plugin,
+    report: &audit::AuditReport,
+    args: &[String],
+) -> String {
+    let mut words = vec![
+        "cargo".to_owned(),
+        "plugpack".to_owned(),
+        "audit".to_owned(),
+        "-p".to_owned(),
+        plugin.package_name.clone(),
+    ];
+    words.extend(args.iter().cloned());
+    if report.advisories == audit::AdvisoryStatus::NotChecked {
+        words.push("--allow-no-db".to_owned());
+    }
+    words
+        .iter()
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `word` as a POSIX shell word: unchanged when it needs no quoting, else single-quoted.
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-./:=@%+,".contains(&b));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The revision `package` stamps on the bundle: HEAD's commit, with `-dirty` (as
+/// `git describe --dirty` does) when tracked files under the workspace root have uncommitted
+/// changes, with a warning; untracked files do not count (they are in no commit).
+fn revision(project: &Project, ctx: &Ctx) -> Option<String> {
+    let head = project.vcs_revision.clone()?;
+    if crate::project::worktree_dirty(&project.workspace_root) != Some(true) {
+        return Some(head);
+    }
+    ctx.reporter().warn(&format!(
+        "the working tree at {} has uncommitted changes: the bundle's revision is recorded as {head}-dirty (commit them for a reproducible release)",
+        project.workspace_root
+    ));
+    Some(format!("{head}-dirty"))
+}
+
+/// `plugin` with its licence as the `org.opencontainers.image.licenses` annotation needs it:
+/// a valid SPDX expression (`MIT/Apache-2.0` becomes `MIT OR Apache-2.0`, as in the SBOM),
+/// or none, with a warning, when the string cannot be made one.
+fn licensed(plugin: &crate::project::Plugin, ctx: &Ctx) -> crate::project::Plugin {
+    let mut plugin = plugin.clone();
+    plugin.license = match sbom::Licensing::of(plugin.license.as_deref()) {
+        sbom::Licensing::Spdx(expression) => Some(expression),
+        sbom::Licensing::NonSpdx(raw) => {
+            ctx.reporter().warn(&format!(
+                "{}: licence `{raw}` is not an SPDX expression; the bundle has no org.opencontainers.image.licenses annotation",
+                plugin.name
+            ));
+            None
+        }
+        sbom::Licensing::Missing => None,
+    };
+    plugin
+}
+
+/// A run directory beside `output` (see [`crate::scratch`]).
+fn stage_dir(output: &Utf8Path) -> Result<crate::scratch::RunDir> {
+    let parent = match output.parent() {
+        Some(p) if !p.as_str().is_empty() => p.to_owned(),
+        _ => Utf8PathBuf::from("."),
+    };
+    crate::scratch::RunDir::create_in(&parent).map_err(|source| {
+        Error::Oci(oci::Error::Write {
+            path: output.to_owned(),
+            source,
+        })
+    })
+}
+
+/// Renames a finished file from the run directory to its final path (same directory tree,
+/// so the rename is atomic: readers see the old file or the new one, never a mix).
+fn publish(staged: &Utf8Path, dest: &Utf8Path) -> Result<()> {
+    std::fs::rename(staged, dest).map_err(|source| {
+        Error::Oci(oci::Error::Write {
+            path: dest.to_owned(),
+            source,
+        })
+    })
 }
 
 fn external_artifacts(
@@ -319,6 +465,14 @@ fn external_artifacts(
             "give one --target per --artifact, in the same order".to_owned(),
         ));
     }
+    // Without --target, the plugin's configured targets (metadata, then cargo's configuration)
+    // label the file, as they would have chosen the build's target.
+    let configured = build::targets_for(
+        plugin,
+        &BuildOptions::default(),
+        &project.cargo_config,
+        &toolchain,
+    );
     let mut artifacts = Vec::new();
     for (i, path) in options.artifacts.iter().enumerate() {
         let target = build_options
@@ -330,6 +484,7 @@ fn external_artifacts(
             plugin,
             path,
             target,
+            &configured,
             &toolchain.host,
         )?);
     }
@@ -341,10 +496,36 @@ fn external_artifacts(
             reason: "two artifacts for the same target".to_owned(),
         }));
     }
+    // The platform filter of the SBOM and audit uses the cfg values the configured rustflags
+    // give, as for a build.
+    let mut target_cfg = std::collections::BTreeMap::new();
+    for target in targets {
+        if let Some(cfg) = build::configured_target_cfg(ctx, project, target, &toolchain.host)? {
+            target_cfg.insert(target.to_owned(), cfg);
+        }
+    }
     Ok(BuildOutput {
         artifacts,
         units: Vec::new(),
         toolchain: Some(toolchain),
-        target_cfg: Default::default(),
+        target_cfg,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn hint_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_quote("--db"), "--db");
+        assert_eq!(
+            shell_quote("/tmp/a-b_c/Cargo.toml"),
+            "/tmp/a-b_c/Cargo.toml"
+        );
+        assert_eq!(shell_quote("a,b"), "a,b");
+        assert_eq!(shell_quote("my dir/db"), "'my dir/db'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
 }

@@ -34,6 +34,15 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// Cargo's configuration (`.cargo/config.toml`, `CARGO_*` variables) cannot be resolved.
+    #[error("cannot resolve cargo's configuration for {dir}")]
+    CargoConfig {
+        /// The directory it was resolved from.
+        dir: Utf8PathBuf,
+        /// cargo-config2's error, which names the file or variable.
+        #[source]
+        source: Box<cargo_config2::Error>,
+    },
     /// `cargo metadata` failed.
     #[error("cargo metadata failed")]
     Metadata(#[source] cargo_metadata::Error),

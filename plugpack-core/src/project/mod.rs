@@ -5,6 +5,7 @@
 //! flags). Output: [`Project`]. Side effects: runs `cargo metadata` and, for the bundle's
 //! timestamp and revision, `git` (read-only). No files are written.
 
+pub mod cargo_config;
 mod cfg;
 mod error;
 
@@ -14,6 +15,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::{Metadata, MetadataCommand, Package, PackageId};
 use serde::Serialize;
 
+pub use cargo_config::CargoConfig;
 pub use cfg::{
     Config, Table, parse as parse_config, read as read_config,
     read_standalone as read_standalone_config,
@@ -140,8 +142,12 @@ pub struct Project {
     pub workspace_root: Utf8PathBuf,
     /// The workspace's root manifest.
     pub root_manifest: Utf8PathBuf,
-    /// Cargo's target directory (or the `--target-dir` override).
+    /// Cargo's target directory: `--target-dir`, else the one cargo's configuration names
+    /// (see [`CargoConfig`]), else `cargo metadata`'s.
     pub target_dir: Utf8PathBuf,
+    /// Cargo's configuration as cargo reads it in the workspace root, where plugpack runs
+    /// cargo: the configured targets and target directory.
+    pub cargo_config: CargoConfig,
     /// The selected plugins, sorted by name.
     pub plugins: Vec<Plugin>,
     /// `[workspace.metadata.plugpack]`.
@@ -213,9 +219,11 @@ pub fn from_metadata(
     }
     plugins.sort_by(|a, b| a.name.cmp(&b.name));
 
+    let cargo_config = CargoConfig::load(ctx, &metadata.workspace_root)?;
     let target_dir = options
         .target_dir
         .clone()
+        .or_else(|| cargo_config.target_dir.clone())
         .unwrap_or_else(|| metadata.target_directory.clone());
     let epoch = match ctx.source_date_epoch()? {
         Some(epoch) => epoch,
@@ -226,6 +234,7 @@ pub fn from_metadata(
         workspace_root: metadata.workspace_root.clone(),
         root_manifest,
         target_dir,
+        cargo_config,
         plugins,
         workspace_config,
         metadata,
@@ -309,6 +318,19 @@ fn git(dir: &Utf8Path, args: &[&str]) -> Option<String> {
     process::stdout_string(&mut cmd)
         .ok()
         .filter(|s| !s.is_empty())
+}
+
+/// Whether tracked files under `dir` have uncommitted changes (staged or not), as
+/// `git describe --dirty` decides; untracked files do not count. `None` outside a git
+/// checkout or when git fails.
+pub fn worktree_dirty(dir: &Utf8Path) -> Option<bool> {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
+        .arg(dir)
+        .args(["status", "--porcelain", "--untracked-files=no", "--", "."]);
+    process::stdout_string(&mut cmd)
+        .ok()
+        .map(|s| !s.trim().is_empty())
 }
 
 fn git_commit_time(dir: &Utf8Path) -> Option<i64> {

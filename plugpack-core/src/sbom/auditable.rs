@@ -79,8 +79,11 @@ pub enum EmbedError {
         #[source]
         source: std::io::Error,
     },
-    /// `objcopy` failed.
-    #[error("cannot embed the dependency list into {path} with objcopy")]
+    /// `objcopy` failed, or is not installed (the message then names binutils).
+    #[error(
+        "cannot embed the dependency list into {path} with objcopy{}",
+        objcopy_hint(source)
+    )]
     Objcopy {
         /// The file.
         path: Utf8PathBuf,
@@ -193,6 +196,18 @@ pub fn decode(path: &Utf8Path, payload: &[u8]) -> Result<VersionInfo, EmbedError
     serde_json::from_slice(&json).map_err(|e| invalid(format!("not cargo-auditable JSON ({e})")))
 }
 
+/// When objcopy is missing, which package provides it.
+fn objcopy_hint(error: &crate::process::ProcessError) -> &'static str {
+    match error {
+        crate::process::ProcessError::Spawn { source, .. }
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            " (not found: install binutils, e.g. `apt install binutils`, or set OBJCOPY)"
+        }
+        _ => "",
+    }
+}
+
 /// Writes a copy of `artifact` with `set`'s list embedded under `dir` and returns the
 /// artifact describing the copy.
 pub fn embed(
@@ -232,13 +247,16 @@ pub fn embed(
             .permissions();
         std::fs::set_permissions(&out, permissions).map_err(io("write", &out))?;
     } else if magic == *b"\x7fELF" {
-        // Unique temporary names in the output directory: concurrent runs never see a
-        // half-written file, and the final rename is atomic.
+        // Temporaries in this run's own directory beside the output: concurrent runs never
+        // see a half-written file, the final rename is atomic, and a killed run's leftovers
+        // are removed by the next run (see `crate::scratch`).
+        let run = crate::scratch::RunDir::create_in(&out_dir)
+            .map_err(io("create a temporary directory in", &out_dir))?;
         let temp = |suffix: &str| {
             tempfile::Builder::new()
-                .prefix(".plugpack-embed-")
+                .prefix("embed-")
                 .suffix(suffix)
-                .tempfile_in(&out_dir)
+                .tempfile_in(run.path())
                 .map_err(io("create a temporary file in", &out_dir))
         };
         let section_file = temp(".dep-v0")?;
@@ -491,6 +509,23 @@ mod tests {
         assert_eq!(sections[1].name.as_deref(), Some(SECTION));
         assert_eq!(&once[sections[1].payload.clone()], &payload[..]);
         assert!(wasm_sections(path, b"\0asm\x01\0\0\0\x00\x05ab").is_err());
+    }
+
+    #[test]
+    fn a_missing_objcopy_names_binutils() {
+        let spawn =
+            crate::process::output(&mut Command::new("plugpack-no-such-objcopy")).unwrap_err();
+        let e = EmbedError::Objcopy {
+            path: "libx.so".into(),
+            source: spawn,
+        };
+        assert!(e.to_string().contains("install binutils"), "{e}");
+        let failed = crate::process::output(&mut Command::new("false")).unwrap_err();
+        let e = EmbedError::Objcopy {
+            path: "libx.so".into(),
+            source: failed,
+        };
+        assert!(!e.to_string().contains("binutils"), "{e}");
     }
 
     #[test]

@@ -39,6 +39,12 @@ pub(super) fn artifact_properties(
         Property::new("plugpack:cargo:profile", artifact.profile.clone()),
         Property::new("plugpack:dependency-set:exact", set.exact.to_string()),
     ];
+    for reason in &set.inexact_reasons {
+        props.push(Property::new(
+            "plugpack:dependency-set:inexact-reason",
+            reason.clone(),
+        ));
+    }
     if let Some(rustc) = &artifact.rustc_version {
         props.push(Property::new("plugpack:rustc:version", rustc.clone()));
     }

@@ -7,10 +7,10 @@
 //! caller's business ([`Sbom::to_json`] gives the bytes).
 //!
 //! # Which components
-//! The crate set is [`depset::compute_for_target`]: the crates cargo reported compiling in
-//! this build (its `compiler-artifact` messages), reached from the plugin over normal
-//! dependency edges that apply on the artifact's target (`scope: required`) or through build
-//! scripts and proc-macros (`scope: excluded`, dropped with [`SbomOptions::build_deps`] off).
+//! The crate set is [`depset::compute_exact`], computed per compilation unit of this build
+//! (its `compiler-artifact` messages): the units linked into the plugin (`scope: required`)
+//! and the host-side units of its build scripts and proc-macros (`scope: excluded`, dropped
+//! with [`SbomOptions::build_deps`] off).
 //! Dev-dependencies, other-platform and `cfg(any())` dependencies never appear.
 //!
 //! # Determinism
@@ -39,7 +39,7 @@
 //! | `plugpack:license:non-spdx` | crates | `true` when `licenses` holds free text, not SPDX |
 //! | `plugpack:license:missing` | crates | `true` when the crate declares no licence |
 //! | `plugpack:license:file` | crates | `license-file`, relative to the crate |
-//! | `plugpack:artifact:*`, `plugpack:target`, `plugpack:plugin:kind`, `plugpack:rustc:version`, `plugpack:cargo:profile`, `plugpack:dependency-set:exact` | plugin | the artifact and how it was built |
+//! | `plugpack:artifact:*`, `plugpack:target`, `plugpack:plugin:kind`, `plugpack:rustc:version`, `plugpack:cargo:profile`, `plugpack:dependency-set:exact`, `plugpack:dependency-set:inexact-reason` | plugin | the artifact and how it was built |
 
 pub mod auditable;
 mod component;
@@ -136,7 +136,8 @@ pub enum FindingCode {
     NonSpdxLicense,
     /// A registry crate has no checksum in `Cargo.lock`.
     MissingChecksum,
-    /// The build's units were unknown (prebuilt `--artifact`): the list may over-report.
+    /// The dependency set is not exact (prebuilt `--artifact`, or the build's units left a
+    /// choice open; the message says why): the list may over-report.
     InexactDependencySet,
 }
 
@@ -271,12 +272,15 @@ pub fn from_depset(
 ) -> Sbom {
     let mut findings = BTreeSet::new();
     if !set.exact {
+        let message = if set.inexact_reasons.is_empty() {
+            "the dependency set is not exact".to_owned()
+        } else {
+            set.inexact_reasons.join("; ")
+        };
         findings.insert(Finding {
             code: FindingCode::InexactDependencySet,
             package: format!("{}@{}", artifact.package, artifact.version),
-            message: "no build information (prebuilt artifact): components come from the \
-                      resolve graph and may include crates that were not compiled"
-                .to_owned(),
+            message,
         });
     }
     let included: Vec<&DepPackage> = set
@@ -544,6 +548,7 @@ pub fn from_artifact(path: &Utf8Path, options: &SbomOptions, ctx: &Ctx) -> Resul
         target: "unknown".to_owned(),
         root: id(root),
         exact: true,
+        inexact_reasons: Vec::new(),
         packages,
         edges,
     };
@@ -602,8 +607,6 @@ pub fn write(path: &Utf8Path, bytes: &[u8]) -> Result<(), Error> {
         path: path.to_owned(),
         source,
     };
-    if let Some(parent) = path.parent().filter(|p| !p.as_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(wrap)?;
-    }
+    // Creates missing parent directories and names a parent that is not a directory.
     crate::types::write_atomic(path, bytes).map_err(wrap)
 }

@@ -1,9 +1,13 @@
 //! `new`: scaffolds a ready-to-package plugin crate from the embedded templates.
 //!
-//! Input: [`NewOptions`]. Output: [`NewProject`]. Side effects: creates the directory. The
-//! files are rendered into a temporary directory beside the destination and moved into place
-//! in one rename, so a failure never leaves a half-written crate, and a non-empty destination
-//! is refused rather than overwritten.
+//! Input: [`NewOptions`]. Output: [`NewProject`]. Side effects: creates the directory and,
+//! like `cargo new`, runs `git init` in it unless it is already inside a git work tree
+//! ([`Vcs::None`] opts out). The files are rendered into a temporary directory beside the
+//! destination and moved into place in one rename, so a failure never leaves a half-written
+//! crate, and a non-empty destination is refused rather than overwritten.
+//!
+//! A wasm crate also gets `rust-toolchain.toml` (rustup installs `wasm32-wasip1`) and
+//! `.cargo/config.toml` (`build.target`), so a plain `cargo build` in it builds the module.
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
@@ -35,6 +39,26 @@ pub enum Error {
     /// A template failed to render.
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// `git init` could not be run or failed.
+    #[error("cannot initialise a git repository in {path} (install git, or pass --vcs none)")]
+    Git {
+        /// The new crate's directory.
+        path: Utf8PathBuf,
+        /// The git failure.
+        #[source]
+        source: crate::process::ProcessError,
+    },
+}
+
+/// Version control for the new crate (`cargo new --vcs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vcs {
+    /// `git init`, unless the destination is already inside a git work tree.
+    #[default]
+    Git,
+    /// No repository.
+    None,
 }
 
 /// What to scaffold.
@@ -46,6 +70,8 @@ pub struct NewOptions {
     pub kind: PluginKind,
     /// Destination directory (default: `./NAME`).
     pub path: Utf8PathBuf,
+    /// Whether to initialise a git repository.
+    pub vcs: Vcs,
 }
 
 /// The scaffolded crate.
@@ -57,6 +83,8 @@ pub struct NewProject {
     pub files: Vec<String>,
     /// Its kind.
     pub kind: PluginKind,
+    /// Whether `git init` was run (false with [`Vcs::None`] or inside an existing work tree).
+    pub git_initialized: bool,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -89,11 +117,15 @@ pub fn new(options: &NewOptions) -> Result<NewProject, Error> {
         name => options.name.clone(),
         symbol => options.name.replace('-', "_"),
     };
-    let files = [
+    let mut files = vec![
         ("Cargo.toml", format!("{kind_dir}/Cargo.toml")),
         ("src/lib.rs", format!("{kind_dir}/lib.rs")),
         (".gitignore", "gitignore".to_owned()),
     ];
+    if options.kind == PluginKind::Wasm {
+        files.push(("rust-toolchain.toml", "wasm/rust-toolchain.toml".to_owned()));
+        files.push((".cargo/config.toml", "wasm/cargo-config.toml".to_owned()));
+    }
     let parent = match dest.parent() {
         Some(p) if !p.as_str().is_empty() => p.to_owned(),
         _ => Utf8PathBuf::from("."),
@@ -113,6 +145,15 @@ pub fn new(options: &NewOptions) -> Result<NewProject, Error> {
         std::fs::write(&path, text).map_err(io(&dest.join(rel)))?;
         written.push((*rel).to_owned());
     }
+    let git_initialized = options.vcs == Vcs::Git && !inside_git_work_tree(&parent);
+    if git_initialized {
+        let mut cmd = std::process::Command::new("git");
+        cmd.args(["init", "--quiet"]).current_dir(staging.path());
+        crate::process::output(&mut cmd).map_err(|source| Error::Git {
+            path: dest.clone(),
+            source,
+        })?;
+    }
     let staged = staging.keep();
     if let Err(source) = std::fs::rename(&staged, dest) {
         let _ = std::fs::remove_dir_all(&staged);
@@ -125,7 +166,19 @@ pub fn new(options: &NewOptions) -> Result<NewProject, Error> {
         path: dest.clone(),
         files: written,
         kind: options.kind,
+        git_initialized,
     })
+}
+
+/// Whether `dir` is inside a git work tree (`git rev-parse --is-inside-work-tree`). When git
+/// cannot be run this is `false`, and `git init` then reports the missing git.
+fn inside_git_work_tree(dir: &Utf8Path) -> bool {
+    let mut cmd = std::process::Command::new("git");
+    cmd.args(["rev-parse", "--is-inside-work-tree"])
+        .current_dir(dir);
+    crate::process::output(&mut cmd)
+        .map(|out| out.stdout.starts_with(b"true"))
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -146,9 +199,21 @@ mod tests {
             name: "my-plugin".into(),
             kind: PluginKind::Wasm,
             path: dest.clone(),
+            vcs: Vcs::None,
         })
         .unwrap();
-        assert_eq!(made.files.len(), 3);
+        assert_eq!(made.files.len(), 5);
+        assert!(!made.git_initialized && !dest.join(".git").exists());
+        let toolchain = std::fs::read_to_string(dest.join("rust-toolchain.toml")).unwrap();
+        assert!(
+            toolchain.contains("targets = [\"wasm32-wasip1\"]"),
+            "{toolchain}"
+        );
+        let cargo_config = std::fs::read_to_string(dest.join(".cargo/config.toml")).unwrap();
+        assert!(
+            cargo_config.contains("target = \"wasm32-wasip1\""),
+            "{cargo_config}"
+        );
         let manifest = std::fs::read_to_string(dest.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("crate-type = [\"cdylib\", \"rlib\"]"));
         assert!(manifest.contains("panic = \"abort\""));
@@ -166,6 +231,7 @@ mod tests {
             name: "my-plugin".into(),
             kind: PluginKind::Cdylib,
             path: dest.clone(),
+            vcs: Vcs::None,
         });
         assert!(matches!(again, Err(Error::NotEmpty(_))));
         // The first scaffold is untouched and no staging directory is left.
@@ -177,6 +243,34 @@ mod tests {
     }
 
     #[test]
+    fn runs_git_init_unless_inside_a_work_tree() {
+        let (_guard, root) = tmp();
+        let options = |path: Utf8PathBuf, vcs| NewOptions {
+            name: "git-plugin".into(),
+            kind: PluginKind::Cdylib,
+            path,
+            vcs,
+        };
+        let outer = root.join("outer");
+        let made = new(&options(outer.clone(), Vcs::Git)).unwrap();
+        assert!(made.git_initialized);
+        assert!(outer.join(".git").is_dir());
+        // Inside the new repository, like `cargo new`, no nested repository.
+        let inner = outer.join("plugins/inner");
+        let made = new(&options(inner.clone(), Vcs::Git)).unwrap();
+        assert!(!made.git_initialized);
+        assert!(!inner.join(".git").exists());
+        // Opted out.
+        let none = root.join("none");
+        assert!(
+            !new(&options(none.clone(), Vcs::None))
+                .unwrap()
+                .git_initialized
+        );
+        assert!(!none.join(".git").exists());
+    }
+
+    #[test]
     fn rejects_bad_names() {
         let (_guard, root) = tmp();
         for bad in ["", "Upper", "9lives", "has space", "../escape"] {
@@ -184,6 +278,7 @@ mod tests {
                 name: bad.into(),
                 kind: PluginKind::Cdylib,
                 path: root.join("x"),
+                vcs: Vcs::None,
             });
             assert!(matches!(r, Err(Error::BadName(_))), "{bad}");
         }

@@ -29,6 +29,9 @@ pub struct SignOptions {
     pub expires: Option<String>,
     /// Replace an earlier signature by the same key.
     pub force: bool,
+    /// The time to treat as now when checking `expires` and `SOURCE_DATE_EPOCH` (default:
+    /// the system clock); for tests and tools that sign on behalf of another clock.
+    pub now: Option<i64>,
 }
 
 /// What `sign` did.
@@ -65,12 +68,67 @@ pub fn sign_bundle(
 }
 
 /// Signs a bundle in place with an already loaded key.
+///
+/// Times: `signed_at` is `SOURCE_DATE_EPOCH` when set (so a signed bundle is reproducible),
+/// else the clock. Signing is refused when that lies more than [`CLOCK_SKEW_SECS`] after the
+/// clock (verifiers would reject it), and when `expires` is not after both the clock and
+/// `signed_at`.
 pub fn sign_bundle_with(
     bundle: &Utf8Path,
     key: &SecretKey,
     options: &SignOptions,
     ctx: &Ctx,
 ) -> Result<SignOutput, Error> {
+    sign_staged(bundle, bundle, key, options, ctx)
+}
+
+/// The time rules of signing (see [`sign_bundle_with`]): returns `signed_at` and the
+/// normalized expiry, or why signing with these options would be refused. `package` calls it
+/// before building, so a bad `--expires` fails fast.
+pub(crate) fn check_times(
+    options: &SignOptions,
+    ctx: &Ctx,
+) -> Result<(i64, Option<String>), Error> {
+    let clock = options.now.unwrap_or_else(now);
+    let signed_at = match ctx.source_date_epoch() {
+        Ok(Some(epoch)) => epoch,
+        _ => clock,
+    };
+    if signed_at > clock.saturating_add(CLOCK_SKEW_SECS) {
+        return Err(Error::FutureSignedAt {
+            signed_at: rfc3339(signed_at),
+            now: rfc3339(clock),
+        });
+    }
+    let expiry = options
+        .expires
+        .as_deref()
+        .map(|e| parse_time(e).map(rfc3339))
+        .transpose()?;
+    if let Some(expires) = &expiry {
+        let at = parse_time(expires)?;
+        if at <= clock.max(signed_at) {
+            return Err(Error::ExpiryInPast {
+                expires: expires.clone(),
+                now: rfc3339(clock.max(signed_at)),
+            });
+        }
+    }
+    Ok((signed_at, expiry))
+}
+
+/// [`sign_bundle_with`] on a staged copy: signs `staged` in place but names `published`
+/// (where the caller will rename it) in messages and in the output. A minisign signature is
+/// written to `STAGED.minisig` and reported as `PUBLISHED.minisig`; the caller moves it.
+pub(crate) fn sign_staged(
+    staged: &Utf8Path,
+    published: &Utf8Path,
+    key: &SecretKey,
+    options: &SignOptions,
+    ctx: &Ctx,
+) -> Result<SignOutput, Error> {
+    let bundle = staged;
+    let (signed_at, requested_expiry) = check_times(options, ctx)?;
     let layout = oci::read_bundle(bundle)?;
     let info = oci::inspect(&layout)?;
     let facts = facts(&layout, &info).map_err(|problem| {
@@ -91,11 +149,6 @@ pub fn sign_bundle_with(
 
     // A signature by this key that still describes the bundle exactly (and matches any
     // requested sequence/expiry) makes signing a no-op; stale ones are replaced.
-    let requested_expiry = options
-        .expires
-        .as_deref()
-        .map(|e| parse_time(e).map(rfc3339))
-        .transpose()?;
     let current = existing.iter().find_map(|found| {
         let env = found.envelope.as_ref().ok()?;
         let payload = env.payload_bytes(bundle.as_str()).ok()?;
@@ -125,7 +178,7 @@ pub fn sign_bundle_with(
             })?;
             ctx.reporter().status(
                 "Unchanged",
-                &format!("{bundle} is already signed by key {}", key_id.short()),
+                &format!("{published} is already signed by key {}", key_id.short()),
             );
             (bytes, statement, false)
         }
@@ -133,10 +186,6 @@ pub fn sign_bundle_with(
             let sequence = match options.sequence {
                 Some(s) => s,
                 None => sequence_of(&facts.version)?,
-            };
-            let signed_at = match ctx.source_date_epoch() {
-                Ok(Some(epoch)) => epoch,
-                _ => now(),
             };
             let statement = Statement::new(facts, sequence, rfc3339(signed_at), requested_expiry);
             let payload = canonical_json(&statement).map_err(|source| Error::Json {
@@ -161,7 +210,7 @@ pub fn sign_bundle_with(
             ctx.reporter().status(
                 "Signed",
                 &format!(
-                    "{} v{} with key {} ({bundle})",
+                    "{} v{} with key {} ({published})",
                     statement.predicate.name,
                     statement.predicate.version,
                     key_id.short()
@@ -184,7 +233,7 @@ pub fn sign_bundle_with(
             statement.predicate.name, statement.predicate.version, key_id
         );
         minisign::sign_file(key, bundle, &dest, &comment)?;
-        Some(dest)
+        Some(Utf8PathBuf::from(format!("{published}.minisig")))
     } else {
         None
     };
@@ -195,7 +244,7 @@ pub fn sign_bundle_with(
         })
     })?;
     Ok(SignOutput {
-        bundle: bundle.to_owned(),
+        bundle: published.to_owned(),
         key_id,
         changed,
         envelope_digest,
@@ -225,12 +274,17 @@ pub fn attach_envelope_file(bundle: &Utf8Path, envelope: &Utf8Path) -> Result<Sh
         path: envelope.to_owned(),
         source,
     })?;
-    attach_envelope(bundle, &bytes)
+    attach_from(bundle, &bytes, envelope.as_str())
 }
 
 /// Like [`attach_envelope_file`], from bytes.
 pub fn attach_envelope(bundle: &Utf8Path, envelope: &[u8]) -> Result<Sha256Digest, Error> {
-    let parsed = Envelope::parse(envelope, "envelope")?;
+    attach_from(bundle, envelope, "envelope")
+}
+
+/// `origin` names the envelope in errors (its file, when it came from one).
+fn attach_from(bundle: &Utf8Path, envelope: &[u8], origin: &str) -> Result<Sha256Digest, Error> {
+    let parsed = Envelope::parse(envelope, origin)?;
     let layout = oci::read_bundle(bundle)?;
     let info = oci::inspect(&layout)?;
     let key_id = parsed

@@ -95,6 +95,34 @@ pub enum Error {
         /// The value.
         value: String,
     },
+    /// `SOURCE_DATE_EPOCH` (used as `signed_at`) lies in the future.
+    #[error(
+        "SOURCE_DATE_EPOCH says the signature is made at {signed_at}, more than {skew}s after \
+         the clock ({now}); verifiers reject signatures from the future, so unset it or fix it",
+        skew = super::CLOCK_SKEW_SECS
+    )]
+    FutureSignedAt {
+        /// The would-be `signed_at`.
+        signed_at: String,
+        /// The clock.
+        now: String,
+    },
+    /// `--expires` is not in the future.
+    #[error("--expires {expires} is not after {now}: the signature would be expired already")]
+    ExpiryInPast {
+        /// The requested expiry.
+        expires: String,
+        /// The later of the clock and `signed_at`.
+        now: String,
+    },
+    /// `keygen -o` does not name a file stem.
+    #[error("keygen -o `{path}`: {reason}")]
+    BadKeyPath {
+        /// The value given.
+        path: Utf8PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Writing the detached envelope or signature failed.
     #[error("cannot write {path}")]
     WriteOutput {

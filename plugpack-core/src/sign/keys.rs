@@ -210,7 +210,7 @@ impl SecretKey {
     /// `allow_insecure` (like ssh does).
     pub fn load(path: &Utf8Path, allow_insecure: bool) -> Result<Self, Error> {
         let text = Zeroizing::new(read_text(path)?);
-        if text.trim_start().starts_with("-----BEGIN PUBLIC KEY-----") {
+        if text.trim_start().starts_with("-----BEGIN PUBLIC KEY-----") && pem_blocks(&text) == 1 {
             // Say what is wrong before complaining about a public file's permissions.
             return Err(Error::WrongKeyKind {
                 origin: path.to_string(),
@@ -302,17 +302,15 @@ impl KeySource {
     }
 }
 
+/// Largest key file read (a PEM Ed25519 key is a few hundred bytes).
+pub const MAX_KEY_FILE: u64 = 64 * 1024;
+
 fn read_text(path: &Utf8Path) -> Result<String, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::ReadKey {
-        path: path.to_owned(),
-        source,
-    })?;
-    if bytes.len() > 64 * 1024 {
-        return Err(Error::MalformedKey {
-            origin: path.to_string(),
-            reason: format!("{} bytes is far too large for a key file", bytes.len()),
-        });
-    }
+    let bytes =
+        crate::types::read_small_file(path, MAX_KEY_FILE).map_err(|source| Error::ReadKey {
+            path: path.to_owned(),
+            source,
+        })?;
     String::from_utf8(bytes).map_err(|_| Error::MalformedKey {
         origin: path.to_string(),
         reason: "not UTF-8 text (a DER file? convert it with `openssl pkey -outform PEM`)"
@@ -335,6 +333,16 @@ fn decode_pem(text: &str, origin: &str) -> Result<(String, SecretDocument), Erro
             reason,
         });
     }
+    let blocks = pem_blocks(trimmed);
+    if blocks > 1 {
+        return Err(Error::MalformedKey {
+            origin: origin.to_owned(),
+            reason: format!(
+                "it holds {blocks} PEM blocks; a key file must hold exactly one key (split it, \
+                 one key per file)"
+            ),
+        });
+    }
     let label = trimmed
         .lines()
         .next()
@@ -352,6 +360,13 @@ fn decode_pem(text: &str, origin: &str) -> Result<(String, SecretDocument), Erro
         reason: e.to_string(),
     })?;
     Ok((label, doc))
+}
+
+/// How many `-----BEGIN` lines `text` has.
+fn pem_blocks(text: &str) -> usize {
+    text.lines()
+        .filter(|l| l.trim_start().starts_with("-----BEGIN "))
+        .count()
 }
 
 fn unsupported_label(label: &str, origin: &str) -> Error {
@@ -399,10 +414,15 @@ fn check_algorithm(oid: ObjectIdentifier, origin: &str) -> Result<(), Error> {
 }
 
 #[cfg(feature = "tool")]
+/// The file stem `keygen` uses when its output is a directory (`signing.key`, `signing.pub`).
+pub const DEFAULT_KEY_STEM: &str = "signing";
+
+#[cfg(feature = "tool")]
 /// Options of `keygen`.
 #[derive(Debug, Clone, Default)]
 pub struct KeygenOptions {
-    /// Output stem: writes `STEM.key` and `STEM.pub`.
+    /// Output stem: writes `STEM.key` and `STEM.pub`; a directory (existing, or ending in
+    /// `/`) gets [`DEFAULT_KEY_STEM`] inside it.
     pub output: Utf8PathBuf,
     /// Overwrite existing files.
     pub force: bool,
@@ -429,11 +449,13 @@ pub struct KeygenOutput {
 /// Creates a key pair: `STEM.key` (PKCS#8 v1 PEM, mode 0600, written atomically) and
 /// `STEM.pub` (SPKI PEM). Existing files are never overwritten without `force`.
 pub fn keygen(options: &KeygenOptions) -> Result<KeygenOutput, Error> {
-    let stem = options
-        .output
+    // `-o DIR/` (or an existing directory) means `DIR/signing.key` and `DIR/signing.pub`.
+    let output = crate::types::OutputPath::new(&options.output).file(DEFAULT_KEY_STEM);
+    let stem = output
         .as_str()
         .strip_suffix(".key")
-        .unwrap_or(options.output.as_str());
+        .unwrap_or(output.as_str());
+    check_stem(&options.output, stem)?;
     let private_path = Utf8PathBuf::from(format!("{stem}.key"));
     let public_path = Utf8PathBuf::from(format!("{stem}.pub"));
     let mut paths = vec![private_path.clone(), public_path.clone()];
@@ -463,6 +485,38 @@ pub fn keygen(options: &KeygenOptions) -> Result<KeygenOutput, Error> {
         public_key: public_path,
         minisign,
     })
+}
+
+#[cfg(feature = "tool")]
+/// Refuses a `keygen -o` value that names no file: empty, a directory (`dir/`, `.`, an
+/// existing directory), or a bare `.key`, which would write hidden `.key`/`.pub` files.
+fn check_stem(output: &Utf8Path, stem: &str) -> Result<(), Error> {
+    let bad = |reason: &str| {
+        Err(Error::BadKeyPath {
+            path: output.to_owned(),
+            reason: reason.to_owned(),
+        })
+    };
+    if output.as_str().trim().is_empty() {
+        return bad(
+            "empty; give a file stem such as `keys/release` (writes release.key and release.pub)",
+        );
+    }
+    if stem.ends_with('/') || stem.ends_with(std::path::MAIN_SEPARATOR) {
+        return bad(
+            "names a directory; add a file stem, e.g. `dir/release` (writes release.key and release.pub)",
+        );
+    }
+    let name = Utf8Path::new(stem).file_name().unwrap_or_default();
+    if name.is_empty() || stem.ends_with("/.") || stem == "." || stem.ends_with("..") {
+        return bad(
+            "names no file; give a file stem such as `release` (writes release.key and release.pub)",
+        );
+    }
+    if Utf8Path::new(stem).is_dir() {
+        return bad("is an existing directory; give a file stem inside it, e.g. `DIR/release`");
+    }
+    Ok(())
 }
 
 #[cfg(feature = "tool")]
@@ -534,6 +588,35 @@ mod tests {
         let sig = key.sign(b"msg");
         assert!(public.verify(b"msg", &sig));
         assert!(!public.verify(b"msh", &sig));
+    }
+
+    #[test]
+    fn two_pem_blocks_are_named_as_such() {
+        let a = SecretKey::from_seed(&[3u8; 32]);
+        let b = SecretKey::from_seed(&[4u8; 32]);
+        let two_private = format!(
+            "{}{}",
+            a.to_pem().unwrap().as_str(),
+            b.to_pem().unwrap().as_str()
+        );
+        let public_and_private = format!(
+            "{}{}",
+            a.public().to_pem().unwrap(),
+            a.to_pem().unwrap().as_str()
+        );
+        let two_public = format!(
+            "{}\n{}",
+            a.public().to_pem().unwrap(),
+            b.public().to_pem().unwrap()
+        );
+        for text in [&two_private, &public_and_private] {
+            let err = SecretKey::from_pem(text, "k.key").unwrap_err();
+            assert!(err.to_string().contains("2 PEM blocks"), "{err}");
+        }
+        for text in [&two_public, &public_and_private] {
+            let err = PublicKey::from_pem(text, "k.pub").unwrap_err();
+            assert!(err.to_string().contains("2 PEM blocks"), "{err}");
+        }
     }
 
     #[test]

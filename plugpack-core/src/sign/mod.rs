@@ -41,14 +41,16 @@ use std::collections::BTreeMap;
 pub use bundle::{
     SignOptions, SignOutput, attach_envelope, attach_envelope_file, sign_bundle, sign_bundle_with,
 };
+#[cfg(feature = "tool")]
+pub(crate) use bundle::{check_times, sign_staged};
 
 pub use dsse::{
     ENVELOPE_MEDIA_TYPE, Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE, MAX_ENVELOPE_BYTES, pae,
 };
 pub use error::Error;
-pub use keys::{KeyId, KeySource, PublicKey, SIGNING_KEY_ENV, SecretKey};
 #[cfg(feature = "tool")]
-pub use keys::{KeygenOptions, KeygenOutput, keygen};
+pub use keys::{DEFAULT_KEY_STEM, KeygenOptions, KeygenOutput, keygen};
+pub use keys::{KeyId, KeySource, PublicKey, SIGNING_KEY_ENV, SecretKey};
 pub use statement::{
     AttachmentRef, BundleFacts, PREDICATE_TYPE, PluginPredicate, STATEMENT_TYPE, Statement,
     Subject, TargetRef, attachment_kind, facts, sequence_of,
@@ -102,6 +104,11 @@ pub fn envelopes(layout: &Layout, info: &BundleInfo) -> Vec<FoundEnvelope> {
     }
     by_blob.into_values().collect()
 }
+
+/// How far (seconds) a signature's `signed_at` may lie after the verifier's clock: 5
+/// minutes, for clocks that are not perfectly in sync. A later `signed_at` is rejected, so a
+/// future `SOURCE_DATE_EPOCH` cannot stretch a policy's `max_age`.
+pub const CLOCK_SKEW_SECS: i64 = 300;
 
 /// Seconds since 1970 by the system clock.
 pub fn now() -> i64 {

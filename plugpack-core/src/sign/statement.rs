@@ -206,6 +206,11 @@ pub fn facts(layout: &Layout, info: &BundleInfo) -> Result<BundleFacts, String> 
     targets.sort();
     let entry = tagged_entry(layout, info)?;
     let index_annotations = index_annotations(layout)?;
+    let manifests_by_digest: BTreeMap<&Sha256Digest, &BTreeMap<String, String>> = info
+        .manifests
+        .iter()
+        .map(|m| (&m.digest, &m.annotations))
+        .collect();
     let mut attachments: Vec<AttachmentRef> = info
         .referrers
         .iter()
@@ -214,11 +219,7 @@ pub fn facts(layout: &Layout, info: &BundleInfo) -> Result<BundleFacts, String> 
             let kind = attachment_kind(&artifact_type);
             let verdict = (kind == "audit")
                 .then(|| {
-                    let on_subject = info
-                        .manifests
-                        .iter()
-                        .find(|m| m.digest == r.subject)
-                        .map(|m| &m.annotations);
+                    let on_subject = manifests_by_digest.get(&r.subject).copied();
                     [Some(&r.annotations), on_subject]
                         .into_iter()
                         .flatten()

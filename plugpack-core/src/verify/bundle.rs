@@ -2,10 +2,10 @@
 //! `index.json` with no unsigned byte that matters (blob digests and sizes are checked when
 //! [`oci::read_bundle`] and [`oci::inspect`] read the layout).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::VerifiedArtifact;
-use crate::oci::{self, BundleInfo, Layout};
+use crate::oci::{self, BundleInfo, Layout, ReferrerInfo};
 use crate::types::canonical_json;
 
 /// The plugin files (wasm and cdylib layers) of every manifest, sorted by target.
@@ -66,6 +66,12 @@ pub(super) fn check_index(layout: &Layout, info: &BundleInfo) -> Result<(), Stri
         .ok_or_else(|| "`index.json` has no manifests array".to_owned())?;
     let tagged = info.digest.to_string();
     let mut tagged_seen = 0;
+    // Looked up once per entry: linear in the number of referrers, not quadratic.
+    let referrers: HashMap<String, &ReferrerInfo> = info
+        .referrers
+        .iter()
+        .map(|r| (r.digest.to_string(), r))
+        .collect();
     for entry in entries {
         let digest = entry.get("digest").and_then(|d| d.as_str()).unwrap_or("");
         if digest == tagged {
@@ -77,11 +83,7 @@ pub(super) fn check_index(layout: &Layout, info: &BundleInfo) -> Result<(), Stri
             }
             continue; // covered by the signed predicate
         }
-        let Some(referrer) = info
-            .referrers
-            .iter()
-            .find(|r| r.digest.to_string() == digest)
-        else {
+        let Some(referrer) = referrers.get(digest) else {
             return Err(format!(
                 "`index.json` lists {digest}, which is neither the tagged entry nor a referrer"
             ));

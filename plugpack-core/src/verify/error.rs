@@ -35,7 +35,10 @@ pub enum Error {
     #[error(transparent)]
     Key(#[from] crate::sign::Error),
     /// No state directory could be determined.
-    #[error("no anti-rollback state directory: pass --state DIR (or set HOME / XDG_DATA_HOME)")]
+    #[error(
+        "no anti-rollback state directory: pass --state DIR or set `state` to a directory \
+         (or set PLUGPACK_STATE_DIR, XDG_DATA_HOME or HOME)"
+    )]
     NoStateDir,
     /// The state directory could not be read or written.
     #[error("cannot read or write anti-rollback state {path}")]
@@ -55,6 +58,29 @@ pub enum Error {
         path: Utf8PathBuf,
         /// What is wrong.
         problem: String,
+    },
+    /// A state file has a `schema_version` this build does not know (a newer plugpack wrote
+    /// it); it is left as it is.
+    #[error(
+        "anti-rollback state {path} has schema_version {found}, which this plugpack does not \
+         know (written by a newer version?); it was left unchanged"
+    )]
+    StateSchema {
+        /// The file.
+        path: Utf8PathBuf,
+        /// The `schema_version` found (`none` when missing).
+        found: String,
+    },
+    /// Another verifier held the state lock for longer than the timeout.
+    #[error(
+        "anti-rollback state is locked by another verifier: gave up on {path} after {}s",
+        waited.as_secs_f32()
+    )]
+    StateLocked {
+        /// The lock file.
+        path: Utf8PathBuf,
+        /// How long it waited.
+        waited: std::time::Duration,
     },
     /// The bundle could not be opened, or verified files could not be extracted.
     #[error(transparent)]

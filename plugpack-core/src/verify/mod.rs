@@ -6,8 +6,11 @@
 //!   (`plugpack-trust.toml`, or `--key` files) and optionally a [`StateStore`].
 //! * **Outputs**: a [`VerifyReport`]: `verified`, every failure with a stable kebab-case
 //!   [`FailureCode`], the signers, the attestation and the plugin artifacts.
-//! * **Side effects**: reads the bundle; on full success, atomically records the accepted
-//!   version in the state directory (never on failure, never in audit mode with failures).
+//! * **Side effects**: reads the bundle; with a state store, and only on full success,
+//!   atomically records the accepted version in the state directory (never on failure,
+//!   never in audit mode with failures). The comparison with the last accepted version and
+//!   the write happen under an exclusive lock on the plugin's state ([`StateStore::lock`]),
+//!   so concurrent verifiers only ever move the state forward.
 //!
 //! Checks, each with its own code: blob digests and sizes and a canonical, consistent
 //! `index.json` (`bundle-invalid`, `index-invalid`); at least one signature
@@ -16,18 +19,23 @@
 //! (`bad-signature`, `untrusted-signer`); key not revoked and inside its root's window
 //! (`key-revoked`, `key-not-yet-valid`, `key-expired`); the statement's subjects are exactly
 //! this bundle's manifests (`subject-mismatch`, i.e. mix-and-match) and its predicate
-//! matches the bundle (`predicate-mismatch`); not expired and not older than `max_age`
-//! (`signature-expired`, `signature-too-old`); a root's threshold met by distinct keys
+//! matches the bundle (`predicate-mismatch`); not expired, not older than `max_age` and
+//! not made in the future (`signature-expired`, `signature-too-old`, `signed-in-future`:
+//! `signed_at` more than [`crate::sign::CLOCK_SKEW_SECS`] after the clock); a root's threshold met by distinct keys
 //! (`threshold-not-met`); a policy for the plugin's name (`no-policy-match`); required
-//! attachments present (`missing-attachment`); and no rollback below the last accepted
-//! sequence number (`rollback`). With the `guard` feature and a host ABI expectation
+//! attachments present (`missing-attachment`), with `audit-checked` an audit report on
+//! every manifest whose advisories were checked (`audit-unchecked`); and no rollback below
+//! the last accepted sequence number (`rollback`). With the `guard` feature and a host ABI expectation
 //! ([`Verifier::host_abi`], `verify --host-abi FILE`), every verified plugin artifact is
 //! also checked with the ABI guard (`abi-incompatible`).
 //!
 //! Decisions: the clock is the system clock (hosts may pin it with [`Verifier::at_time`]);
 //! a policy passes when *any* of its allowed roots meets its threshold; problems with extra
 //! signatures that were not needed are reported as notes, not failures; an equal sequence
-//! number is accepted unless its semantic version is lower (pre-releases).
+//! number is accepted unless its semantic version is lower (pre-releases). State is kept
+//! only when asked for: [`Verifier::new`] takes an explicit `Option<StateStore>`, and
+//! [`verify`] keeps it only with `--state DIR` or the policy's `state` setting, so checking
+//! an old bundle never silently arms a rollback refusal for later runs.
 //!
 //! Host ABI decisions: the guard reads the artifact *bytes* (extracted to a scratch
 //! directory and re-hashed against the signed digest), not the attached
@@ -64,10 +72,11 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 pub use error::Error;
 pub use policy::{
-    Level, POLICY_FILE_NAME, Requirement, Rule, TrustPolicy, TrustRoot, glob_match, parse_duration,
+    CHECKED_AUDIT_VERDICTS, Level, POLICY_FILE_NAME, Requirement, Rule, StateSetting, TrustPolicy,
+    TrustRoot, glob_match, parse_duration,
 };
 pub use report::{AbiStatus, Failure, FailureCode, Signer, VerifiedArtifact, VerifyReport};
-pub use state::{Accepted, StateStore};
+pub use state::{Accepted, DEFAULT_LOCK_TIMEOUT, STATE_SCHEMA_VERSION, StateLock, StateStore};
 
 use bundle::{artifacts, check_index};
 use state::is_older;
@@ -75,6 +84,11 @@ use state::is_older;
 use crate::oci::{self, Layout};
 use crate::sign::facts;
 use crate::types::{Sha256Digest, rfc3339};
+
+/// Largest `--host-abi` document read (a `plugpack-abi/1` fingerprint of a large plugin is a
+/// few MiB).
+#[cfg(feature = "guard")]
+pub const MAX_HOST_ABI_FILE: u64 = 16 * 1024 * 1024;
 
 /// What `cargo plugpack verify` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -85,8 +99,8 @@ pub struct VerifyOptions {
     pub keys: Vec<Utf8PathBuf>,
     /// `--policy`: the trust policy file.
     pub policy: Option<Utf8PathBuf>,
-    /// `--state`: the anti-rollback state directory (default: see
-    /// [`StateStore::default_location`]).
+    /// `--state`: the anti-rollback state directory; without it, the policy's `state`
+    /// setting decides, and without that no state is kept.
     pub state: Option<Utf8PathBuf>,
     /// `--allow-downgrade`.
     pub allow_downgrade: bool,
@@ -97,7 +111,8 @@ pub struct VerifyOptions {
 }
 
 /// Verifies one bundle or layout directory as the CLI does: trust from `--policy` or
-/// `--key` (never both, never neither), state from `--state` or the default location.
+/// `--key` (never both, never neither); anti-rollback state in `--state DIR`, else where the
+/// policy's `state` setting says, else none.
 pub fn verify(options: &VerifyOptions, ctx: &crate::ctx::Ctx) -> Result<VerifyReport, Error> {
     let policy = match (&options.policy, options.keys.is_empty()) {
         (Some(path), true) => TrustPolicy::load(path)?,
@@ -105,17 +120,21 @@ pub fn verify(options: &VerifyOptions, ctx: &crate::ctx::Ctx) -> Result<VerifyRe
         (None, false) => TrustPolicy::from_keys(&options.keys)?,
         (None, true) => return Err(Error::NoTrust),
     };
-    let state = match &options.state {
-        Some(dir) => StateStore::new(dir.clone()),
-        None => StateStore::default_location(ctx)?,
+    let state = match (&options.state, &policy.state) {
+        (Some(dir), _) => Some(StateStore::new(dir.clone())),
+        (None, Some(StateSetting::Dir(dir))) => Some(StateStore::new(dir.clone())),
+        (None, Some(StateSetting::DefaultLocation)) => Some(StateStore::default_location(ctx)?),
+        (None, None) => None,
     };
     #[allow(unused_mut)]
-    let mut verifier = Verifier::new(policy, Some(state)).allow_downgrade(options.allow_downgrade);
+    let mut verifier = Verifier::new(policy, state).allow_downgrade(options.allow_downgrade);
     #[cfg(feature = "guard")]
     if let Some(path) = &options.host_abi {
-        let bytes = std::fs::read(path).map_err(|source| Error::ReadHostAbi {
-            path: path.clone(),
-            source,
+        let bytes = crate::types::read_small_file(path, MAX_HOST_ABI_FILE).map_err(|source| {
+            Error::ReadHostAbi {
+                path: path.clone(),
+                source,
+            }
         })?;
         let expectation =
             crate::guard::AbiExpectation::from_json(&bytes).map_err(|source| Error::HostAbi {
@@ -244,7 +263,24 @@ impl Verifier {
             let file = std::fs::File::create(&tar_path).map_err(read_err)?;
             let mut builder = tar::Builder::new(file);
             builder.follow_symlinks(false);
-            builder.append_dir_all(".", dir).map_err(read_err)?;
+            // Top-level entries by their own names: canonical tar names (no `./`).
+            let mut top: Vec<_> = std::fs::read_dir(dir)
+                .map_err(read_err)?
+                .collect::<Result<_, _>>()
+                .map_err(read_err)?;
+            top.sort_by_key(|e| e.file_name());
+            for entry in top {
+                let name = entry.file_name();
+                if entry.file_type().map_err(read_err)?.is_dir() {
+                    builder
+                        .append_dir_all(&name, entry.path())
+                        .map_err(read_err)?;
+                } else {
+                    builder
+                        .append_path_with_name(entry.path(), &name)
+                        .map_err(read_err)?;
+                }
+            }
             builder.into_inner().map_err(read_err)?;
         }
         let mut report = self.verify_bundle(&tar_path)?;
@@ -292,6 +328,18 @@ impl Verifier {
         report.level = Some(rule.level);
         report.policy = Some(rule.pattern.clone());
         for requirement in &rule.require {
+            if *requirement == Requirement::AuditChecked {
+                for problem in policy::unchecked_audits(layout, &facts) {
+                    report.failures.push(Failure::new(
+                        FailureCode::AuditUnchecked,
+                        format!(
+                            "policy `{}` requires audit-checked: {problem}",
+                            rule.pattern
+                        ),
+                    ));
+                }
+                continue;
+            }
             if *requirement == Requirement::Signature {
                 continue;
             }
@@ -321,17 +369,11 @@ impl Verifier {
         if let Some(statement) = &statement {
             report.sequence = Some(statement.predicate.sequence);
             if let Some(store) = &self.state {
+                // A first look, without the lock, so the report lists every failure; the
+                // decision that writes is taken again under the lock below.
                 if let Some(last) = store.get(&facts.name)? {
                     if is_older(statement, &last) {
-                        let message = format!(
-                            "version {} (sequence {}) is older than version {} (sequence {}) \
-                             accepted at {}",
-                            statement.predicate.version,
-                            statement.predicate.sequence,
-                            last.version,
-                            last.sequence,
-                            last.accepted_at
-                        );
+                        let message = rollback_message(statement, &last, store, &facts.name);
                         if self.allow_downgrade {
                             report.notes.push(Failure::new(
                                 FailureCode::Rollback,
@@ -356,40 +398,99 @@ impl Verifier {
         };
         #[cfg(not(feature = "guard"))]
         let abi_failed = false;
-        if report.failures.is_empty() {
+        if report.failures.is_empty() && !abi_failed {
             if let (Some(store), Some(statement)) = (&self.state, &statement) {
-                // Another verifier may have recorded a newer version meanwhile: never
-                // move the state backwards without --allow-downgrade.
-                if let Some(last) = store.get(&facts.name)? {
-                    if is_older(statement, &last) && !self.allow_downgrade {
-                        report.failures.push(Failure::new(
-                            FailureCode::Rollback,
-                            format!(
-                                "version {} was superseded by {} while verifying",
-                                statement.predicate.version, last.version
-                            ),
-                        ));
-                    }
+                // Read, compare and write under the lock: another verifier may have
+                // recorded a newer version since the first look, and two verifiers must
+                // never both see "nothing newer" and let the older one win.
+                let lock = store.lock(&facts.name)?;
+                let superseded = match lock.get()? {
+                    Some(last) if is_older(statement, &last) && !self.allow_downgrade => Some(last),
+                    _ => None,
+                };
+                if let Some(last) = superseded {
+                    report.failures.push(Failure::new(
+                        FailureCode::Rollback,
+                        rollback_message(statement, &last, store, &facts.name),
+                    ));
+                } else {
+                    let mut manifests: Vec<Sha256Digest> =
+                        facts.targets.iter().map(|t| t.manifest).collect();
+                    manifests.sort();
+                    lock.put(&Accepted {
+                        schema_version: STATE_SCHEMA_VERSION,
+                        name: facts.name.clone(),
+                        version: statement.predicate.version.clone(),
+                        sequence: statement.predicate.sequence,
+                        manifests,
+                        accepted_at: rfc3339(self.now()),
+                    })?;
+                    report.state_updated = true;
                 }
             }
         }
-        report.verified = (report.failures.is_empty() || rule.level == Level::Audit) && !abi_failed;
-        if report.failures.is_empty() {
-            if let (Some(store), Some(statement)) = (&self.state, &statement) {
-                let mut manifests: Vec<Sha256Digest> =
-                    facts.targets.iter().map(|t| t.manifest).collect();
-                manifests.sort();
-                store.put(&Accepted {
-                    schema_version: 1,
-                    name: facts.name.clone(),
-                    version: statement.predicate.version.clone(),
-                    sequence: statement.predicate.sequence,
-                    manifests,
-                    accepted_at: rfc3339(self.now()),
-                })?;
-                report.state_updated = true;
-            }
+        if let Some(store) = &self.state {
+            report.state_file = Some(store.file(&facts.name));
         }
+        report.verified = (report.failures.is_empty() || rule.level == Level::Audit) && !abi_failed;
         Ok(report)
+    }
+}
+
+/// The `rollback` failure: what was refused, what was accepted before, where that is
+/// recorded and how to accept the older version deliberately.
+fn rollback_message(
+    statement: &crate::sign::Statement,
+    last: &Accepted,
+    store: &StateStore,
+    name: &str,
+) -> String {
+    format!(
+        "version {} (sequence {}) is older than version {} (sequence {}) accepted at {}, \
+         recorded in {}; pass --allow-downgrade to accept it",
+        statement.predicate.version,
+        statement.predicate.sequence,
+        last.version,
+        last.sequence,
+        last.accepted_at,
+        store.file(name)
+    )
+}
+
+#[cfg(all(test, feature = "guard"))]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_host_abi_document_over_the_cap_is_refused_before_parsing() {
+        // Issue 12 (4): `--host-abi` files had no size cap.
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let key = dir.join("k.pub");
+        let pem = crate::sign::SecretKey::from_seed(&[7; 32])
+            .public()
+            .to_pem()
+            .unwrap();
+        std::fs::write(&key, pem).unwrap();
+        let abi = dir.join("host-abi.json");
+        let file = std::fs::File::create(&abi).unwrap();
+        file.set_len(MAX_HOST_ABI_FILE + 1).unwrap();
+        let options = VerifyOptions {
+            bundle: dir.join("missing.oci.tar"),
+            keys: vec![key],
+            state: Some(dir.join("state")),
+            host_abi: Some(abi),
+            ..VerifyOptions::default()
+        };
+        let ctx = crate::ctx::Ctx::with_env(BTreeMap::new(), Arc::new(crate::ctx::SilentReporter));
+        let err = verify(&options, &ctx).unwrap_err();
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(
+            matches!(err, Error::ReadHostAbi { .. }) && source.contains("16777216-byte limit"),
+            "{err}: {source}"
+        );
     }
 }

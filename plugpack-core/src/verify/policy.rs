@@ -3,6 +3,8 @@
 //!
 //! ```toml
 //! revoked = ["<key id>"]
+//! state = "/var/lib/myhost/plugpack-state"  # keep anti-rollback state here (relative to
+//!                                           # this file); `true`: the default location
 //!
 //! [roots.release]
 //! keys = ["keys/release.pub"]        # paths relative to this file, or inline PEM
@@ -13,7 +15,7 @@
 //! [[policy]]
 //! pattern = "acme-*"                 # `*` and `?`; most specific match wins
 //! roots = ["release"]
-//! require = ["signature", "sbom"]    # signature, sbom, abi, audit
+//! require = ["signature", "sbom"]    # signature, sbom, abi, audit, audit-checked
 //! max_age = "90d"                    # s, m, h, d, w
 //! level = "enforce"                  # or "audit": report failures, still pass
 //! ```
@@ -38,6 +40,26 @@ struct RawPolicy {
     roots: BTreeMap<String, RawRoot>,
     #[serde(default)]
     policy: Vec<RawRule>,
+    #[serde(default)]
+    state: Option<RawState>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawState {
+    Enabled(bool),
+    Dir(String),
+}
+
+/// The policy's `state` setting: where `verify` keeps anti-rollback state. Without it (and
+/// without `--state DIR`), `verify` keeps none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateSetting {
+    /// `state = true`: the default location ([`super::StateStore::default_location`]).
+    DefaultLocation,
+    /// `state = "DIR"`: this directory (a relative path is resolved against the policy
+    /// file's directory).
+    Dir(Utf8PathBuf),
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,7 +109,16 @@ pub enum Requirement {
     Abi,
     /// An audit report referrer.
     Audit,
+    /// An audit report on every plugin manifest whose advisories were checked against a
+    /// database: verdict `clean`, `warned` or `denied` and `advisories: checked` in the
+    /// report (`audit-checked`; implies [`Requirement::Audit`]).
+    #[serde(rename = "audit-checked")]
+    AuditChecked,
 }
+
+/// Verdicts (`dev.plugpack.audit.verdict`) of an audit that checked advisories against a
+/// usable database; `unchecked` and `database-unusable` are not among them.
+pub const CHECKED_AUDIT_VERDICTS: [&str; 3] = ["clean", "warned", "denied"];
 
 impl Requirement {
     /// The attachment kind (see [`crate::sign::attachment_kind`]).
@@ -96,7 +127,7 @@ impl Requirement {
             Requirement::Signature => "signature",
             Requirement::Sbom => "sbom",
             Requirement::Abi => "abi",
-            Requirement::Audit => "audit",
+            Requirement::Audit | Requirement::AuditChecked => "audit",
         }
     }
 }
@@ -131,6 +162,9 @@ pub struct Rule {
     pub level: Level,
 }
 
+/// Largest trust policy file read.
+pub const MAX_POLICY_FILE: u64 = 1024 * 1024;
+
 /// A validated trust policy.
 #[derive(Debug, Clone)]
 pub struct TrustPolicy {
@@ -142,14 +176,24 @@ pub struct TrustPolicy {
     pub revoked: BTreeSet<KeyId>,
     /// Rules.
     pub rules: Vec<Rule>,
+    /// Where to keep anti-rollback state (`state`); `None`: keep none unless the caller
+    /// names a directory.
+    pub state: Option<StateSetting>,
 }
 
 impl TrustPolicy {
     /// Reads and validates a policy file; every problem is reported at once.
     pub fn load(path: &Utf8Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadPolicy {
+        let read_err = |source| Error::ReadPolicy {
             path: path.to_owned(),
             source,
+        };
+        let bytes = crate::types::read_small_file(path, MAX_POLICY_FILE).map_err(read_err)?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            read_err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "not UTF-8 text",
+            ))
         })?;
         let base = path.parent().map(Utf8Path::to_owned).unwrap_or_default();
         Self::parse(&text, path.as_str(), &base)
@@ -163,9 +207,18 @@ impl TrustPolicy {
         };
         let raw: RawPolicy = toml::from_str(text).map_err(|e| invalid(vec![e.to_string()]))?;
         let mut problems = Vec::new();
+        let mut revoked = BTreeSet::new();
+        for id in raw.revoked {
+            let id = id.trim().to_ascii_lowercase();
+            if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                problems.push(format!("revoked: `{id}` is not a 64-hex-digit key id"));
+            }
+            revoked.insert(KeyId(id));
+        }
         let mut roots = BTreeMap::new();
         for (name, root) in raw.roots {
             let mut keys = BTreeMap::new();
+            let mut unloadable = false;
             for entry in &root.keys {
                 let loaded = if entry.trim_start().starts_with("-----BEGIN") {
                     PublicKey::from_pem(entry, &format!("roots.{name}.keys (inline)"))
@@ -177,7 +230,10 @@ impl TrustPolicy {
                     Ok(key) => {
                         keys.insert(key.key_id().clone(), key);
                     }
-                    Err(e) => problems.push(format!("roots.{name}: {}", error_chain(&e))),
+                    Err(e) => {
+                        unloadable = true;
+                        problems.push(format!("roots.{name}: {}", error_chain(&e)));
+                    }
                 }
             }
             if root.keys.is_empty() {
@@ -186,11 +242,32 @@ impl TrustPolicy {
             let threshold = root.threshold.unwrap_or(1);
             if threshold == 0 {
                 problems.push(format!("roots.{name}: `threshold` must be at least 1"));
-            } else if threshold as usize > root.keys.len() && !root.keys.is_empty() {
-                problems.push(format!(
-                    "roots.{name}: `threshold` {threshold} is more than its {} keys",
-                    root.keys.len()
-                ));
+            } else if !root.keys.is_empty() && !unloadable {
+                // Only distinct, unrevoked keys can count towards the threshold.
+                let usable = keys.keys().filter(|id| !revoked.contains(*id)).count();
+                if threshold > usable as u64 {
+                    let mut why = Vec::new();
+                    if keys.len() < root.keys.len() {
+                        why.push(format!(
+                            "{} entries name only {} distinct key(s)",
+                            root.keys.len(),
+                            keys.len()
+                        ));
+                    }
+                    let revoked_here = keys.len() - usable;
+                    if revoked_here > 0 {
+                        why.push(format!("{revoked_here} of its keys are revoked"));
+                    }
+                    let why = if why.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", why.join(", "))
+                    };
+                    problems.push(format!(
+                        "roots.{name}: `threshold` {threshold} can never be met by its \
+                         {usable} usable distinct key(s){why}"
+                    ));
+                }
             }
             let mut time = |field: &str, value: &Option<String>| -> Option<i64> {
                 let value = value.as_ref()?;
@@ -219,14 +296,6 @@ impl TrustPolicy {
                     not_after,
                 },
             );
-        }
-        let mut revoked = BTreeSet::new();
-        for id in raw.revoked {
-            let id = id.trim().to_ascii_lowercase();
-            if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-                problems.push(format!("revoked: `{id}` is not a 64-hex-digit key id"));
-            }
-            revoked.insert(KeyId(id));
         }
         let mut rules = Vec::new();
         let mut patterns = BTreeSet::new();
@@ -264,8 +333,12 @@ impl TrustPolicy {
                     "audit" => {
                         require.insert(Requirement::Audit);
                     }
+                    "audit-checked" => {
+                        require.insert(Requirement::Audit);
+                        require.insert(Requirement::AuditChecked);
+                    }
                     other => problems.push(format!(
-                        "{at}: unknown requirement `{other}` (signature, sbom, abi, audit)"
+                        "{at}: unknown requirement `{other}` (signature, sbom, abi, audit, audit-checked)"
                     )),
                 }
             }
@@ -293,6 +366,18 @@ impl TrustPolicy {
                 level,
             });
         }
+        let state = match raw.state {
+            None | Some(RawState::Enabled(false)) => None,
+            Some(RawState::Enabled(true)) => Some(StateSetting::DefaultLocation),
+            Some(RawState::Dir(dir)) if dir.trim().is_empty() => {
+                problems.push(
+                    "state: empty path (give a directory, or `true` for the default location)"
+                        .to_owned(),
+                );
+                None
+            }
+            Some(RawState::Dir(dir)) => Some(StateSetting::Dir(base.join(dir))),
+        };
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
@@ -301,6 +386,7 @@ impl TrustPolicy {
             roots,
             revoked,
             rules,
+            state,
         })
     }
 
@@ -339,6 +425,7 @@ impl TrustPolicy {
                 max_age: None,
                 level: Level::Enforce,
             }],
+            state: None,
         })
     }
 
@@ -354,6 +441,56 @@ impl TrustPolicy {
                     .then_with(|| b.pattern.cmp(&a.pattern))
             })
     }
+}
+
+/// Why the bundle does not meet `audit-checked`: one message per plugin manifest without an
+/// audit report, and per audit report whose verdict is not one of
+/// [`CHECKED_AUDIT_VERDICTS`] or whose content does not say `"advisories": "checked"` (older
+/// bundles annotated `clean` without a database are caught by the latter).
+pub(super) fn unchecked_audits(
+    layout: &crate::oci::Layout,
+    facts: &crate::sign::BundleFacts,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for target in &facts.targets {
+        let audits: Vec<&crate::sign::AttachmentRef> = facts
+            .attachments
+            .iter()
+            .filter(|a| a.kind == "audit" && a.subject == target.manifest)
+            .collect();
+        if audits.is_empty() {
+            problems.push(format!(
+                "the plugin manifest for {} has no audit report",
+                target.target
+            ));
+        }
+        for audit in audits {
+            let verdict = audit.verdict.as_deref().unwrap_or("none");
+            if !CHECKED_AUDIT_VERDICTS.contains(&verdict) {
+                problems.push(format!(
+                    "the audit of {} has the verdict `{verdict}`: its advisories were not checked against a usable database",
+                    target.target
+                ));
+                continue;
+            }
+            let advisories = audit.content.iter().find_map(|d| {
+                let bytes = layout.json_blob(d)?;
+                let report: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+                report
+                    .get("advisories")
+                    .and_then(|a| a.as_str())
+                    .map(str::to_owned)
+            });
+            if advisories.as_deref() != Some("checked") {
+                problems.push(format!(
+                    "the audit report of {} says advisories `{}`, not `checked`",
+                    target.target,
+                    advisories.as_deref().unwrap_or("unknown")
+                ));
+            }
+        }
+    }
+    problems
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -465,6 +602,150 @@ level = "loud"
             panic!("accepted a bad policy");
         };
         assert_eq!(problems.len(), 8, "{problems:#?}");
+    }
+
+    #[test]
+    fn audit_checked_implies_an_audit_attachment() {
+        let text = r#"
+[roots.a]
+keys = ["-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAv1f6WZQWQ0O2blwUkYVPizbiJWEXA8ki3ROCgN4+hH8=\n-----END PUBLIC KEY-----\n"]
+[[policy]]
+pattern = "*"
+roots = ["a"]
+require = ["audit-checked"]
+"#;
+        let policy = TrustPolicy::parse(text, "t", Utf8Path::new(".")).unwrap();
+        let require = &policy.rules[0].require;
+        assert!(require.contains(&Requirement::AuditChecked));
+        assert!(require.contains(&Requirement::Audit));
+        assert_eq!(Requirement::AuditChecked.kind(), "audit");
+        assert_eq!(
+            serde_json::to_value(Requirement::AuditChecked).unwrap(),
+            "audit-checked"
+        );
+        let Err(Error::Policy { problems, .. }) = TrustPolicy::parse(
+            &text.replace("audit-checked", "audit-clean"),
+            "t",
+            Utf8Path::new("."),
+        ) else {
+            panic!("accepted an unknown requirement");
+        };
+        assert!(problems[0].contains("audit-checked"), "{problems:?}");
+    }
+
+    #[test]
+    fn state_setting_is_a_directory_relative_to_the_policy_or_the_default_location() {
+        let key = crate::sign::SecretKey::from_seed(&[1; 32]);
+        let pem = key.public().to_pem().unwrap();
+        let inline = |head: &str| {
+            TrustPolicy::parse(
+                &format!(
+                    "{head}\n[roots.a]\nkeys = [\"\"\"\n{pem}\"\"\"]\n[[policy]]\npattern = \"*\"\nroots = [\"a\"]\n"
+                ),
+                "t",
+                Utf8Path::new("/etc/host"),
+            )
+        };
+        assert_eq!(inline("").unwrap().state, None);
+        assert_eq!(inline("state = false").unwrap().state, None);
+        assert_eq!(
+            inline("state = true").unwrap().state,
+            Some(StateSetting::DefaultLocation)
+        );
+        assert_eq!(
+            inline("state = \"trust-state\"").unwrap().state,
+            Some(StateSetting::Dir("/etc/host/trust-state".into()))
+        );
+        assert_eq!(
+            inline("state = \"/var/lib/x\"").unwrap().state,
+            Some(StateSetting::Dir("/var/lib/x".into()))
+        );
+        let Err(Error::Policy { problems, .. }) = inline("state = \"\"") else {
+            panic!("accepted an empty state path");
+        };
+        assert!(
+            problems.iter().any(|p| p.starts_with("state:")),
+            "{problems:?}"
+        );
+        assert!(inline("state = 3").is_err());
+    }
+
+    #[test]
+    fn a_threshold_its_distinct_keys_cannot_meet_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = Utf8PathBuf::from_path_buf(dir.path().to_owned()).unwrap();
+        let a = crate::sign::SecretKey::from_seed(&[5u8; 32]);
+        let b = crate::sign::SecretKey::from_seed(&[6u8; 32]);
+        std::fs::write(base.join("a.pub"), a.public().to_pem().unwrap()).unwrap();
+        std::fs::write(base.join("copy-of-a.pub"), a.public().to_pem().unwrap()).unwrap();
+        std::fs::write(base.join("b.pub"), b.public().to_pem().unwrap()).unwrap();
+        let policy = |root: &str| {
+            let path = base.join("plugpack-trust.toml");
+            std::fs::write(
+                &path,
+                format!("{root}\n[[policy]]\npattern = \"*\"\nroots = [\"main\"]\n"),
+            )
+            .unwrap();
+            TrustPolicy::load(&path)
+        };
+        // The same key twice (two files, one key) cannot meet a threshold of 2.
+        let err = policy("[roots.main]\nkeys = [\"a.pub\", \"copy-of-a.pub\"]\nthreshold = 2\n")
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("plugpack-trust.toml"), "{text}");
+        let Error::Policy { problems, .. } = err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("threshold` 2 can never be met")
+                && problems[0].contains("2 entries name only 1 distinct key"),
+            "{problems:?}"
+        );
+        // A revoked key does not count either.
+        let revoked = format!(
+            "revoked = [{:?}]\n[roots.main]\nkeys = [\"a.pub\", \"b.pub\"]\nthreshold = 2\n",
+            b.public().key_id().0
+        );
+        let Err(Error::Policy { problems, .. }) = policy(&revoked) else {
+            panic!("accepted an unmeetable threshold");
+        };
+        assert!(
+            problems[0].contains("1 of its keys are revoked"),
+            "{problems:?}"
+        );
+        // Two distinct keys meet 2.
+        policy("[roots.main]\nkeys = [\"a.pub\", \"b.pub\"]\nthreshold = 2\n").unwrap();
+    }
+
+    #[test]
+    fn policy_and_key_files_are_capped_and_must_be_regular() {
+        // Issue 12 (4): no size cap used to mean `--key /dev/zero` grew without bound.
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let big = dir.join("plugpack-trust.toml");
+        std::fs::write(&big, "# padding\n".repeat(120 * 1024)).unwrap();
+        let err = TrustPolicy::load(&big).unwrap_err();
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(
+            matches!(err, Error::ReadPolicy { .. }) && source.contains("1048576-byte limit"),
+            "{err}: {source}"
+        );
+        let err = TrustPolicy::load(dir).unwrap_err();
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(source.contains("not a regular file"), "{err}: {source}");
+
+        let key = dir.join("big.pub");
+        std::fs::write(&key, vec![b'A'; 100 * 1024]).unwrap();
+        let err = TrustPolicy::from_keys(&[key]).unwrap_err();
+        let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(chain.contains("65536-byte limit"), "{chain}");
+        #[cfg(unix)]
+        {
+            let err = TrustPolicy::from_keys(&["/dev/zero".into()]).unwrap_err();
+            let chain = format!("{err}: {:?}", std::error::Error::source(&err));
+            assert!(chain.contains("not a regular file"), "{chain}");
+        }
     }
 
     #[test]

@@ -43,12 +43,18 @@ pub enum FailureCode {
     SignatureExpired,
     /// The signature is older than the policy's `max_age`.
     SignatureTooOld,
+    /// The signature's `signed_at` lies after the clock (beyond
+    /// [`crate::sign::CLOCK_SKEW_SECS`]), which would stretch `max_age`.
+    SignedInFuture,
     /// Not enough distinct trusted signatures.
     ThresholdNotMet,
     /// No policy pattern matches the plugin name.
     NoPolicyMatch,
     /// A required attachment is missing.
     MissingAttachment,
+    /// The policy requires `audit-checked` and an audit report is missing, says `unchecked`
+    /// (no advisory database when packaged) or has no verdict of a completed check.
+    AuditUnchecked,
     /// Older than the last accepted version.
     Rollback,
     /// A plugin artifact does not match the host's ABI expectation (`--host-abi`).
@@ -73,9 +79,11 @@ impl FailureCode {
             FailureCode::PredicateMismatch => "predicate-mismatch",
             FailureCode::SignatureExpired => "signature-expired",
             FailureCode::SignatureTooOld => "signature-too-old",
+            FailureCode::SignedInFuture => "signed-in-future",
             FailureCode::ThresholdNotMet => "threshold-not-met",
             FailureCode::NoPolicyMatch => "no-policy-match",
             FailureCode::MissingAttachment => "missing-attachment",
+            FailureCode::AuditUnchecked => "audit-unchecked",
             FailureCode::Rollback => "rollback",
             FailureCode::AbiIncompatible => "abi-incompatible",
         }
@@ -194,6 +202,9 @@ pub struct VerifyReport {
     pub attestation: Option<Statement>,
     /// Whether the anti-rollback state was updated.
     pub state_updated: bool,
+    /// The anti-rollback state file consulted (absent when no state is kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_file: Option<Utf8PathBuf>,
 }
 
 impl VerifyReport {
@@ -213,6 +224,7 @@ impl VerifyReport {
             artifacts: Vec::new(),
             attestation: None,
             state_updated: false,
+            state_file: None,
         }
     }
 

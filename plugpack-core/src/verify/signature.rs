@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Failure, FailureCode, Rule, Signer, TrustRoot, Verifier, VerifyReport};
 use crate::oci::{BundleInfo, Layout};
 use crate::sign::{
-    BundleFacts, Envelope, IN_TOTO_PAYLOAD_TYPE, KeyId, PREDICATE_TYPE, STATEMENT_TYPE, Statement,
-    envelopes, parse_time,
+    BundleFacts, CLOCK_SKEW_SECS, Envelope, IN_TOTO_PAYLOAD_TYPE, KeyId, PREDICATE_TYPE,
+    STATEMENT_TYPE, Statement, envelopes, parse_time,
 };
 use crate::types::rfc3339;
 
@@ -321,13 +321,25 @@ impl Verifier {
                 }
             }
         }
+        let signed_at = parse_time(&p.signed_at).map_err(|_| {
+            Failure::new(
+                C::StatementInvalid,
+                format!("{what}: signed_at `{}` is not RFC 3339", p.signed_at),
+            )
+        })?;
+        // A signature from the future would look young for longer than `max_age` allows.
+        if signed_at > now.saturating_add(CLOCK_SKEW_SECS) {
+            return Err(Failure::new(
+                C::SignedInFuture,
+                format!(
+                    "{what} by key {key_id} claims to be made at {}, after the clock ({}) by \
+                     more than the {CLOCK_SKEW_SECS}s allowed for clock skew",
+                    p.signed_at,
+                    rfc3339(now)
+                ),
+            ));
+        }
         if let Some(max_age) = rule.max_age {
-            let signed_at = parse_time(&p.signed_at).map_err(|_| {
-                Failure::new(
-                    C::StatementInvalid,
-                    format!("{what}: signed_at `{}` is not RFC 3339", p.signed_at),
-                )
-            })?;
             if now.saturating_sub(signed_at) > max_age {
                 return Err(Failure::new(
                     C::SignatureTooOld,

@@ -1,0 +1,116 @@
+//! Tar entry names, one definition for every reader: an entry is accepted only when its
+//! name is already in canonical form, so the name plugpack compares (duplicates,
+//! `index.json`, `blobs/sha256/<hex>`) is byte for byte the name every other tar reader
+//! (GNU tar, Python's `tarfile`, Go's `archive/tar`) sees.
+//!
+//! Canonical: relative, `/`-separated, no empty (`//`), `.` or `..` component, no
+//! backslash, no control character (a NUL inside a GNU long name ends the name for some
+//! readers and not for others), at most [`MAX_ENTRY_NAME`] bytes, and a trailing `/` only on
+//! directories.
+
+use crate::types::Sha256Digest;
+
+/// Longest accepted entry name, in bytes (GNU long names and PAX `path` records included).
+pub const MAX_ENTRY_NAME: usize = 1024;
+
+/// What a canonical entry name stands for in an OCI image layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum EntryName {
+    /// `blobs/` or `blobs/sha256/` (directories only).
+    Dir,
+    /// `oci-layout`.
+    OciLayout,
+    /// `index.json`.
+    IndexJson,
+    /// `blobs/sha256/<hex>`.
+    Blob(Sha256Digest),
+    /// Anything else: ignored by every OCI reader.
+    Other,
+}
+
+/// Checks that `name` is canonical (see the module docs) and says what it stands for;
+/// `Err` is the problem, for a message naming the entry. `is_dir`: the entry is a
+/// directory (which alone may end in `/`).
+pub(super) fn classify(name: &str, is_dir: bool) -> Result<EntryName, String> {
+    if name.len() > MAX_ENTRY_NAME {
+        return Err(format!(
+            "has a name of {} bytes (the limit is {MAX_ENTRY_NAME})",
+            name.len()
+        ));
+    }
+    if name.starts_with('/') || name.contains('\\') {
+        return Err("has an absolute or non-portable path".to_owned());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("has a control character in its name".to_owned());
+    }
+    let body = match name.strip_suffix('/') {
+        Some(body) if is_dir => body,
+        Some(_) => return Err("is a file whose name ends in `/`".to_owned()),
+        None => name,
+    };
+    let parts: Vec<&str> = body.split('/').collect();
+    if parts.contains(&"..") {
+        return Err("escapes the archive with `..`".to_owned());
+    }
+    if parts.iter().any(|p| p.is_empty() || *p == ".") {
+        return Err(
+            "is not in canonical form (`./`, `//` or an empty name); other tar readers \
+             would name it differently"
+                .to_owned(),
+        );
+    }
+    Ok(match parts.as_slice() {
+        ["blobs"] | ["blobs", "sha256"] => EntryName::Dir,
+        ["oci-layout"] => EntryName::OciLayout,
+        ["index.json"] => EntryName::IndexJson,
+        ["blobs", "sha256", hex] => {
+            let digest: Sha256Digest = format!("sha256:{hex}")
+                .parse()
+                .map_err(|_| "is not named by a sha256 digest".to_owned())?;
+            EntryName::Blob(digest)
+        }
+        ["blobs", algorithm, _] if *algorithm != "sha256" => {
+            return Err(format!("uses unsupported digest algorithm `{algorithm}`"));
+        }
+        _ => EntryName::Other,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_canonical_names_are_accepted() {
+        let hex = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+        assert_eq!(classify("index.json", false), Ok(EntryName::IndexJson));
+        assert_eq!(classify("oci-layout", false), Ok(EntryName::OciLayout));
+        assert_eq!(classify("blobs/", true), Ok(EntryName::Dir));
+        assert_eq!(classify("blobs/sha256", true), Ok(EntryName::Dir));
+        assert!(matches!(
+            classify(&format!("blobs/sha256/{hex}"), false),
+            Ok(EntryName::Blob(_))
+        ));
+        assert_eq!(classify("README", false), Ok(EntryName::Other));
+        for (bad, why) in [
+            ("./index.json", "canonical"),
+            (".//index.json", "canonical"),
+            ("index.json/", "ends in `/`"),
+            ("blobs//sha256/x", "canonical"),
+            ("blobs/./sha256/x", "canonical"),
+            ("", "canonical"),
+            ("/etc/passwd", "absolute"),
+            ("a\\b", "non-portable"),
+            ("../x", "`..`"),
+            ("index.json\0junk", "control character"),
+            ("blobs/sha512/ab", "unsupported digest algorithm"),
+            ("blobs/sha256/ABC", "sha256 digest"),
+        ] {
+            let err = classify(bad, false).unwrap_err();
+            assert!(err.contains(why), "{bad:?}: {err}");
+        }
+        assert!(classify("./", true).is_err());
+        assert!(classify(&"a".repeat(MAX_ENTRY_NAME + 1), false).is_err());
+    }
+}
