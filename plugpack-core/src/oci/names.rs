@@ -113,4 +113,67 @@ mod tests {
         assert!(classify("./", true).is_err());
         assert!(classify(&"a".repeat(MAX_ENTRY_NAME + 1), false).is_err());
     }
+
+    /// One name component, drawn so that the non-canonical spellings are common.
+    fn component() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just("index.json".to_owned()),
+            Just("oci-layout".to_owned()),
+            Just("blobs".to_owned()),
+            Just("sha256".to_owned()),
+            Just(".".to_owned()),
+            Just("..".to_owned()),
+            Just(String::new()),
+            "[a-z0-9]{1,4}",
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever the spelling, an accepted name is canonical: the name other tar readers
+        /// see after their own normalisation is the name plugpack compared. In particular
+        /// only the exact bytes `index.json` are the index (`./index.json`, `.//index.json`,
+        /// `index.json/` never are), and no accepted name climbs out with `..`.
+        #[test]
+        fn accepted_names_are_exactly_their_normal_form(
+            parts in proptest::collection::vec(component(), 1..5),
+            leading_dot_slash in proptest::bool::ANY,
+            trailing_slash in proptest::bool::ANY,
+            is_dir in proptest::bool::ANY,
+        ) {
+            let mut name = parts.join("/");
+            if leading_dot_slash {
+                name = format!("./{name}");
+            }
+            if trailing_slash {
+                name.push('/');
+            }
+            let normal = name
+                .split('/')
+                .filter(|p| !p.is_empty() && *p != ".")
+                .collect::<Vec<_>>()
+                .join("/");
+            match classify(&name, is_dir) {
+                Ok(kind) => {
+                    let body = name.strip_suffix('/').unwrap_or(&name);
+                    proptest::prop_assert_eq!(body, normal.as_str());
+                    proptest::prop_assert!(!body.split('/').any(|p| p == ".."));
+                    if kind == EntryName::IndexJson {
+                        proptest::prop_assert_eq!(name.as_str(), "index.json");
+                    }
+                }
+                Err(_) => {
+                    // Refused: fine, as long as the canonical spelling of a plain file name
+                    // is not refused too.
+                    if normal == name && !name.is_empty() && !normal.split('/').any(|p| p == "..") {
+                        let again = classify(&normal, false);
+                        proptest::prop_assert!(
+                            again.is_ok() || normal.starts_with("blobs/"),
+                            "canonical {normal:?} refused: {again:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
