@@ -8,7 +8,7 @@
 #     $PLUGPACK_VENV, default ~/.cache/plugpack/venv. .ci/test puts its bin/ first on PATH.
 #  3. The wasm targets pinned in rust-toolchain.toml, and the nightly toolchain the
 #     unit-graph ground-truth test compares against (test-only).
-#  4. cargo-audit (interop), built once into ~/.cargo/bin (a cache CI may keep).
+#  4. cargo-audit (interop) and cargo-fuzz, built once into ~/.cargo/bin (a cache CI may keep).
 #  5. The fixture crates' dependencies (crates.io is the only network the tests use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +51,12 @@ fi
 if ! command -v cargo-audit >/dev/null 2>&1; then
   step "installing cargo-audit into ${CARGO_HOME:-$HOME/.cargo}/bin (one-time build, about 5-10 minutes on 2 cores; cargo's progress follows)"
   cargo install cargo-audit --locked
+fi
+
+# 4b. cargo-fuzz for the bounded fuzzing run of .ci/run (docs/fuzzing.md).
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  step "installing cargo-fuzz into ${CARGO_HOME:-$HOME/.cargo}/bin (one-time build)"
+  cargo install cargo-fuzz --locked
 fi
 
 # 5. Fixture crates' dependencies. The bench plugin's crates too: the dependency-set interop
