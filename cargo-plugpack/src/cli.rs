@@ -111,6 +111,10 @@ pub enum Command {
     Audit(commands::audit::AuditArgs),
     /// Show or update the RustSec advisory database.
     Db(commands::db::DbArgs),
+    /// Push a bundle (blobs, manifests, index, referrers) to an OCI registry.
+    Push(commands::push::PushArgs),
+    /// Pull a plugin and its referrers from an OCI registry into a bundle.
+    Pull(commands::pull::PullArgs),
 }
 
 /// The cargo flags every project command accepts.

@@ -11,6 +11,8 @@ pub mod inspect;
 pub mod keygen;
 pub mod new;
 pub mod package;
+pub mod pull;
+pub mod push;
 pub mod sbom;
 pub mod sign;
 pub mod verify;
@@ -41,6 +43,8 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Verify(args) => verify::run(args, shell, ctx),
         Command::Audit(args) => audit::run(args, &cli.global, shell, ctx),
         Command::Db(args) => db::run(args, shell, ctx),
+        Command::Push(args) => push::run(args, shell, ctx),
+        Command::Pull(args) => pull::run(args, shell, ctx),
     }
 }
 
