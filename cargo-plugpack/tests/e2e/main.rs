@@ -24,5 +24,6 @@ mod bundle;
 mod flow;
 mod interop_oci;
 mod package;
+mod registry;
 mod scaffold;
 mod workspace;
