@@ -205,6 +205,7 @@ fn registry_exit_code(e: &registry::Error) -> u8 {
     match e {
         registry::Error::Reference { .. }
         | registry::Error::Insecure(_)
+        | registry::Error::Credentials { .. }
         | registry::Error::Transport { .. }
         | registry::Error::Status { .. } => USAGE,
         registry::Error::Corrupt { .. }

@@ -28,7 +28,7 @@ pub struct PullArgs {
 pub fn run(args: &PullArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
     let reference = Reference::parse(&args.reference).map_err(Error::from)?;
     let options = PullOptions {
-        client: args.registry.client_options(ctx)?,
+        client: args.registry.client_options(&reference, ctx)?,
     };
     let report = registry::pull(&reference, &args.output, &options, shell).map_err(Error::from)?;
     match shell.format() {

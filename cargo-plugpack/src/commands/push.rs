@@ -29,8 +29,13 @@ pub struct RegistryArgs {
 
 impl RegistryArgs {
     /// Transport and credentials: `--username` + `--password-stdin`, then
-    /// `PLUGPACK_REGISTRY_USERNAME`/`PLUGPACK_REGISTRY_PASSWORD`, then anonymous.
-    pub fn client_options(&self, ctx: &Ctx) -> Result<ClientOptions, CliError> {
+    /// `PLUGPACK_REGISTRY_USERNAME`/`PLUGPACK_REGISTRY_PASSWORD`, then the Docker config file
+    /// (`auths`, `credHelpers`, `credsStore`), then anonymous.
+    pub fn client_options(
+        &self,
+        reference: &Reference,
+        ctx: &Ctx,
+    ) -> Result<ClientOptions, CliError> {
         let credentials = if let (Some(user), true) = (&self.username, self.password_stdin) {
             let mut password = String::new();
             std::io::stdin()
@@ -48,7 +53,8 @@ impl RegistryArgs {
                 ctx.var("PLUGPACK_REGISTRY_PASSWORD"),
             ) {
                 (Some(u), Some(p)) if !u.is_empty() => Some(Credentials::new(u, p)),
-                _ => None,
+                _ => registry::docker_config_credentials(ctx, &reference.registry)
+                    .map_err(Error::from)?,
             }
         };
         Ok(ClientOptions {
@@ -83,7 +89,7 @@ pub struct PushArgs {
 pub fn run(args: &PushArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
     let reference = Reference::parse(&args.reference).map_err(Error::from)?;
     let options = PushOptions {
-        client: args.registry.client_options(ctx)?,
+        client: args.registry.client_options(&reference, ctx)?,
         mount_from: args.mount_from.clone(),
     };
     let report = registry::push(&args.bundle, &reference, &options, shell).map_err(Error::from)?;

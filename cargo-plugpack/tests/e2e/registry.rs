@@ -342,7 +342,13 @@ fn htpasswd_registry_needs_credentials_and_never_shows_the_password() {
     let bundle = package_fixture("wasm-plugin", dir.path(), &["-q"]);
     let repo = format!("{}/secure/wasm", registry.addr());
 
-    let out = push(&bundle, &repo, &[]);
+    let empty_config = dir.path().join("no-docker-config");
+    std::fs::create_dir_all(&empty_config).unwrap();
+    let out = run(plugpack()
+        .args(["push", "--insecure"])
+        .arg(&bundle)
+        .arg(&repo)
+        .env("DOCKER_CONFIG", &empty_config));
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -406,6 +412,63 @@ fn htpasswd_registry_needs_credentials_and_never_shows_the_password() {
         std::fs::read(&pulled).unwrap(),
         std::fs::read(&bundle).unwrap()
     );
+    // The Docker config file: `auths`, then a credential helper run as docker runs it.
+    let config_dir = dir.path().join("docker-config");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(
+        config_dir.join("config.json"),
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{basic}"}}}}}}"#,
+            registry.addr()
+        ),
+    )
+    .unwrap();
+    let from_auths = dir.path().join("from-auths.oci.tar");
+    let out = run(plugpack()
+        .args(["-vv", "pull", "--insecure"])
+        .arg(format!("{repo}:1.2.0"))
+        .arg("-o")
+        .arg(&from_auths)
+        .env("DOCKER_CONFIG", &config_dir));
+    assert!(out.status.success());
+    check_no_leak(&out);
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-plugpacktest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread host\n[ \"$host\" = \"{}\" ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$host\"\n",
+            registry.addr()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::write(
+        config_dir.join("config.json"),
+        format!(
+            r#"{{"credHelpers":{{"{}":"plugpacktest"}}}}"#,
+            registry.addr()
+        ),
+    )
+    .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = run(plugpack()
+        .args(["-vv", "push", "--insecure"])
+        .arg(&bundle)
+        .arg(format!("{repo}:helper"))
+        .env("DOCKER_CONFIG", &config_dir)
+        .env("PATH", &path));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_no_leak(&out);
+
     let out = run(plugpack()
         .args(["pull", "--insecure"])
         .arg(format!("{repo}:1.2.0"))

@@ -41,6 +41,11 @@ impl Credentials {
         &self.username
     }
 
+    #[cfg(test)]
+    pub(super) fn password_for_test(&self) -> &str {
+        &self.password
+    }
+
     fn basic(&self) -> String {
         let raw = format!("{}:{}", self.username, self.password);
         format!("Basic {}", Base64::encode_string(raw.as_bytes()))

@@ -16,6 +16,15 @@ pub enum Error {
     /// Plain HTTP was asked for a host that is not loopback, or not asked for at all.
     #[error("{0}")]
     Insecure(String),
+    /// Credentials could not be read (Docker config file, credential helper); never quotes
+    /// what the source holds.
+    #[error("registry credentials from {source_name}: {problem}")]
+    Credentials {
+        /// The config file or helper program.
+        source_name: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// The registry could not be reached or the connection broke.
     #[error("{registry}: {operation} failed: {message}")]
     Transport {

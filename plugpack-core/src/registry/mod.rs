@@ -21,12 +21,14 @@
 //! * Plain HTTP only with [`Transport::InsecureLoopback`], and only for loopback hosts.
 
 mod client;
+mod docker_config;
 mod error;
 mod pull;
 mod push;
 mod reference;
 
 pub use client::{Client, ClientOptions, Credentials, Transport};
+pub use docker_config::docker_config_credentials;
 pub use error::Error;
 pub use pull::{PullOptions, PullReport, pull};
 pub use push::{PushOptions, PushReport, push};
