@@ -46,3 +46,47 @@ pub fn run(args: &PullArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
     }
     Ok(0)
 }
+
+/// A bundle argument: a file, or a registry reference (`REGISTRY/REPO:TAG`, `@sha256:…`)
+/// pulled into a temporary bundle first.
+pub enum BundleInput {
+    /// A file given on the command line.
+    File(Utf8PathBuf),
+    /// Pulled; removed when dropped.
+    Pulled(registry::TemporaryBundle),
+}
+
+impl BundleInput {
+    /// The bundle to read.
+    pub fn path(&self) -> &camino::Utf8Path {
+        match self {
+            BundleInput::File(p) => p,
+            BundleInput::Pulled(t) => t.path(),
+        }
+    }
+}
+
+/// An existing path is a bundle; otherwise a string that parses as a registry reference with
+/// a tag or digest is pulled (verifying every blob) into a temporary bundle.
+pub fn resolve_bundle(
+    arg: &camino::Utf8Path,
+    registry_args: &RegistryArgs,
+    shell: &Shell,
+    ctx: &Ctx,
+) -> Result<BundleInput, CliError> {
+    if arg.exists() {
+        return Ok(BundleInput::File(arg.to_owned()));
+    }
+    match Reference::parse(arg.as_str()) {
+        Ok(reference) if reference.digest.is_some() || reference.tags.len() == 1 => {
+            let options = PullOptions {
+                client: registry_args.client_options(&reference, ctx)?,
+            };
+            let pulled =
+                registry::pull_temporary(&reference, &options, shell).map_err(Error::from)?;
+            shell.status("Pulled", &pulled.report.reference);
+            Ok(BundleInput::Pulled(pulled))
+        }
+        _ => Ok(BundleInput::File(arg.to_owned())),
+    }
+}

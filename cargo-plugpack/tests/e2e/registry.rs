@@ -277,6 +277,32 @@ fn push_pull_round_trip_is_byte_identical_and_verifies() {
             assert_eq!(verify_code(&pulled, &state, &public), 0, "{name}: verify");
             std::fs::remove_file(&pulled).unwrap();
         }
+
+        // verify, inspect and extract take the reference itself.
+        let by_digest = format!("{repo}@{}", info.digest);
+        let state = dir.path().join(format!("state-ref-{name}"));
+        let out = run(plugpack()
+            .args(["verify", "--insecure", &by_digest, "--key"])
+            .arg(&public)
+            .arg("--state")
+            .arg(&state));
+        assert_eq!(out.status.code(), Some(0), "{name}: verify by reference");
+        let out = run(plugpack().args(["inspect", "--json", "--insecure", &by_digest]));
+        assert!(out.status.success());
+        let shown = json_lines(&String::from_utf8(out.stdout).unwrap())
+            .pop()
+            .unwrap();
+        assert_eq!(shown["digest"], info.digest.to_string());
+        assert_eq!(
+            shown["referrers"].as_array().unwrap().len(),
+            info.referrers.len()
+        );
+        let x = dir.path().join(format!("x-{name}"));
+        let out = run(plugpack()
+            .args(["extract", "--insecure", &by_digest, "-o"])
+            .arg(&x));
+        assert!(out.status.success());
+        assert_eq!(std::fs::read_dir(&x).unwrap().count(), info.manifests.len());
     }
 }
 

@@ -30,7 +30,7 @@ mod reference;
 pub use client::{Client, ClientOptions, Credentials, Transport};
 pub use docker_config::docker_config_credentials;
 pub use error::Error;
-pub use pull::{PullOptions, PullReport, pull};
+pub use pull::{PullOptions, PullReport, TemporaryBundle, pull, pull_temporary};
 pub use push::{PushOptions, PushReport, push};
 pub use reference::Reference;
 

@@ -443,3 +443,47 @@ fn append<W: Write, R: Read>(
     header.set_cksum();
     tar.append(&header, data)
 }
+
+/// A bundle pulled into a temporary directory, removed when this is dropped (for commands
+/// that take a bundle and were given a registry reference: `verify`, `inspect`, `extract`).
+#[derive(Debug)]
+pub struct TemporaryBundle {
+    _dir: tempfile::TempDir,
+    path: Utf8PathBuf,
+    /// What was pulled.
+    pub report: PullReport,
+}
+
+impl TemporaryBundle {
+    /// The bundle file.
+    pub fn path(&self) -> &Utf8Path {
+        &self.path
+    }
+}
+
+/// [`pull`] into a fresh temporary directory.
+pub fn pull_temporary(
+    reference: &Reference,
+    options: &PullOptions,
+    reporter: &dyn Reporter,
+) -> Result<TemporaryBundle, Error> {
+    let dir = tempfile::Builder::new()
+        .prefix("plugpack-pulled-")
+        .tempdir()
+        .map_err(|source| Error::Write {
+            path: Utf8PathBuf::from("<temporary directory>"),
+            source,
+        })?;
+    let path = Utf8PathBuf::from_path_buf(dir.path().join("pulled.oci.tar")).map_err(|p| {
+        Error::Write {
+            path: Utf8PathBuf::from(p.display().to_string()),
+            source: io::Error::other("temporary path is not UTF-8"),
+        }
+    })?;
+    let report = pull(reference, &path, options, reporter)?;
+    Ok(TemporaryBundle {
+        _dir: dir,
+        path,
+        report,
+    })
+}
