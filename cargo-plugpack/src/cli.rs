@@ -115,6 +115,8 @@ pub enum Command {
     Push(commands::push::PushArgs),
     /// Pull a plugin and its referrers from an OCI registry into a bundle.
     Pull(commands::pull::PullArgs),
+    /// Merge per-target bundles of one plugin version into one image index.
+    Merge(commands::merge::MergeArgs),
 }
 
 /// The cargo flags every project command accepts.

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod fingerprint;
 pub mod inspect;
 pub mod keygen;
+pub mod merge;
 pub mod new;
 pub mod package;
 pub mod pull;
@@ -44,6 +45,7 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Audit(args) => audit::run(args, &cli.global, shell, ctx),
         Command::Db(args) => db::run(args, shell, ctx),
         Command::Push(args) => push::run(args, shell, ctx),
+        Command::Merge(args) => merge::run(args, shell),
         Command::Pull(args) => pull::run(args, shell, ctx),
     }
 }

@@ -549,3 +549,138 @@ fn plain_http_is_refused_for_remote_hosts() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only allowed for loopback"));
 }
+
+/// A signed one-target wasm bundle of the wasm fixture from a prebuilt module.
+fn one_target_bundle(dir: &Path, target: &str, byte: u8, key: &Path) -> PathBuf {
+    let module = dir.join(format!("{target}.wasm"));
+    std::fs::write(
+        &module,
+        [0, b'a', b's', b'm', 1, 0, 0, 0, 0, 3, 1, b'x', byte],
+    )
+    .unwrap();
+    let bundle = dir.join(format!("{target}.oci.tar"));
+    run_ok(&mut on_fixture(
+        "package",
+        "wasm-plugin",
+        &[
+            "-q",
+            "-o",
+            bundle.to_str().unwrap(),
+            "--artifact",
+            module.to_str().unwrap(),
+            "--target",
+            target,
+        ],
+    ));
+    sign(&bundle, key);
+    bundle
+}
+
+#[test]
+#[ignore = "interop: needs docker-registry and skopeo; run by .ci/test"]
+fn merged_bundles_keep_per_target_signatures_and_list_both_platforms() {
+    require_tool("skopeo");
+    let registry = Registry::start();
+    let dir = tempdir();
+    let (key, public) = keygen(dir.path(), "k");
+    let a = one_target_bundle(dir.path(), "wasm32-wasip1", b'a', &key);
+    let b = one_target_bundle(dir.path(), "wasm32-unknown-unknown", b'b', &key);
+    let merged = dir.path().join("all.oci.tar");
+    run_ok(
+        plugpack()
+            .args(["merge", "-q"])
+            .arg(&a)
+            .arg(&b)
+            .arg("-o")
+            .arg(&merged),
+    );
+    let read = |p: &Path| {
+        plugpack_core::oci::inspect(&plugpack_core::oci::read_bundle(&utf8(p)).unwrap()).unwrap()
+    };
+    let (ia, ib, im) = (read(&a), read(&b), read(&merged));
+    assert_eq!(im.media_type, "application/vnd.oci.image.index.v1+json");
+    let mut want: Vec<_> = [&ia, &ib].iter().map(|i| i.digest).collect();
+    let mut got: Vec<_> = im.manifests.iter().map(|m| m.digest).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(
+        got, want,
+        "the manifests are the inputs' own, byte for byte"
+    );
+    assert_eq!(im.referrers.len(), ia.referrers.len() + ib.referrers.len());
+    // The per-target signatures are kept as they were (same referrer digests, same subjects);
+    // `verify` wants one signature over every manifest of a bundle, which `sign` adds to the
+    // merged index.
+    for r in ia.referrers.iter().chain(&ib.referrers) {
+        assert!(
+            im.referrers.iter().any(|m| m == r),
+            "referrer {} lost",
+            r.digest
+        );
+    }
+    sign(&merged, &key);
+    assert_eq!(verify_code(&merged, &dir.path().join("s"), &public), 0);
+
+    let repo = format!("{}/m/wasm", registry.addr());
+    assert!(push(&merged, &repo, &[]).status.success());
+    let raw = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{repo}:1.2.0"))
+        .output()
+        .unwrap();
+    assert!(raw.status.success());
+    let index: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
+    let mut platforms: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!("{}/{}", m["platform"]["os"], m["platform"]["architecture"]).replace('"', "")
+        })
+        .collect();
+    platforms.sort();
+    assert_eq!(platforms, ["unknown/wasm", "wasip1/wasm"]);
+    let pulled = dir.path().join("pulled.oci.tar");
+    assert!(
+        pull(&format!("{repo}:1.2.0"), &pulled, &[])
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::read(&pulled).unwrap(),
+        std::fs::read(&merged).unwrap()
+    );
+}
+
+#[test]
+fn merge_refuses_two_manifests_for_one_target_and_different_plugins() {
+    let dir = tempdir();
+    let (key, _) = keygen(dir.path(), "k");
+    let a = one_target_bundle(dir.path(), "wasm32-wasip1", b'a', &key);
+    let again = dir.path().join("again");
+    std::fs::create_dir_all(&again).unwrap();
+    let a2 = one_target_bundle(&again, "wasm32-wasip1", b'c', &key);
+    let out = run(plugpack()
+        .arg("merge")
+        .arg(&a)
+        .arg(&a2)
+        .arg("-o")
+        .arg(dir.path().join("x.oci.tar")));
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wasm32-wasip1"));
+    assert!(!dir.path().join("x.oci.tar").exists());
+
+    let cdylib = package_fixture("cdylib-plugin", dir.path(), &["-q"]);
+    let out = run(plugpack()
+        .arg("merge")
+        .arg(&a)
+        .arg(&cdylib)
+        .arg("-o")
+        .arg(dir.path().join("y.oci.tar")));
+    assert_eq!(out.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cdylib-plugin") && stderr.contains("wasm-plugin"),
+        "{stderr}"
+    );
+}

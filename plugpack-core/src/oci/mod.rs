@@ -24,12 +24,16 @@
 
 mod error;
 #[cfg(feature = "tool")]
+mod merge;
+#[cfg(feature = "tool")]
 mod pack;
 mod read;
 #[cfg(feature = "tool")]
 mod rebuild;
 
 pub use error::Error;
+#[cfg(feature = "tool")]
+pub use merge::{MergeReport, merge};
 #[cfg(feature = "tool")]
 pub use pack::{Attachment, LayoutBuilder, PackOptions, pack};
 pub use read::{
