@@ -19,6 +19,10 @@ pub struct PullArgs {
     /// The bundle to write (atomically; nothing is written on failure).
     #[arg(short, long, value_name = "BUNDLE")]
     pub output: Utf8PathBuf,
+    /// Pull one target out of a multi-target index: `os/arch` as in the index
+    /// (e.g. `linux/amd64`, `wasip1/wasm`).
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
     /// Registry connection options.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -29,6 +33,7 @@ pub fn run(args: &PullArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
     let reference = Reference::parse(&args.reference).map_err(Error::from)?;
     let options = PullOptions {
         client: args.registry.client_options(&reference, ctx)?,
+        platform: args.platform.clone(),
     };
     let report = registry::pull(&reference, &args.output, &options, shell).map_err(Error::from)?;
     match shell.format() {
@@ -81,6 +86,7 @@ pub fn resolve_bundle(
         Ok(reference) if reference.digest.is_some() || reference.tags.len() == 1 => {
             let options = PullOptions {
                 client: registry_args.client_options(&reference, ctx)?,
+                platform: None,
             };
             let pulled =
                 registry::pull_temporary(&reference, &options, shell).map_err(Error::from)?;

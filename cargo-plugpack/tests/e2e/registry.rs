@@ -650,6 +650,34 @@ fn merged_bundles_keep_per_target_signatures_and_list_both_platforms() {
         std::fs::read(&pulled).unwrap(),
         std::fs::read(&merged).unwrap()
     );
+
+    // --platform pulls one target: its manifest becomes the tagged entry, with its referrers.
+    let one = dir.path().join("one.oci.tar");
+    let out = pull(
+        &format!("{repo}:1.2.0"),
+        &one,
+        &["--platform", "wasip1/wasm"],
+    );
+    assert!(out.status.success());
+    let io = read(&one);
+    assert_eq!(io.digest, ia.digest);
+    assert_eq!(io.manifests.len(), 1);
+    let signed = read(&merged);
+    let of_a: Vec<_> = signed
+        .referrers
+        .iter()
+        .filter(|r| r.subject == ia.digest)
+        .cloned()
+        .collect();
+    assert!(!of_a.is_empty());
+    assert_eq!(io.referrers, of_a);
+    let out = pull(
+        &format!("{repo}:1.2.0"),
+        &one,
+        &["--platform", "linux/amd64"],
+    );
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no manifest for platform linux/amd64"));
 }
 
 #[test]

@@ -27,6 +27,9 @@ const CREATED: &str = "org.opencontainers.image.created";
 pub struct PullOptions {
     /// Transport and credentials.
     pub client: ClientOptions,
+    /// Pull only the manifest for this `os/architecture` (e.g. `linux/amd64`,
+    /// `wasip1/wasm`) out of an image index; it becomes the bundle's tagged entry.
+    pub platform: Option<String>,
 }
 
 /// What [`pull`] wrote.
@@ -180,15 +183,40 @@ pub fn pull(
         }
     };
     let mut client = Client::connect(reference, options.client.clone())?;
-    let (_, top_bytes, top_digest) = client
+    let (_, mut top_bytes, mut top_digest) = client
         .get_manifest(&wanted)?
         .ok_or_else(|| not_found(&client, &wanted))?;
-    let top: serde_json::Value = parse_json(&client, &wanted, &top_bytes)?;
-    let top_media_type = top
-        .get("mediaType")
-        .and_then(|m| m.as_str())
-        .unwrap_or(MANIFEST_MEDIA_TYPE)
-        .to_owned();
+    let mut top: serde_json::Value = parse_json(&client, &wanted, &top_bytes)?;
+    let media_type_of = |v: &serde_json::Value| {
+        v.get("mediaType")
+            .and_then(|m| m.as_str())
+            .unwrap_or(MANIFEST_MEDIA_TYPE)
+            .to_owned()
+    };
+    let mut top_media_type = media_type_of(&top);
+    if let Some(platform) = &options.platform {
+        if top_media_type == INDEX_MEDIA_TYPE {
+            let index: ImageIndex = parse_json(&client, &wanted, &top_bytes)?;
+            let chosen = index
+                .manifests()
+                .iter()
+                .find(|d| {
+                    d.platform()
+                        .as_ref()
+                        .is_some_and(|p| format!("{}/{}", p.os(), p.architecture()) == *platform)
+                })
+                .cloned()
+                .ok_or_else(|| Error::Unsupported {
+                    registry: client.registry().to_owned(),
+                    what: wanted.clone(),
+                    problem: format!("the index has no manifest for platform {platform}"),
+                })?;
+            top_bytes = fetch_manifest(&mut client, &chosen)?;
+            top_digest = sha256(&client, &chosen)?;
+            top = parse_json(&client, &top_digest.to_string(), &top_bytes)?;
+            top_media_type = media_type_of(&top);
+        }
+    }
     let parent = match output.parent() {
         Some(p) if !p.as_str().is_empty() => p.to_owned(),
         _ => Utf8PathBuf::from("."),
