@@ -262,6 +262,45 @@ fn push_pull_round_trip_is_byte_identical_and_verifies() {
         let served = plugpack_core::types::Sha256Digest::of_bytes(&raw.stdout);
         assert_eq!(served, info.digest, "{name}: skopeo sees another manifest");
 
+        // skopeo copies what we pushed to a layout with the same layer bytes; and what skopeo
+        // pushes from our bundle (manifest only, no referrers) our pull reads.
+        if name != "multi" {
+            let copy_dir = dir.path().join(format!("skopeo-{name}"));
+            let copy = Command::new("skopeo")
+                .args(["copy", "-q", "--src-tls-verify=false"])
+                .arg(format!("docker://{repo}:{tag}"))
+                .arg(format!("oci:{}:{tag}", copy_dir.display()))
+                .output()
+                .unwrap();
+            assert!(
+                copy.status.success(),
+                "{name}: skopeo copy from the registry"
+            );
+            let layer = &info.manifests[0].layers[0].digest;
+            assert_eq!(
+                sha256_file(&copy_dir.join("blobs/sha256").join(layer.hex())),
+                layer.to_string()
+            );
+            let reverse = format!("{}/skopeo/{name}:{tag}", registry.addr());
+            let copy = Command::new("skopeo")
+                .args(["copy", "-q", "--dest-tls-verify=false"])
+                .arg(format!("oci-archive:{}:{tag}", bundle.display()))
+                .arg(format!("docker://{reverse}"))
+                .output()
+                .unwrap();
+            assert!(copy.status.success(), "{name}: skopeo copy to the registry");
+            let from_skopeo = dir.path().join(format!("{name}-from-skopeo.oci.tar"));
+            let out = pull(&reverse, &from_skopeo, &[]);
+            assert!(out.status.success(), "{name}: pull of a skopeo push");
+            let got = plugpack_core::oci::inspect(
+                &plugpack_core::oci::read_bundle(&utf8(&from_skopeo)).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(got.digest, info.digest);
+            assert_eq!(got.manifests[0].layers, info.manifests[0].layers);
+            assert!(got.referrers.is_empty());
+        }
+
         // Pull by tag and by digest: the same bytes as the bundle that was pushed.
         for reference in [format!("{repo}:{tag}"), format!("{repo}@{}", info.digest)] {
             let pulled = dir.path().join(format!("{name}-pulled.oci.tar"));
