@@ -22,6 +22,22 @@ pub struct Registry {
     dir: tempfile::TempDir,
 }
 
+fn spawn_registry(dir: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("registry.log"))
+        .unwrap();
+    Command::new("docker-registry")
+        .arg("serve")
+        .arg(dir.join("config.yml"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
 impl Registry {
     /// Starts an anonymous registry.
     pub fn start() -> Self {
@@ -64,17 +80,8 @@ impl Registry {
                     path.display()
                 ));
             }
-            let config_path = dir.path().join("config.yml");
-            std::fs::write(&config_path, config).unwrap();
-            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-            let child = Command::new("docker-registry")
-                .arg("serve")
-                .arg(&config_path)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .unwrap();
+            std::fs::write(dir.path().join("config.yml"), config).unwrap();
+            let child = spawn_registry(dir.path());
             let mut registry = Registry { child, port, dir };
             if registry.wait_ready() {
                 return registry;
@@ -103,6 +110,37 @@ impl Registry {
             std::thread::sleep(Duration::from_millis(100));
         }
         false
+    }
+
+    /// Kills the registry (SIGKILL: no chance to clean up).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port, config and storage.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn_registry(self.dir.path());
+        assert!(self.wait_ready(), "docker-registry did not restart");
+    }
+
+    /// The storage's upload sessions of `repo`, and how many bytes they hold.
+    pub fn upload_bytes(&self, repo: &str) -> u64 {
+        let uploads = self
+            .dir
+            .path()
+            .join("storage/docker/registry/v2/repositories")
+            .join(repo)
+            .join("_uploads");
+        std::fs::read_dir(uploads)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| std::fs::metadata(e.ok()?.path().join("data")).ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
     }
 
     /// `127.0.0.1:PORT`.
@@ -567,7 +605,7 @@ fn a_corrupted_blob_in_the_registry_fails_pull_with_nothing_written() {
     let out_dir = dir.path().join("out");
     std::fs::create_dir_all(&out_dir).unwrap();
     let pulled = out_dir.join("pulled.oci.tar");
-    let out = pull(&format!("{repo}:0.3.1"), &pulled, &[]);
+    let out = pull(&format!("{repo}:1.2.0"), &pulled, &[]);
     assert_eq!(out.status.code(), Some(5));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&layer), "{stderr}");
@@ -750,4 +788,96 @@ fn merge_refuses_two_manifests_for_one_target_and_different_plugins() {
         stderr.contains("cdylib-plugin") && stderr.contains("wasm-plugin"),
         "{stderr}"
     );
+}
+
+#[test]
+#[ignore = "interop: needs docker-registry; run by .ci/test"]
+fn a_registry_killed_mid_push_stays_consistent_and_the_next_push_completes() {
+    let mut registry = Registry::start();
+    let dir = tempdir();
+    // A 64 MiB wasm module (one custom section of pseudo-random bytes) so the upload takes
+    // a while.
+    let art = dir.path().join("big.wasm");
+    {
+        let payload: u32 = 64 << 20;
+        let content = payload + 2; // name length byte + name `x`
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&art).unwrap());
+        f.write_all(b"\0asm\x01\0\0\0\0").unwrap();
+        let mut n = content;
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                f.write_all(&[byte]).unwrap();
+                break;
+            }
+            f.write_all(&[byte | 0x80]).unwrap();
+        }
+        f.write_all(&[1, b'x']).unwrap();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut chunk = vec![0u8; 1 << 20];
+        for _ in 0..64 {
+            for b in chunk.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            f.write_all(&chunk).unwrap();
+        }
+    }
+    let bundle = dir.path().join("big.oci.tar");
+    run_ok(&mut on_fixture(
+        "package",
+        "wasm-plugin",
+        &[
+            "-q",
+            "-o",
+            bundle.to_str().unwrap(),
+            "--artifact",
+            art.to_str().unwrap(),
+            "--target",
+            "wasm32-wasip1",
+        ],
+    ));
+    let repo = format!("{}/big/wasm", registry.addr());
+    let mut child = plugpack()
+        .args(["push", "--insecure"])
+        .arg(&bundle)
+        .arg(&repo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while registry.upload_bytes("big/wasm") < 4 << 20 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "push finished before the registry could be killed"
+        );
+        assert!(Instant::now() < deadline, "the upload never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    registry.kill();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // No manifest went up before its blobs: after a restart the tag does not exist.
+    registry.restart();
+    let pulled = dir.path().join("pulled.oci.tar");
+    let out = pull(&format!("{repo}:1.2.0"), &pulled, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 404"));
+    assert!(!pulled.exists());
+
+    let out = push(&bundle, &repo, &[]);
+    assert!(out.status.success(), "the second push completes");
+    let out = pull(&format!("{repo}:1.2.0"), &pulled, &[]);
+    assert!(out.status.success());
+    assert_eq!(sha256_file(&pulled), sha256_file(&bundle));
 }
