@@ -44,7 +44,8 @@ PY
   sleep 0.1
 done
 reg=127.0.0.1:$port
-manifest=tests/fixtures/cdylib-plugin/Cargo.toml
+tag=1.2.0
+manifest=tests/fixtures/wasm-plugin/Cargo.toml
 
 measure() { # label, command...
   local label=$1; shift
@@ -56,18 +57,33 @@ measure() { # label, command...
 n=0
 for m in ${@:-16 256}; do
   n=$((n + 1))
-  art="$work/libbig.so"
-  # An ELF magic followed by pseudo-random bytes: package checks only the magic here.
-  { printf '\177ELF'; head -c $((m * 1024 * 1024 - 4)) /dev/urandom; } > "$art"
-  "$bin" plugpack package -q --manifest-path "$manifest" --offline --artifact "$art" -o "$work/b.oci.tar"
+  art="$work/big.wasm"
+  # A valid wasm module: one custom section `x` of pseudo-random bytes (the layer size).
+  python3 - "$art" "$m" <<'PY'
+import os, sys
+path, mib = sys.argv[1], int(sys.argv[2])
+payload = mib * 1024 * 1024
+n, leb = payload + 2, bytearray()
+while True:
+    b, n = n & 0x7F, n >> 7
+    leb.append(b | (0x80 if n else 0))
+    if not n:
+        break
+with open(path, "wb") as f:
+    f.write(b"\0asm\x01\0\0\0\0" + bytes(leb) + b"\x01x")
+    for _ in range(mib):
+        f.write(os.urandom(1024 * 1024))
+PY
+  "$bin" plugpack package -q --manifest-path "$manifest" --offline --artifact "$art" \
+    --target wasm32-wasip1 -o "$work/b.oci.tar"
   echo "layer: $m MiB"
   measure "plugpack push" "$bin" plugpack push --insecure "$work/b.oci.tar" "$reg/bench/p$n:latest"
   measure "peer: skopeo copy oci-archive: → docker:" skopeo copy -q --dest-tls-verify=false \
-    "oci-archive:$work/b.oci.tar:0.3.1" "docker://$reg/bench/s$n:0.3.1"
-  measure "plugpack pull" "$bin" plugpack pull --insecure "$reg/bench/p$n:0.3.1" -o "$work/pulled.oci.tar"
+    "oci-archive:$work/b.oci.tar:$tag" "docker://$reg/bench/s$n:$tag"
+  measure "plugpack pull" "$bin" plugpack pull --insecure "$reg/bench/p$n:$tag" -o "$work/pulled.oci.tar"
   cmp -s "$work/b.oci.tar" "$work/pulled.oci.tar" || { echo "pulled bundle differs" >&2; exit 1; }
   rm -rf "$work/copy"
   measure "peer: skopeo copy docker: → oci:" skopeo copy -q --src-tls-verify=false \
-    "docker://$reg/bench/s$n:0.3.1" "oci:$work/copy:0.3.1"
+    "docker://$reg/bench/s$n:$tag" "oci:$work/copy:$tag"
   rm -rf "$work/copy" "$work/pulled.oci.tar" "$work/b.oci.tar"
 done

@@ -25,5 +25,6 @@ mod flow;
 mod interop_oci;
 mod package;
 mod registry;
+mod registry_more;
 mod scaffold;
 mod workspace;
