@@ -74,7 +74,7 @@ with open(path, "wb") as f:
     for _ in range(mib):
         f.write(os.urandom(1024 * 1024))
 PY
-  "$bin" plugpack package -q --manifest-path "$manifest" --offline --artifact "$art" \
+  "$bin" plugpack package -q --manifest-path "$manifest" --offline --artifact "$art" >/dev/null 2>&1 \
     --target wasm32-wasip1 -o "$work/b.oci.tar"
   echo "layer: $m MiB"
   measure "plugpack push" "$bin" plugpack push --insecure "$work/b.oci.tar" "$reg/bench/p$n:latest"

@@ -1,7 +1,6 @@
 //! `pull`: a tagged manifest or index, its blobs and every referrer, written as a bundle.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::str::FromStr;
 
@@ -53,42 +52,21 @@ pub struct PullReport {
     pub bytes: u64,
 }
 
-/// Blobs and manifests gathered so far, staged beside the output.
+/// Manifests (in memory: they are small) and the blobs still to download (digest → size).
 struct Staging {
-    dir: tempfile::TempDir,
     manifests: BTreeMap<Sha256Digest, Vec<u8>>,
     blobs: BTreeMap<Sha256Digest, u64>,
 }
 
 impl Staging {
-    fn blob_path(&self, digest: &Sha256Digest) -> std::path::PathBuf {
-        self.dir.path().join(digest.hex())
-    }
-
-    /// Downloads the config and layers of `manifest` that are not staged yet.
-    fn fetch_blobs(
-        &mut self,
-        client: &mut Client,
-        manifest: &ImageManifest,
-        reporter: &dyn Reporter,
-    ) -> Result<(), Error> {
+    /// Notes the config and layers of `manifest`; they are downloaded straight into the
+    /// bundle when it is written.
+    fn note_blobs(&mut self, client: &Client, manifest: &ImageManifest) -> Result<(), Error> {
         for d in std::iter::once(manifest.config()).chain(manifest.layers().iter()) {
             let digest = sha256(client, d)?;
-            if self.blobs.contains_key(&digest) || self.manifests.contains_key(&digest) {
-                continue;
+            if !self.manifests.contains_key(&digest) {
+                self.blobs.insert(digest, d.size());
             }
-            let path = self.blob_path(&digest);
-            let write_err = |source| Error::Write {
-                path: Utf8PathBuf::from_path_buf(path.clone()).unwrap_or_default(),
-                source,
-            };
-            let mut out = BufWriter::new(File::create(&path).map_err(write_err)?);
-            reporter.begin(&format!("Downloading {digest} ({} bytes)", d.size()));
-            let got = client.get_blob(&digest, d.size(), &mut out);
-            reporter.end();
-            got?;
-            out.flush().map_err(write_err)?;
-            self.blobs.insert(digest, d.size());
         }
         Ok(())
     }
@@ -221,15 +199,7 @@ pub fn pull(
         Some(p) if !p.as_str().is_empty() => p.to_owned(),
         _ => Utf8PathBuf::from("."),
     };
-    let dir = tempfile::Builder::new()
-        .prefix(".plugpack-pull-")
-        .tempdir_in(&parent)
-        .map_err(|source| Error::Write {
-            path: parent.clone(),
-            source,
-        })?;
     let mut staging = Staging {
-        dir,
         manifests: BTreeMap::new(),
         blobs: BTreeMap::new(),
     };
@@ -256,7 +226,7 @@ pub fn pull(
         });
     }
     for (_, manifest) in &plugin_manifests {
-        staging.fetch_blobs(&mut client, manifest, reporter)?;
+        staging.note_blobs(&client, manifest)?;
     }
 
     // Every referrer, recursively (signatures over attachments are referrers of referrers).
@@ -284,7 +254,7 @@ pub fn pull(
             if !points_here {
                 continue;
             }
-            staging.fetch_blobs(&mut client, &manifest, reporter)?;
+            staging.note_blobs(&client, &manifest)?;
             let mut entry = descriptor(MANIFEST_MEDIA_TYPE, &digest, bytes.len() as u64)?;
             entry.set_artifact_type(manifest.artifact_type().clone());
             staging.manifests.insert(digest, bytes);
@@ -338,7 +308,15 @@ pub fn pull(
 
     let bytes = staging.blobs.values().sum();
     let blobs = staging.blobs.len();
-    write_bundle(&staging, &index_json, epoch, output, &parent)?;
+    write_bundle(
+        &mut client,
+        &staging,
+        &index_json,
+        epoch,
+        output,
+        &parent,
+        reporter,
+    )?;
     Ok(PullReport {
         reference: reference.with_digest(&top_digest),
         digest: top_digest,
@@ -374,13 +352,17 @@ fn descriptor(media_type: &str, digest: &Sha256Digest, size: u64) -> Result<Desc
 }
 
 /// Writes the tarball the way `oci::pack` does (sorted entries, ustar, uid/gid 0, one
-/// mtime), to a temporary file beside `output`; validates it; then renames it into place.
+/// mtime) to a temporary file beside `output`, downloading each blob straight into its tar
+/// entry in digest order (verified while it streams); validates the result with our own
+/// reader; then renames it into place.
 fn write_bundle(
+    client: &mut Client,
     staging: &Staging,
     index_json: &[u8],
     epoch: i64,
     output: &Utf8Path,
     parent: &Utf8Path,
+    reporter: &dyn Reporter,
 ) -> Result<(), Error> {
     let write_err = |source: io::Error| Error::Write {
         path: output.to_owned(),
@@ -408,8 +390,16 @@ fn write_bundle(
                     .map_err(write_err)?;
             } else {
                 let size = staging.blobs.get(digest).copied().unwrap_or_default();
-                let file = File::open(staging.blob_path(digest)).map_err(write_err)?;
-                append(&mut tar, &path, size, mtime, file.take(size)).map_err(write_err)?;
+                let out = tar.get_mut();
+                out.write_all(header(&path, size, mtime).map_err(write_err)?.as_bytes())
+                    .map_err(write_err)?;
+                reporter.begin(&format!("Downloading {digest} ({size} bytes)"));
+                let got = client.get_blob(digest, size, out);
+                reporter.end();
+                got?;
+                let padding = (512 - size % 512) % 512;
+                out.write_all(&[0u8; 512][..padding as usize])
+                    .map_err(write_err)?;
             }
         }
         append(
@@ -446,13 +436,7 @@ fn write_bundle(
     Ok(())
 }
 
-fn append<W: Write, R: Read>(
-    tar: &mut tar::Builder<W>,
-    path: &str,
-    size: u64,
-    mtime: u64,
-    data: R,
-) -> io::Result<()> {
+fn header(path: &str, size: u64, mtime: u64) -> io::Result<tar::Header> {
     let dir = path.ends_with('/');
     let mut header = tar::Header::new_ustar();
     header.set_path(path)?;
@@ -469,7 +453,17 @@ fn append<W: Write, R: Read>(
         tar::EntryType::Regular
     });
     header.set_cksum();
-    tar.append(&header, data)
+    Ok(header)
+}
+
+fn append<W: Write, R: Read>(
+    tar: &mut tar::Builder<W>,
+    path: &str,
+    size: u64,
+    mtime: u64,
+    data: R,
+) -> io::Result<()> {
+    tar.append(&header(path, size, mtime)?, data)
 }
 
 /// A bundle pulled into a temporary directory, removed when this is dropped (for commands
