@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-const USER: &str = "plugpack-ci";
+pub(crate) const USER: &str = "plugpack-ci";
 /// Fixture password: distinctive, so a leak into any output is caught by a plain search.
-const PASSWORD: &str = "Fixture-Pa55word-9f3c1e";
+pub(crate) const PASSWORD: &str = "Fixture-Pa55word-9f3c1e";
 
 /// A running `docker-registry serve`, killed (and its storage removed) on drop.
 pub(crate) struct Registry {
@@ -41,7 +41,19 @@ fn spawn_registry(dir: &Path) -> Child {
 impl Registry {
     /// Starts an anonymous registry.
     pub fn start() -> Self {
-        Self::start_with(None)
+        Self::start_with(None, None)
+    }
+
+    /// Starts a registry with distribution's `token` auth: `realm` issues the tokens, signed
+    /// by the key of the certificate `cert` (PEM).
+    pub fn start_with_token(realm: &str, cert: &Path) -> Self {
+        Self::start_with(
+            None,
+            Some(format!(
+                "auth:\n  token:\n    realm: {realm}\n    service: plugpack-test\n    issuer: plugpack-test-issuer\n    rootcertbundle: {}\n",
+                cert.display()
+            )),
+        )
     }
 
     /// Starts a registry with htpasswd auth for `USER`/`PASSWORD`.
@@ -52,10 +64,10 @@ impl Registry {
             .output()
             .unwrap();
         assert!(out.status.success(), "htpasswd failed");
-        Self::start_with(Some(String::from_utf8(out.stdout).unwrap()))
+        Self::start_with(Some(String::from_utf8(out.stdout).unwrap()), None)
     }
 
-    fn start_with(htpasswd: Option<String>) -> Self {
+    fn start_with(htpasswd: Option<String>, auth_yaml: Option<String>) -> Self {
         require_tool("docker-registry");
         let mut last_log = String::new();
         // A free port can be taken between probing and binding; try a few.
@@ -79,6 +91,9 @@ impl Registry {
                     "auth:\n  htpasswd:\n    realm: plugpack-test\n    path: {}\n",
                     path.display()
                 ));
+            }
+            if let Some(yaml) = &auth_yaml {
+                config.push_str(yaml);
             }
             std::fs::write(dir.path().join("config.yml"), config).unwrap();
             let child = spawn_registry(dir.path());

@@ -296,3 +296,112 @@ fn a_registry_killed_mid_push_stays_consistent_and_the_next_push_completes() {
     assert!(out.status.success());
     assert_eq!(sha256_file(&pulled), sha256_file(&bundle));
 }
+
+/// `tests/data/registry/token_server.py`, killed on drop.
+struct TokenServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[ignore = "interop: needs docker-registry, python3 and openssl; run by .ci/test"]
+fn bearer_token_registry_works_with_credentials_and_refuses_without() {
+    use crate::registry::{PASSWORD, USER};
+    use std::io::BufRead;
+    require_tool("python3");
+    require_tool("openssl");
+    let dir = tempdir();
+    let key = dir.path().join("token.key");
+    let cert = dir.path().join("token.crt");
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=plugpack-test-token"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "openssl req failed");
+    let mut child = Command::new("python3")
+        .arg(repo_root().join("tests/data/registry/token_server.py"))
+        .args([&key, &cert])
+        .args([USER, PASSWORD])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let tokens = TokenServer {
+        port: first.trim().parse().expect("token server port"),
+        child,
+    };
+    let registry =
+        Registry::start_with_token(&format!("http://127.0.0.1:{}/token", tokens.port), &cert);
+    let bundle = package_fixture("wasm-plugin", dir.path(), &["-q"]);
+    let repo = format!("{}/tok/wasm", registry.addr());
+    let empty = dir.path().join("no-docker-config");
+    std::fs::create_dir_all(&empty).unwrap();
+
+    let out = run(plugpack()
+        .args(["push", "--insecure"])
+        .arg(&bundle)
+        .arg(&repo)
+        .env("DOCKER_CONFIG", &empty));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("token from 127.0.0.1") && stderr.contains("HTTP 401"),
+        "{stderr}"
+    );
+
+    let with_creds = |cmd: &mut Command| {
+        cmd.env("PLUGPACK_REGISTRY_USERNAME", USER)
+            .env("PLUGPACK_REGISTRY_PASSWORD", PASSWORD)
+            .env("DOCKER_CONFIG", &empty);
+        run(cmd)
+    };
+    let out = with_creds(
+        plugpack()
+            .args(["-vv", "push", "--insecure"])
+            .arg(&bundle)
+            .arg(&repo),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for text in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(text);
+        assert!(
+            !text.contains(PASSWORD) && !text.contains("Bearer "),
+            "{text}"
+        );
+    }
+    let pulled = dir.path().join("pulled.oci.tar");
+    let out = with_creds(
+        plugpack()
+            .args(["pull", "--insecure"])
+            .arg(format!("{repo}:1.2.0"))
+            .arg("-o")
+            .arg(&pulled),
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read(&pulled).unwrap(),
+        std::fs::read(&bundle).unwrap()
+    );
+}
