@@ -25,6 +25,9 @@ pub struct RegistryArgs {
     /// Plain HTTP instead of HTTPS; only for loopback hosts (local test registries).
     #[arg(long)]
     pub insecure: bool,
+    /// Plain HTTP to any host, not only loopback (credentials and content travel unprotected).
+    #[arg(long)]
+    pub insecure_any_host: bool,
 }
 
 impl RegistryArgs {
@@ -58,7 +61,9 @@ impl RegistryArgs {
             }
         };
         Ok(ClientOptions {
-            transport: if self.insecure {
+            transport: if self.insecure_any_host {
+                Transport::InsecureAnyHost
+            } else if self.insecure {
                 Transport::InsecureLoopback
             } else {
                 Transport::Https

@@ -69,6 +69,8 @@ pub enum Transport {
     Https,
     /// Plain HTTP, allowed only for loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`).
     InsecureLoopback,
+    /// Plain HTTP to any host (an explicit opt-in: credentials and content travel unprotected).
+    InsecureAnyHost,
 }
 
 /// Options of [`Client::connect`].
@@ -125,12 +127,13 @@ impl Client {
             Transport::InsecureLoopback => {
                 if !is_loopback(host_of(&reference.registry)) {
                     return Err(Error::Insecure(format!(
-                        "--insecure (plain HTTP) is only allowed for loopback hosts, not `{}`",
+                        "--insecure (plain HTTP) is only allowed for loopback hosts, not `{}` (--insecure-any-host allows it)",
                         reference.registry
                     )));
                 }
                 "http"
             }
+            Transport::InsecureAnyHost => "http",
         };
         let config = Agent::config_builder()
             .http_status_as_error(false)
