@@ -405,3 +405,38 @@ fn bearer_token_registry_works_with_credentials_and_refuses_without() {
         std::fs::read(&bundle).unwrap()
     );
 }
+
+#[test]
+#[ignore = "interop: needs docker-registry and the Python `oras` client; run by .ci/test"]
+fn the_python_oras_client_pulls_the_wasm_layer_we_pushed() {
+    let registry = Registry::start();
+    let dir = tempdir();
+    let bundle = package_fixture("wasm-plugin", dir.path(), &["-q"]);
+    let repo = format!("{}/oras/wasm", registry.addr());
+    assert!(push(&bundle, &repo, &[]).status.success());
+    let info =
+        plugpack_core::oci::inspect(&plugpack_core::oci::read_bundle(&utf8(&bundle)).unwrap())
+            .unwrap();
+    let layer = &info.manifests[0].layers[0];
+    let out_dir = dir.path().join("oras");
+    let script = "import sys, oras.client\n\
+        c = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)\n\
+        print('\\n'.join(c.pull(target=sys.argv[2], outdir=sys.argv[3])))\n";
+    let out = Command::new("python3")
+        .args(["-c", script, &registry.addr(), &format!("{repo}:1.2.0")])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "oras pull failed (pip install oras, see .ci/requirements.txt): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let title = layer.title.as_deref().unwrap();
+    assert_eq!(
+        sha256_file(&out_dir.join(title)),
+        layer.digest.to_string(),
+        "oras wrote {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
