@@ -111,6 +111,12 @@ pub enum Command {
     Audit(commands::audit::AuditArgs),
     /// Show or update the RustSec advisory database.
     Db(commands::db::DbArgs),
+    /// Push a bundle (blobs, manifests, index, referrers) to an OCI registry.
+    Push(commands::push::PushArgs),
+    /// Pull a plugin and its referrers from an OCI registry into a bundle.
+    Pull(commands::pull::PullArgs),
+    /// Merge per-target bundles of one plugin version into one image index.
+    Merge(commands::merge::MergeArgs),
 }
 
 /// The cargo flags every project command accepts.

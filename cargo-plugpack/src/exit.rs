@@ -1,7 +1,7 @@
 //! Exit codes and the error type commands return.
 
 use plugpack_core::{
-    Error, audit, build, depset, fingerprint, oci, project, sbom, scaffold, sign, verify,
+    Error, audit, build, depset, fingerprint, oci, project, registry, sbom, scaffold, sign, verify,
 };
 
 /// Finished, but a policy failed (denied findings, verification rejected).
@@ -149,6 +149,7 @@ fn core_exit_code(e: &Error) -> u8 {
         },
         Error::Sign(e) => sign_exit_code(e),
         Error::Verify(e) => verify_exit_code(e),
+        Error::Registry(e) => registry_exit_code(e),
         _ => INTERNAL,
     }
 }
@@ -197,6 +198,26 @@ fn oci_exit_code(e: &oci::Error) -> u8 {
         | oci::Error::Extract { .. }
         | oci::Error::ReadSource { .. }
         | oci::Error::SourceChanged { .. } => OUTPUT,
+        _ => INTERNAL,
+    }
+}
+
+/// Registry failures: a bad reference, plain HTTP to a remote host, credentials the registry
+/// refuses or a registry that cannot be reached are usage/configuration (exit 2); content that
+/// does not match its digest or cannot be used is invalid input (exit 5); the output bundle
+/// that cannot be written is exit 6.
+fn registry_exit_code(e: &registry::Error) -> u8 {
+    match e {
+        registry::Error::Reference { .. }
+        | registry::Error::Insecure(_)
+        | registry::Error::Credentials { .. }
+        | registry::Error::Transport { .. }
+        | registry::Error::Status { .. } => USAGE,
+        registry::Error::Corrupt { .. }
+        | registry::Error::Unsupported { .. }
+        | registry::Error::Read { .. } => INVALID_INPUT,
+        registry::Error::Write { .. } => OUTPUT,
+        registry::Error::Bundle(e) => oci_exit_code(e),
         _ => INTERNAL,
     }
 }

@@ -44,6 +44,10 @@ pub enum Error {
     #[cfg(feature = "verify")]
     #[error(transparent)]
     Sign(#[from] crate::sign::Error),
+    /// Pushing to or pulling from a registry failed.
+    #[cfg(feature = "registry")]
+    #[error(transparent)]
+    Registry(#[from] crate::registry::Error),
     /// Verification could not be carried out (a rejected bundle is a report, not an error).
     #[cfg(feature = "verify")]
     #[error(transparent)]

@@ -11,16 +11,20 @@ use crate::shell::{Shell, escape};
 /// Arguments of `inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The bundle tarball.
+    /// The bundle tarball, or a registry reference (REGISTRY/REPO:TAG or @sha256:…).
     pub bundle: Utf8PathBuf,
     /// Print JSON (same as --message-format json).
     #[arg(long)]
     pub json: bool,
+    /// Registry options, when BUNDLE is a registry reference.
+    #[command(flatten)]
+    pub registry: super::push::RegistryArgs,
 }
 
 /// Validates and describes a bundle.
-pub fn run(args: &InspectArgs, shell: &Shell) -> Result<u8, CliError> {
-    let layout = oci::read_bundle(&args.bundle)?;
+pub fn run(args: &InspectArgs, shell: &Shell, ctx: &plugpack_core::Ctx) -> Result<u8, CliError> {
+    let input = super::pull::resolve_bundle(&args.bundle, &args.registry, shell, ctx)?;
+    let layout = oci::read_bundle(input.path())?;
     let info = oci::inspect(&layout)?;
     if args.json || shell.format() != OutputFormat::Human {
         shell.json("bundle-info", &info)?;

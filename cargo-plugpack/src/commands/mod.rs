@@ -9,8 +9,11 @@ pub mod extract;
 pub mod fingerprint;
 pub mod inspect;
 pub mod keygen;
+pub mod merge;
 pub mod new;
 pub mod package;
+pub mod pull;
+pub mod push;
 pub mod sbom;
 pub mod sign;
 pub mod verify;
@@ -30,8 +33,8 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Build(args) => build::run(args, &cli.global, shell, ctx),
         Command::Package(args) => package::run(args, &cli.global, shell, ctx),
         Command::Sbom(args) => sbom::run(args, &cli.global, shell, ctx),
-        Command::Inspect(args) => inspect::run(args, shell),
-        Command::Extract(args) => extract::run(args, shell),
+        Command::Inspect(args) => inspect::run(args, shell, ctx),
+        Command::Extract(args) => extract::run(args, shell, ctx),
         Command::New(args) => new::run(args, shell),
         Command::Fingerprint(args) => fingerprint::run(args, &cli.global, shell, ctx),
         Command::AbiDiff(args) => abi_diff::run(args, shell),
@@ -41,6 +44,9 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Verify(args) => verify::run(args, shell, ctx),
         Command::Audit(args) => audit::run(args, &cli.global, shell, ctx),
         Command::Db(args) => db::run(args, shell, ctx),
+        Command::Push(args) => push::run(args, shell, ctx),
+        Command::Merge(args) => merge::run(args, shell),
+        Command::Pull(args) => pull::run(args, shell, ctx),
     }
 }
 

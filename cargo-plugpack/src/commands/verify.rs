@@ -12,7 +12,8 @@ use crate::shell::{Shell, escape};
 /// Arguments of `verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The bundle tarball, or an extracted OCI layout directory.
+    /// The bundle tarball, an extracted OCI layout directory, or a registry reference
+    /// (REGISTRY/REPO@sha256:… or :TAG), pulled to a temporary bundle first.
     pub bundle: Utf8PathBuf,
     /// Trust this Ed25519 public key (SPKI PEM; repeatable). Conflicts with --policy.
     #[arg(long, value_name = "PUB")]
@@ -34,6 +35,9 @@ pub struct VerifyArgs {
     /// (`abi-incompatible`, exit 1).
     #[arg(long, value_name = "FILE")]
     pub host_abi: Option<Utf8PathBuf>,
+    /// Registry options, when BUNDLE is a registry reference.
+    #[command(flatten)]
+    pub registry: super::push::RegistryArgs,
 }
 
 impl From<&VerifyArgs> for VerifyOptions {
@@ -51,7 +55,10 @@ impl From<&VerifyArgs> for VerifyOptions {
 
 /// Verifies a bundle; exit 0 verified, 1 rejected, 2 usage or policy error.
 pub fn run(args: &VerifyArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
-    let report = verify::verify(&args.into(), ctx).map_err(plugpack_core::Error::from)?;
+    let input = super::pull::resolve_bundle(&args.bundle, &args.registry, shell, ctx)?;
+    let mut options: VerifyOptions = args.into();
+    options.bundle = input.path().to_owned();
+    let report = verify::verify(&options, ctx).map_err(plugpack_core::Error::from)?;
     render(&report, shell)?;
     Ok(if report.verified { 0 } else { POLICY })
 }

@@ -31,6 +31,8 @@ mod defaults;
 mod flow;
 mod interop_oci;
 mod package;
+mod registry;
+mod registry_more;
 mod reproducible;
 mod scaffold;
 mod workspace;

@@ -290,11 +290,11 @@ fn keygen_refuses_outputs_that_name_no_file_issue_12() {
     assert_eq!(left, ["keys"], "a refused keygen wrote files");
     // A directory (`keys/` or the existing `keys`) is not refused: like every `-o` (issue
     // 10) it receives the default names, never hidden `.key`/`.pub` files.
-    run_ok(
-        plugpack()
-            .current_dir(dir.path())
-            .args(["keygen", "-o", &format!("{}/", sub.display())]),
-    );
+    run_ok(plugpack().current_dir(dir.path()).args([
+        "keygen",
+        "-o",
+        &format!("{}/", sub.display()),
+    ]));
     let mut written: Vec<_> = std::fs::read_dir(&sub)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

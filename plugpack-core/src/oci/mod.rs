@@ -29,6 +29,8 @@
 
 mod error;
 mod extract;
+#[cfg(feature = "tool")]
+mod merge;
 mod names;
 #[cfg(feature = "tool")]
 mod pack;
@@ -38,6 +40,8 @@ mod rebuild;
 
 pub use error::Error;
 pub use extract::{ExtractedFile, extract};
+#[cfg(feature = "tool")]
+pub use merge::{MergeReport, merge};
 pub use names::MAX_ENTRY_NAME;
 #[cfg(feature = "tool")]
 pub use pack::{Attachment, LayoutBuilder, PackOptions, pack};
