@@ -72,21 +72,21 @@ proptest! {
 #[derive(Debug, Clone, Copy)]
 enum Change {
     RemoveExport,
-    ChangeExportSignature,
+    RetypeExport,
     AddExport,
     AddImport,
     RemoveImport,
-    ChangeImport,
+    RetypeImport,
 }
 
 fn change() -> impl Strategy<Value = Change> {
     prop_oneof![
         Just(Change::RemoveExport),
-        Just(Change::ChangeExportSignature),
+        Just(Change::RetypeExport),
         Just(Change::AddExport),
         Just(Change::AddImport),
         Just(Change::RemoveImport),
-        Just(Change::ChangeImport),
+        Just(Change::RetypeImport),
     ]
 }
 
@@ -135,13 +135,13 @@ fn edits(
     let mut out = Vec::new();
     for (n, (c, index)) in raw.iter().enumerate() {
         let name = match c {
-            Change::RemoveExport | Change::ChangeExportSignature => {
+            Change::RemoveExport | Change::RetypeExport => {
                 match exports.keys().nth(index % exports.len().max(1)) {
                     Some(name) => name.clone(),
                     None => continue,
                 }
             }
-            Change::RemoveImport | Change::ChangeImport => {
+            Change::RemoveImport | Change::RetypeImport => {
                 match imports.keys().nth(index % imports.len().max(1)) {
                     Some(name) => name.clone(),
                     None => continue,
@@ -168,7 +168,7 @@ fn apply(
             Change::RemoveExport => {
                 e.remove(name);
             }
-            Change::ChangeExportSignature => {
+            Change::RetypeExport => {
                 e.insert(name.clone(), "fn(i64) -> i64".to_owned());
             }
             Change::AddExport => {
@@ -180,7 +180,7 @@ fn apply(
             Change::RemoveImport => {
                 i.remove(name);
             }
-            Change::ChangeImport => {
+            Change::RetypeImport => {
                 i.insert(name.clone(), "fn(f64)".to_owned());
             }
         }
