@@ -337,6 +337,39 @@ fn dirty_tree_is_stamped_and_licences_are_spdx() {
         .collect();
     assert_eq!(warnings.len(), 1, "{stderr}");
     assert!(warnings[0].contains(&format!("{head}-dirty")), "{stderr}");
+    // The signed statement states it too (not only through the manifest digest).
+    let key = dir.path().join("k");
+    run_ok(support::plugpack().args(["keygen", "-q", "-o"]).arg(&key));
+    run_ok(
+        support::plugpack()
+            .arg("sign")
+            .arg(&out)
+            .arg("--key")
+            .arg(key.with_extension("key")),
+    );
+    let bundle = camino::Utf8PathBuf::from_path_buf(out.clone()).unwrap();
+    let layout = plugpack_core::oci::read_bundle(&bundle).unwrap();
+    let info = plugpack_core::oci::inspect(&layout).unwrap();
+    let found = plugpack_core::sign::envelopes(&layout, &info);
+    assert_eq!(found.len(), 1);
+    let envelope = plugpack_core::sign::Envelope::parse(
+        layout.json_blob(&found[0].digest).unwrap(),
+        "envelope",
+    )
+    .unwrap();
+    let statement: plugpack_core::sign::Statement =
+        serde_json::from_slice(&envelope.payload_bytes("envelope").unwrap()).unwrap();
+    assert_eq!(
+        statement.predicate.targets[0].revision.as_deref(),
+        Some(format!("{head}-dirty").as_str())
+    );
+    run_ok(
+        support::plugpack()
+            .arg("verify")
+            .arg(&out)
+            .arg("--key")
+            .arg(key.with_extension("pub")),
+    );
 
     // A licence that cannot be made SPDX is left out, with a warning.
     git(&ws, &["checkout", "-q", "--", "."]);

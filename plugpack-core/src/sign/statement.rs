@@ -8,6 +8,9 @@ use super::Error;
 use crate::oci::{BundleInfo, Layout, PLUGIN_ANNOTATION};
 use crate::types::Sha256Digest;
 
+/// The OCI annotation holding the source revision a manifest was built from.
+const REVISION_ANNOTATION: &str = "org.opencontainers.image.revision";
+
 /// `_type` of an in-toto Statement v1.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 /// `predicateType` of plugpack's plugin attestation.
@@ -76,6 +79,24 @@ pub struct TargetRef {
     pub manifest: Sha256Digest,
     /// Digests of its plugin artifact layers.
     pub artifacts: Vec<Sha256Digest>,
+    /// The source revision the manifest records (`org.opencontainers.image.revision`, with
+    /// `-dirty` when the working tree had uncommitted changes), stated in the signature so a
+    /// reviewer reading the statement sees it. Absent in statements older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+}
+
+impl TargetRef {
+    /// Whether this signed entry covers `actual`: every field equal, except that a statement
+    /// made before `revision` existed (none stated) still covers it, since the manifest digest
+    /// binds the revision annotation anyway.
+    pub fn covers(&self, actual: &TargetRef) -> bool {
+        self.target == actual.target
+            && self.kind == actual.kind
+            && self.manifest == actual.manifest
+            && self.artifacts == actual.artifacts
+            && (self.revision.is_none() || self.revision == actual.revision)
+    }
 }
 
 /// One attachment (OCI referrer) covered by the signature.
@@ -197,6 +218,7 @@ pub fn facts(layout: &Layout, info: &BundleInfo) -> Result<BundleFacts, String> 
             kind: m.kind.clone(),
             manifest: m.digest,
             artifacts,
+            revision: m.annotations.get(REVISION_ANNOTATION).cloned(),
         });
     }
     if !info.manifests.iter().any(|m| m.digest == info.digest) {
