@@ -509,6 +509,7 @@ fn external_artifacts(
         units: Vec::new(),
         toolchain: Some(toolchain),
         target_cfg,
+        full_debuginfo: Default::default(),
     })
 }
 
