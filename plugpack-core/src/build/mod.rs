@@ -184,9 +184,7 @@ pub struct BuildOutput {
 
 /// Asks rustc for its version and host triple.
 pub fn toolchain(ctx: &Ctx, dir: &Utf8Path) -> Result<Toolchain, Error> {
-    let mut cmd = Command::new(ctx.rustc());
-    cmd.arg("-vV").current_dir(dir);
-    let out = process::stdout_string(&mut cmd)?;
+    let out = ctx.rustc_stdout(dir, &["-vV".to_owned()])?;
     let rustc_version = out.lines().next().unwrap_or_default().to_owned();
     let host = out
         .lines()
