@@ -6,7 +6,9 @@
 //! a `Ctx` from a fixed map and records what was reported) and keeps output in the CLI's hands.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+#[cfg(feature = "tool")]
+use std::sync::Mutex;
 
 /// Receives progress and warnings from the library. The CLI renders them in cargo's style;
 /// tests record them.
@@ -35,11 +37,13 @@ impl Reporter for SilentReporter {
 pub struct Ctx {
     env: BTreeMap<String, String>,
     reporter: Arc<dyn Reporter>,
+    #[cfg(feature = "tool")]
     rustc_answers: Arc<Mutex<BTreeMap<RustcQuery, String>>>,
 }
 
 /// A rustc query whose answer depends only on its inputs: the rustc, the directory it runs
 /// in (a rustup toolchain file can select another rustc there) and the arguments.
+#[cfg(feature = "tool")]
 type RustcQuery = (String, String, Vec<String>);
 
 impl std::fmt::Debug for Ctx {
@@ -70,10 +74,12 @@ impl Ctx {
         Self {
             env,
             reporter,
+            #[cfg(feature = "tool")]
             rustc_answers: Arc::default(),
         }
     }
 
+    #[cfg(feature = "tool")]
     /// The trimmed stdout of `rustc ARGS` run in `dir`, asked once per context (and its
     /// clones): `rustc -vV`, `--print sysroot`, `--print cfg …` do not change within one run,
     /// and each costs a rustup proxy and a rustc start. Failures are not remembered.
@@ -136,7 +142,7 @@ impl Ctx {
     }
 }
 
-#[cfg(all(test, unix))]
+#[cfg(all(test, unix, feature = "tool"))]
 mod tests {
     use super::*;
 

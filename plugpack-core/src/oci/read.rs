@@ -295,6 +295,7 @@ pub fn read_bundle(path: &Utf8Path) -> Result<Layout, Error> {
 /// size, each checked against its content while it was written) with that size is not hashed
 /// again; everything else (tar structure, entry names and sizes, `oci-layout`, `index.json`,
 /// every referenced JSON document, unreferenced blobs) is checked as [`read_bundle`] does.
+#[cfg(feature = "tool")]
 pub(crate) fn read_written_bundle(
     path: &Utf8Path,
     written: &BTreeMap<Sha256Digest, u64>,

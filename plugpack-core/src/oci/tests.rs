@@ -398,6 +398,7 @@ fn a_bundle_that_is_not_a_regular_file_is_refused() {
 /// checked while it was written is not hashed again; any other blob still is (issue 12
 /// "Speed": the artifact is not read a further time to validate the bundle).
 #[test]
+#[cfg(feature = "tool")]
 fn the_written_read_back_skips_only_blobs_checked_while_written() {
     let dir = tempfile::tempdir().unwrap();
     let dir = Utf8Path::from_path(dir.path()).unwrap();
@@ -426,6 +427,7 @@ fn the_written_read_back_skips_only_blobs_checked_while_written() {
 
 /// `write_hashed` returns the digest and size of the tarball exactly as it is on disk.
 #[test]
+#[cfg(feature = "tool")]
 fn write_hashed_returns_the_digest_of_the_file_written() {
     let dir = tempfile::tempdir().unwrap();
     let dir = Utf8Path::from_path(dir.path()).unwrap();
