@@ -22,7 +22,8 @@
 #  lockfile: `audit --lockfile` on bench/fixtures/big-plugin/Cargo.lock vs
 #            `cargo audit --no-fetch --no-yanked`.
 # Needs: GNU time, openssl, objcopy, cargo-audit; cargo-cyclonedx for the small row (skipped
-# with a note when missing). Work files go to target/bench-all (about 3 × SIZE_MIB of disk).
+# with a note when missing). Work files go to target/bench-all (about 3 × SIZE_MIB of disk at
+# the peak; the big files are removed at the end unless KEEP_BIG=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -124,7 +125,9 @@ if [[ " $ROWS " == *" big "* ]]; then
   thr=$(ratio "$vs" "$v")
   met=no; le 0.9 "$thr" && met=yes
   rows+=("| \`verify\` of the ${SIZE_MIB} MiB bundle | $v s, $(peak verify-big) MiB$(before verify-big) | \`openssl dgst -sha256\` $vs s | $thr × openssl throughput | ≥ 0.9 × openssl throughput | $met |")
+  # Disk is often shared: the big files go unless KEEP_BIG=1 (they are rebuilt next time).
   rm -f "$bundle"
+  [ "${KEEP_BIG:-0}" = 1 ] || rm -f "$art"
 fi
 
 if [[ " $ROWS " == *" small "* ]]; then
