@@ -3,7 +3,9 @@
 #
 #   bash bench/package.sh [SIZES_MIB...]      (default: 64 512)
 #
-# For each size it packages a synthetic "artifact" with `cargo plugpack package --artifact`,
+# For each size it packages a real ELF artifact (the release build of the cdylib-plugin
+# fixture, padded to the size with a non-loaded `.plugpack_bench_pad` section added by
+# `objcopy --add-section`, so the fingerprint stage accepts it) with `package --artifact`,
 # then validates it with `inspect`, and runs peers on the same input: `tar cf` (writing a tar
 # of the same file), `sha256sum` (one hashing pass) and `skopeo inspect`/`skopeo copy` (reading
 # the bundle). It prints wall time and peak RSS of each. Peak RSS must stay flat as the artifact
@@ -16,6 +18,9 @@ bin=target/release/cargo-plugpack
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 manifest=tests/fixtures/cdylib-plugin/Cargo.toml
+command -v objcopy >/dev/null || { echo "needs objcopy (binutils)" >&2; exit 2; }
+cargo build -q --release --offline --locked --manifest-path "$manifest" --target-dir target/bench-cdylib-plugin
+base=target/bench-cdylib-plugin/release/libcdylib_plugin.so
 
 measure() { # label, command...
   local label=$1; shift
@@ -27,8 +32,11 @@ measure() { # label, command...
 for mib in "${@:-64 512}"; do
   for m in $mib; do
     art="$work/libbig.so"
-    # An ELF magic followed by pseudo-random bytes: plugpack checks only the magic here.
-    { printf '\177ELF'; head -c $((m * 1024 * 1024 - 4)) /dev/urandom; } > "$art"
+    # A real ELF with a pseudo-random pad section (incompressible, never loaded).
+    head -c $((m * 1024 * 1024 - $(stat -c %s "$base"))) /dev/urandom > "$work/pad"
+    objcopy --add-section .plugpack_bench_pad="$work/pad" \
+      --set-section-flags .plugpack_bench_pad=contents,readonly "$base" "$art"
+    rm -f "$work/pad"
     echo "artifact: $m MiB"
     measure "plugpack package --artifact" "$bin" plugpack package --manifest-path "$manifest" --offline --artifact "$art" -o "$work/b.oci.tar"
     measure "plugpack inspect (validate)" "$bin" plugpack inspect "$work/b.oci.tar"

@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+#[cfg(feature = "tool")]
+use std::sync::Mutex;
 
 /// Receives progress and warnings from the library. The CLI renders them in cargo's style;
 /// tests record them.
@@ -35,7 +37,14 @@ impl Reporter for SilentReporter {
 pub struct Ctx {
     env: BTreeMap<String, String>,
     reporter: Arc<dyn Reporter>,
+    #[cfg(feature = "tool")]
+    rustc_answers: Arc<Mutex<BTreeMap<RustcQuery, String>>>,
 }
+
+/// A rustc query whose answer depends only on its inputs: the rustc, the directory it runs
+/// in (a rustup toolchain file can select another rustc there) and the arguments.
+#[cfg(feature = "tool")]
+type RustcQuery = (String, String, Vec<String>);
 
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,12 +66,38 @@ impl Ctx {
         let env = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect();
-        Self { env, reporter }
+        Self::with_env(env, reporter)
     }
 
     /// A context with exactly these variables (tests, embedding hosts).
     pub fn with_env(env: BTreeMap<String, String>, reporter: Arc<dyn Reporter>) -> Self {
-        Self { env, reporter }
+        Self {
+            env,
+            reporter,
+            #[cfg(feature = "tool")]
+            rustc_answers: Arc::default(),
+        }
+    }
+
+    #[cfg(feature = "tool")]
+    /// The trimmed stdout of `rustc ARGS` run in `dir`, asked once per context (and its
+    /// clones): `rustc -vV`, `--print sysroot`, `--print cfg …` do not change within one run,
+    /// and each costs a rustup proxy and a rustc start. Failures are not remembered.
+    pub(crate) fn rustc_stdout(
+        &self,
+        dir: &camino::Utf8Path,
+        args: &[String],
+    ) -> Result<String, crate::process::ProcessError> {
+        let key = (self.rustc(), dir.to_string(), args.to_vec());
+        let answers = || self.rustc_answers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(answer) = answers().get(&key) {
+            return Ok(answer.clone());
+        }
+        let mut cmd = std::process::Command::new(&key.0);
+        cmd.args(args).current_dir(dir);
+        let answer = crate::process::stdout_string(&mut cmd)?;
+        answers().insert(key, answer.clone());
+        Ok(answer)
     }
 
     /// The value of an environment variable in the snapshot.
@@ -104,5 +139,45 @@ impl Ctx {
     /// Where progress and warnings go.
     pub fn reporter(&self) -> &dyn Reporter {
         self.reporter.as_ref()
+    }
+}
+
+#[cfg(all(test, unix, feature = "tool"))]
+mod tests {
+    use super::*;
+
+    /// Each rustc query runs once per context and its clones (issue 12: no repeated
+    /// `rustc -vV` / `--print cfg` when a run builds twice, e.g. with a debuginfo companion);
+    /// another directory or other arguments are asked again. A real rustc answers, behind a
+    /// wrapper that logs each start.
+    #[test]
+    fn rustc_queries_run_once_per_context() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let dir = camino::Utf8Path::from_path(dir.path()).unwrap().to_owned();
+        let log = dir.join("starts.log");
+        let wrapper = dir.join("rustc-wrapper");
+        std::fs::write(
+            &wrapper,
+            format!("#!/bin/sh\necho \"$*\" >> '{log}'\nexec rustc \"$@\"\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let env = BTreeMap::from([("RUSTC".to_owned(), wrapper.to_string())]);
+        let ctx = Ctx::with_env(env, Arc::new(SilentReporter));
+        let vv = ["-vV".to_owned()];
+        let first = ctx.rustc_stdout(&dir, &vv).unwrap();
+        assert!(first.starts_with("rustc "), "{first}");
+        assert_eq!(ctx.clone().rustc_stdout(&dir, &vv).unwrap(), first);
+        let cfg = ["--print", "cfg"].map(str::to_owned);
+        let a = ctx.rustc_stdout(&dir, &cfg).unwrap();
+        assert_eq!(ctx.rustc_stdout(&dir, &cfg).unwrap(), a);
+        let starts = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(starts.lines().collect::<Vec<_>>(), ["-vV", "--print cfg"]);
+        // A fresh context asks again.
+        let fresh = Ctx::with_env(ctx.env.clone(), Arc::new(SilentReporter));
+        fresh.rustc_stdout(&dir, &vv).unwrap();
+        let starts = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(starts.lines().count(), 3);
     }
 }

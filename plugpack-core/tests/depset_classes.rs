@@ -614,6 +614,7 @@ fn bench_plugin_walk_matches_nightly_unit_graph() {
                 (host.clone(), rustc_cfg(&host)),
                 (target.to_owned(), rustc_cfg(target)),
             ]),
+            full_debuginfo: Default::default(),
         };
         let artifact = BuiltArtifact {
             plugin: plugin.name.clone(),

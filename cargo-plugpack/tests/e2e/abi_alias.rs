@@ -313,6 +313,40 @@ fn an_undescribed_export_is_named_and_the_others_keep_their_types() {
     );
 }
 
+/// An artifact built with full debuginfo (dev profile) whose DWARF describes its exports gets
+/// no debuginfo companion build even when one export is undescribed: the companion would set
+/// the same level, and the per-package `debug = false` override of the undescribed export's
+/// crate applies to it too, so it could only repeat the same document (issue 12).
+#[test]
+fn full_debuginfo_with_an_undescribed_export_builds_no_companion() {
+    let dir = support::tempdir();
+    let json = dir.path().join("undescribed.json");
+    let out = support::run(
+        plugpack()
+            .arg("fingerprint")
+            .arg("--manifest-path")
+            .arg(support::fixture_manifest("abi-plugin"))
+            .arg("--target-dir")
+            .arg(support::fixture_target_dir().join("abi-host-undescribed"))
+            .args(["--locked", "--offline", "--features", "undescribed", "-o"])
+            .arg(&json),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("Fingerprint"), "{stderr}");
+    assert!(!stderr.contains("debuginfo companion"), "{stderr}");
+    let doc = load(&json);
+    assert_eq!(doc.detail, Detail::Symbols);
+    assert_eq!(
+        doc.export("plugin_undescribed").unwrap().detail,
+        Some(Detail::Symbols)
+    );
+    assert_eq!(
+        doc.export("plugin_limit").unwrap().detail,
+        Some(Detail::Types)
+    );
+}
+
 /// Function index of each function export of a wasm module (export section, id 7).
 fn wasm_function_exports(wasm: &[u8]) -> BTreeMap<String, u64> {
     fn leb(bytes: &[u8], at: &mut usize) -> u64 {

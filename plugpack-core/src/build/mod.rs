@@ -174,13 +174,17 @@ pub struct BuildOutput {
     /// run rustc again. A target missing here is asked for on demand.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub target_cfg: BTreeMap<String, String>,
+    /// `(plugin, target)` of every artifact cargo reported as compiled with full debuginfo
+    /// (`debug = 2`/`true`/`"full"`): a debuginfo companion build of those would set the
+    /// same level, so the fingerprint stage does not run one (see
+    /// [`crate::pipeline::fingerprint_artifacts`]).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub full_debuginfo: BTreeSet<(String, String)>,
 }
 
 /// Asks rustc for its version and host triple.
 pub fn toolchain(ctx: &Ctx, dir: &Utf8Path) -> Result<Toolchain, Error> {
-    let mut cmd = Command::new(ctx.rustc());
-    cmd.arg("-vV").current_dir(dir);
-    let out = process::stdout_string(&mut cmd)?;
+    let out = ctx.rustc_stdout(dir, &["-vV".to_owned()])?;
     let rustc_version = out.lines().next().unwrap_or_default().to_owned();
     let host = out
         .lines()
@@ -366,6 +370,7 @@ fn run_cargo(
     })?;
     let plugin_ids: BTreeSet<&str> = plugins.iter().map(|p| p.package_id.as_str()).collect();
     let mut found: Vec<(String, Utf8PathBuf)> = Vec::new();
+    let mut full_debuginfo: BTreeSet<String> = BTreeSet::new();
     for message in Message::parse_stream(BufReader::new(stdout)) {
         let message = message.map_err(|source| Error::ReadOutput {
             command: command.clone(),
@@ -390,6 +395,9 @@ fn run_cargo(
             if plugin_ids.contains(artifact.package_id.repr.as_str())
                 && crate_types.iter().any(|c| c == "cdylib")
             {
+                if artifact.profile.debuginfo == cargo_metadata::ArtifactDebuginfo::Full {
+                    full_debuginfo.insert(artifact.package_id.repr.clone());
+                }
                 for file in artifact.filenames {
                     if is_plugin_file(&file) {
                         found.push((artifact.package_id.repr.clone(), file));
@@ -419,6 +427,11 @@ fn run_cargo(
             });
         };
         check::artifact_matches_target(path, target)?;
+        if full_debuginfo.contains(&plugin.package_id) {
+            output
+                .full_debuginfo
+                .insert((plugin.name.clone(), target.to_owned()));
+        }
         let (sha256, size) = Sha256Digest::of_file(path).map_err(|source| Error::ReadArtifact {
             path: path.clone(),
             source,

@@ -14,13 +14,10 @@
 //! of every dependency side by side and neither rebuilds the other's; only the plugin crates
 //! themselves (a cdylib's file name carries no hash) are recompiled when the two alternate.
 
-use std::process::Command;
-
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::Error;
 use crate::ctx::Ctx;
-use crate::process;
 use crate::project::Project;
 
 /// The `--remap-path-prefix=FROM=TO` flags for `project`, in the order rustc needs.
@@ -29,13 +26,11 @@ pub(super) fn path_remaps(project: &Project, ctx: &Ctx) -> Result<Vec<String>, E
     if let Some(home) = crate::project::cargo_config::cargo_home(ctx, &project.workspace_root) {
         pairs.push((home, "/cargo"));
     }
-    let mut cmd = Command::new(ctx.rustc());
-    cmd.args(["--print", "sysroot"])
-        .current_dir(&project.workspace_root);
-    pairs.push((
-        Utf8PathBuf::from(process::stdout_string(&mut cmd)?),
-        "/rustc-sysroot",
-    ));
+    let sysroot = ctx.rustc_stdout(
+        &project.workspace_root,
+        &["--print".to_owned(), "sysroot".to_owned()],
+    )?;
+    pairs.push((Utf8PathBuf::from(sysroot), "/rustc-sysroot"));
     pairs.push((project.workspace_root.clone(), "/workspace"));
     pairs.push((project.target_dir.clone(), "/target"));
     Ok(remap_flags(pairs))
@@ -73,11 +68,11 @@ pub(super) fn target_cfg(
     flags: &[String],
 ) -> Option<String> {
     let ask = |flags: &[String]| {
-        let mut cmd = Command::new(ctx.rustc());
-        cmd.args(["--print", "cfg", "--target", target])
-            .args(flags)
-            .current_dir(dir);
-        process::stdout_string(&mut cmd).ok()
+        let mut args: Vec<String> = ["--print", "cfg", "--target", target]
+            .map(str::to_owned)
+            .to_vec();
+        args.extend(flags.iter().cloned());
+        ctx.rustc_stdout(dir, &args).ok()
     };
     ask(flags).or_else(|| if flags.is_empty() { None } else { ask(&[]) })
 }

@@ -22,7 +22,7 @@ use crate::build::{BuiltArtifact, PluginKind};
 use crate::project::Plugin;
 use crate::types::{AtomicFile, HashingReader, Sha256Digest, canonical_json, rfc3339};
 
-use super::read::{BundleInfo, inspect, read_bundle};
+use super::read::{BundleInfo, inspect, read_written_bundle};
 
 pub(super) enum BlobSource {
     Bytes(Vec<u8>),
@@ -115,12 +115,18 @@ impl LayoutBuilder {
 
     /// Writes the tarball atomically to `dest` with every entry's mtime set to `epoch`.
     pub fn write(&self, dest: &Utf8Path, epoch: i64) -> Result<(), Error> {
+        self.write_hashed(dest, epoch).map(|_| ())
+    }
+
+    /// [`LayoutBuilder::write`], returning the SHA-256 and size of the tarball as written
+    /// (hashed on its way to the file, so nobody needs to read it again for that).
+    pub fn write_hashed(&self, dest: &Utf8Path, epoch: i64) -> Result<(Sha256Digest, u64), Error> {
         let write_err = |source: io::Error| Error::Write {
             path: dest.to_owned(),
             source,
         };
         let index_json = self.index_json()?;
-        let file = AtomicFile::create(dest).map_err(write_err)?;
+        let file = HashingWriter::new(AtomicFile::create(dest).map_err(write_err)?);
         let mut tar = tar::Builder::new(file);
         let mtime = u64::try_from(epoch).unwrap_or(0);
         append_dir(&mut tar, "blobs/", mtime).map_err(write_err)?;
@@ -169,7 +175,50 @@ impl LayoutBuilder {
         )
         .map_err(write_err)?;
         let file = tar.into_inner().map_err(write_err)?;
-        file.commit().map_err(write_err)
+        let (file, digest, len) = file.finish();
+        file.commit().map_err(write_err)?;
+        Ok((digest, len))
+    }
+
+    /// The digest and size of every blob, each checked against its content while
+    /// [`LayoutBuilder::write`] wrote it (file blobs) or hashed from memory (the others).
+    fn written_blobs(&self) -> BTreeMap<Sha256Digest, u64> {
+        self.blobs.iter().map(|(d, b)| (*d, b.size)).collect()
+    }
+}
+
+/// A writer adapter that hashes and counts every byte passing through it.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: sha2::Sha256,
+    len: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: sha2::Digest::new(),
+            len: 0,
+        }
+    }
+
+    fn finish(self) -> (W, Sha256Digest, u64) {
+        let digest = Sha256Digest::from_bytes(sha2::Digest::finalize(self.hasher).into());
+        (self.inner, digest, self.len)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        sha2::Digest::update(&mut self.hasher, &buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -306,6 +355,16 @@ pub fn pack(
     attachments: &[Attachment],
     options: &PackOptions,
 ) -> Result<BundleInfo, Error> {
+    pack_hashed(plugin, artifacts, attachments, options).map(|(info, _)| info)
+}
+
+/// [`pack`], also returning the SHA-256 of the tarball file, computed while it was written.
+pub fn pack_hashed(
+    plugin: &Plugin,
+    artifacts: &[BuiltArtifact],
+    attachments: &[Attachment],
+    options: &PackOptions,
+) -> Result<(BundleInfo, Sha256Digest), Error> {
     let created = rfc3339(options.epoch);
     let mut layout = LayoutBuilder::new();
     let mut manifests: Vec<(String, Descriptor)> = Vec::new();
@@ -461,10 +520,14 @@ pub fn pack(
         layout.push_index_entry(r);
     }
 
-    layout.write(&options.output, options.epoch)?;
+    let (file_sha256, _) = layout.write_hashed(&options.output, options.epoch)?;
     // Read back what was written: the returned description is of the file on disk, and a
-    // bundle that would not pass our own validation never goes unnoticed.
-    inspect(&read_bundle(&options.output)?)
+    // bundle that would not pass our own validation never goes unnoticed. Every blob's
+    // content was checked against its digest while it was written, so the read-back checks
+    // the structure (tar entries, names, sizes, every JSON document re-hashed and parsed)
+    // without hashing the large blobs a second time.
+    let layout = read_written_bundle(&options.output, &layout.written_blobs())?;
+    Ok((inspect(&layout)?, file_sha256))
 }
 
 pub(super) fn referrer_manifest(

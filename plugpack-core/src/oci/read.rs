@@ -288,6 +288,25 @@ fn check_extension_headers(
 /// and image indexes). Only referenced JSON documents are held in memory; every size is
 /// capped (see the `MAX_*` constants).
 pub fn read_bundle(path: &Utf8Path) -> Result<Layout, Error> {
+    read_bundle_with(path, &BTreeMap::new())
+}
+
+/// [`read_bundle`] of a bundle this process just wrote: a blob listed in `written` (digest →
+/// size, each checked against its content while it was written) with that size is not hashed
+/// again; everything else (tar structure, entry names and sizes, `oci-layout`, `index.json`,
+/// every referenced JSON document, unreferenced blobs) is checked as [`read_bundle`] does.
+#[cfg(feature = "tool")]
+pub(crate) fn read_written_bundle(
+    path: &Utf8Path,
+    written: &BTreeMap<Sha256Digest, u64>,
+) -> Result<Layout, Error> {
+    read_bundle_with(path, written)
+}
+
+fn read_bundle_with(
+    path: &Utf8Path,
+    written: &BTreeMap<Sha256Digest, u64>,
+) -> Result<Layout, Error> {
     let invalid = |problem: String| Error::Invalid {
         path: path.to_owned(),
         problem,
@@ -353,8 +372,24 @@ pub fn read_bundle(path: &Utf8Path) -> Result<Layout, Error> {
             }
             EntryName::Blob(digest) => {
                 let offset = entry.raw_file_position();
-                let mut hashing = HashingReader::new(entry);
                 let mut head = [0u8; 1];
+                if written.get(&digest) == Some(&size) {
+                    // Checked while written; the archive seeks past the rest.
+                    let mut entry = entry;
+                    let n = entry.read(&mut head).map_err(not_tar)?;
+                    let first = (n == 1).then_some(head[0]);
+                    blobs.insert(
+                        digest,
+                        StoredBlob {
+                            size,
+                            offset,
+                            first,
+                            json: None,
+                        },
+                    );
+                    continue;
+                }
+                let mut hashing = HashingReader::new(entry);
                 let n = hashing.read(&mut head).map_err(not_tar)?;
                 io::copy(&mut hashing, &mut io::sink()).map_err(not_tar)?;
                 let (actual, len) = hashing.finish();

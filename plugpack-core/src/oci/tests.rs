@@ -393,3 +393,48 @@ fn a_bundle_that_is_not_a_regular_file_is_refused() {
         .to_string();
     assert!(err.contains("not a regular file"), "{err}");
 }
+
+/// The read-back of a bundle this process just wrote: a blob whose digest and size were
+/// checked while it was written is not hashed again; any other blob still is (issue 12
+/// "Speed": the artifact is not read a further time to validate the bundle).
+#[test]
+#[cfg(feature = "tool")]
+fn the_written_read_back_skips_only_blobs_checked_while_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = Utf8Path::from_path(dir.path()).unwrap();
+    let plugin = b"\x7fELF plugin".to_vec();
+    let digest = Sha256Digest::of_bytes(&plugin);
+    let name = format!("blobs/sha256/{}", digest.hex());
+    let mut items = layout_items(&plugin);
+    // Same size, other content, behind the plugin's digest.
+    for item in items.iter_mut().filter(|i| i.0 == name) {
+        item.1 = b"\x7fELF plugiN".to_vec();
+    }
+    let path = write_tar(dir, &items);
+    let e = read_bundle(&path).unwrap_err().to_string();
+    assert!(e.contains("does not match its digest"), "{e}");
+    let size = plugin.len() as u64;
+    let written = std::collections::BTreeMap::from([(digest, size)]);
+    let info = inspect(&read::read_written_bundle(&path, &written).unwrap()).unwrap();
+    assert_eq!(info.manifests.len(), 1);
+    // Listed with another size: hashed like any other blob, and refused.
+    let other = std::collections::BTreeMap::from([(digest, size + 1)]);
+    let e = read::read_written_bundle(&path, &other)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("does not match its digest"), "{e}");
+}
+
+/// `write_hashed` returns the digest and size of the tarball exactly as it is on disk.
+#[test]
+#[cfg(feature = "tool")]
+fn write_hashed_returns_the_digest_of_the_file_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = Utf8Path::from_path(dir.path()).unwrap();
+    let mut layout = LayoutBuilder::new();
+    layout.add_bytes(b"some blob".to_vec());
+    let dest = dir.join("b.oci.tar");
+    let (digest, size) = layout.write_hashed(&dest, 1_700_000_000).unwrap();
+    assert_eq!((digest, size), Sha256Digest::of_file(&dest).unwrap());
+    assert_eq!(size, std::fs::metadata(&dest).unwrap().len());
+}

@@ -85,7 +85,11 @@ pub fn fingerprint(
 /// Fingerprints built artifacts. An artifact without full DWARF (release profiles) is
 /// fingerprinted through a companion build of the same profile with
 /// `CARGO_PROFILE_<P>_DEBUG=full` and `…_STRIP=none` in `<target-dir>/plugpack-abi`, whose
-/// export set must equal the shipped artifact's; the shipped file is left as built.
+/// export set must equal the shipped artifact's; the shipped file is left as built. No
+/// companion is built for an artifact cargo compiled with full debuginfo whose DWARF
+/// describes at least one export: the companion would set the same level (exports still
+/// undescribed come from crates a per-package `debug` override leaves without DWARF, and the
+/// companion keeps that override), so it could only repeat the same document.
 pub fn fingerprint_artifacts(
     project: &Project,
     build_options: &BuildOptions,
@@ -100,7 +104,19 @@ pub fn fingerprint_artifacts(
             &format!("{} ({})", artifact.file_name, artifact.target),
         );
         let mut doc = fingerprint::fingerprint_file(&artifact.path)?;
-        if doc.detail != fingerprint::Detail::Types && artifact.profile != "external" {
+        // Full debuginfo with DWARF that describes exports: nothing a companion could add.
+        // (Stripped or split DWARF describes none, and still gets the companion.)
+        let already_full = build
+            .full_debuginfo
+            .contains(&(artifact.plugin.clone(), artifact.target.clone()))
+            && doc
+                .exports
+                .iter()
+                .any(|s| s.detail == Some(fingerprint::Detail::Types));
+        if doc.detail != fingerprint::Detail::Types
+            && artifact.profile != "external"
+            && !already_full
+        {
             if companion.is_none() {
                 let apple = artifact.target.contains("-apple-");
                 companion = Some(companion_build(project, build_options, apple, ctx)?);

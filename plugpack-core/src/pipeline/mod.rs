@@ -318,22 +318,24 @@ pub fn package(
         attachments.extend(audit_attachments);
         let plugin = &licensed(plugin, ctx);
         ctx.reporter().begin(&format!("writing {output}"));
-        let info = oci::pack(plugin, &artifacts, &attachments, &pack_options);
+        let packed = oci::pack_hashed(plugin, &artifacts, &attachments, &pack_options);
         ctx.reporter().end();
-        let mut info = info?;
+        // The tarball's digest as computed while it was written; signing rewrites it.
+        let (mut info, mut file_sha256) = packed?;
         let signature = match (&signing_key, &options.sign) {
             (Some(key), Some(sign_options)) => {
                 let signed = crate::sign::sign_staged(&staged, &output, key, sign_options, ctx)?;
                 info = oci::inspect(&oci::read_bundle(&staged)?)?;
+                file_sha256 = crate::types::Sha256Digest::of_file(&staged)
+                    .map_err(|source| oci::Error::Read {
+                        path: staged.clone(),
+                        source,
+                    })?
+                    .0;
                 Some(signed)
             }
             _ => None,
         };
-        let (file_sha256, _) =
-            crate::types::Sha256Digest::of_file(&staged).map_err(|source| oci::Error::Read {
-                path: staged.clone(),
-                source,
-            })?;
         publish(&staged, &output)?;
         if let Some(minisig) = signature.as_ref().and_then(|s| s.minisig.as_ref()) {
             publish(&Utf8PathBuf::from(format!("{staged}.minisig")), minisig)?;
@@ -509,6 +511,7 @@ fn external_artifacts(
         units: Vec::new(),
         toolchain: Some(toolchain),
         target_cfg,
+        full_debuginfo: Default::default(),
     })
 }
 
