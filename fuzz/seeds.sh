@@ -16,7 +16,12 @@ if [ -z "${PLUGPACK_BIN:-}" ]; then
 fi
 pp() { "$PLUGPACK_BIN" plugpack "$@"; }
 export SOURCE_DATE_EPOCH=1704164645 CARGO_TERM_COLOR=never
-key=$root/fuzz/fuzz-test-only.key
+# The committed test-only key; a private copy with mode 0600 (git checks files out 0644, which
+# plugpack rightly refuses for a private key).
+cp "$root/fuzz/fuzz-test-only.key" "$work/fuzz-test-only.key"
+chmod 600 "$work/fuzz-test-only.key"
+cp "$root/fuzz/fuzz-test-only.pub" "$work/fuzz-test-only.pub"
+key=$work/fuzz-test-only.key
 
 for t in bundle_read bundle_extract index_json dsse_envelope trust_policy trust_state keys_pem fingerprint abi_document dep_v0; do
   mkdir -p "$corpus/$t"
