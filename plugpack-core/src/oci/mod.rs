@@ -70,6 +70,9 @@ pub const TARGET_ANNOTATION: &str = "dev.plugpack.target";
 pub const KIND_ANNOTATION: &str = "dev.plugpack.kind";
 /// Annotation holding the plugin name.
 pub const PLUGIN_ANNOTATION: &str = "dev.plugpack.plugin";
+/// Manifest annotation: the source revision (`-dirty` when the tree had uncommitted changes);
+/// the signed statement repeats it per target.
+pub const REVISION_ANNOTATION: &str = "org.opencontainers.image.revision";
 
 /// The OCI `architecture` and `os` of a Rust target triple (GOARCH/GOOS spelling).
 pub fn platform_of(target: &str) -> (String, String) {

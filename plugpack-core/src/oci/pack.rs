@@ -608,7 +608,7 @@ fn manifest_annotations(
         a.insert("org.opencontainers.image.source".to_owned(), repo.clone());
     }
     if let Some(rev) = &options.revision {
-        a.insert("org.opencontainers.image.revision".to_owned(), rev.clone());
+        a.insert(super::REVISION_ANNOTATION.to_owned(), rev.clone());
     }
     if let Some(desc) = &plugin.description {
         a.insert(

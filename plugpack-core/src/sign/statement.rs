@@ -5,11 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Error;
-use crate::oci::{BundleInfo, Layout, PLUGIN_ANNOTATION};
+use crate::oci::{BundleInfo, Layout, PLUGIN_ANNOTATION, REVISION_ANNOTATION};
 use crate::types::Sha256Digest;
-
-/// The OCI annotation holding the source revision a manifest was built from.
-const REVISION_ANNOTATION: &str = "org.opencontainers.image.revision";
 
 /// `_type` of an in-toto Statement v1.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
