@@ -190,16 +190,18 @@ fn print_findings(shell: &Shell, report: &AuditReport) {
         };
         let id =
             f.id.as_deref()
-                .map(|id| format!("{id} "))
+                .map(|id| format!("{} ", escape(id)))
                 .unwrap_or_default();
         let krate = f
             .package
             .as_ref()
-            .map(|p| format!(" ({} {})", p.name, p.version))
+            .map(|p| format!(" ({} {})", escape(&p.name), escape(&p.version.to_string())))
             .unwrap_or_default();
         shell.warn(&format!(
-            "audit of {plugin}: {head}[{}] {id}{}{krate}",
-            f.code, f.message
+            "audit of {}: {head}[{}] {id}{}{krate}",
+            escape(plugin),
+            f.code,
+            escape(&f.message)
         ));
     }
 }

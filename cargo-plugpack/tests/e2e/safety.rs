@@ -165,6 +165,29 @@ fn hostile_advisory_titles_are_escaped_in_the_human_audit_issue_12() {
         stdout.contains(&format!("Buffer overflow{ESCAPED}")),
         "{stdout}"
     );
+    // `package` prints the same finding as one warning line on stderr: escaped too.
+    let out = run(&mut on_fixture(
+        "package",
+        "audit-plugins",
+        &[
+            "-p",
+            "vuln-direct",
+            "--profile",
+            "dev",
+            "--allow-findings",
+            "--db",
+            db.to_str().unwrap(),
+            "-o",
+            dir.path().join("b.oci.tar").to_str().unwrap(),
+        ],
+    ));
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_no_control(&stderr, "package");
+    assert!(
+        stderr.contains(&format!("Buffer overflow{ESCAPED}")),
+        "{stderr}"
+    );
 }
 
 fn copy_tree(src: &Path, dest: &Path) {
