@@ -31,14 +31,14 @@ cp "$key" "${key%.key}.pub" "$corpus/keys_pem/"
 cp tests/data/keys/*.key tests/data/keys/*.pub "$corpus/keys_pem/"
 
 # Artifacts: the recorded Mach-O/PE/ELF-object libraries, a minimal wasm module, and the
-# fixture builds the e2e tests left behind (small ones only).
+# fixture builds the e2e tests left behind (under 1 MiB: a multi-MiB seed slows the fingerprint target to a few runs a second).
 cp tests/data/abi/libnocore.dylib tests/data/abi/nocore.dll tests/data/abi/nocore.o "$corpus/fingerprint/"
 printf '\0asm\1\0\0\0' > "$work/empty.wasm"
 cp "$work/empty.wasm" "$corpus/fingerprint/"
 # (PLUGPACK_FIXTURE_TARGET: where the e2e tests built the fixtures; default target/e2e-fixtures.)
 fixtures=${PLUGPACK_FIXTURE_TARGET:-target/e2e-fixtures}
 if [ -d "$fixtures" ]; then
-  find "$fixtures" -path '*/plugpack/embedded/*' -type f \( -name '*.so' -o -name '*.wasm' \) -size -4M \
+  find "$fixtures" -path '*/plugpack/embedded/*' -type f \( -name '*.so' -o -name '*.wasm' \) -size -1M \
     | head -n 12 | while read -r f; do
       n=$(basename "$(dirname "$f")")-$(basename "$f")
       cp "$f" "$corpus/fingerprint/$n"
