@@ -38,7 +38,7 @@ cp "$work/empty.wasm" "$corpus/fingerprint/"
 # (PLUGPACK_FIXTURE_TARGET: where the e2e tests built the fixtures; default target/e2e-fixtures.)
 fixtures=${PLUGPACK_FIXTURE_TARGET:-target/e2e-fixtures}
 if [ -d "$fixtures" ]; then
-  find "$fixtures" -path '*/plugpack/embedded/*' -type f \( -name '*.so' -o -name '*.wasm' \) -size -1M \
+  find "$fixtures" -path '*/plugpack/embedded/*' -type f \( -name '*.so' -o -name '*.wasm' \) -size -1024k \
     | head -n 12 | while read -r f; do
       n=$(basename "$(dirname "$f")")-$(basename "$f")
       cp "$f" "$corpus/fingerprint/$n"
