@@ -36,6 +36,23 @@ impl Sha256Digest {
         Self::of_reader(File::open(path)?)
     }
 
+    /// [`Sha256Digest::of_file`], plus the file's [`FileStamp`], taken before and after the
+    /// read and required to be equal: the digest is of the content the stamp describes, so
+    /// a later equal stamp lets the bundle writer copy the file (in the kernel) without
+    /// hashing it again. A file written to while it was read is an error.
+    pub fn of_file_stamped(path: &Utf8Path) -> io::Result<(Self, u64, FileStamp)> {
+        let file = File::open(path)?;
+        let before = FileStamp::of(&file)?;
+        let (digest, size) = Self::of_reader(&file)?;
+        let after = FileStamp::of(&file)?;
+        if before != after || size != before.len {
+            return Err(io::Error::other(
+                "the file changed while it was being read (written to by another process?)",
+            ));
+        }
+        Ok((digest, size, before))
+    }
+
     /// The 64 lowercase hex characters, without the `sha256:` prefix.
     pub fn hex(&self) -> String {
         let mut out = String::with_capacity(64);
@@ -106,6 +123,53 @@ impl<'de> Deserialize<'de> for Sha256Digest {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;
         s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// What the file system says about a file's content without reading it: length,
+/// modification and status-change times, inode and device.
+///
+/// Every write through the file system (`write`, `truncate`, a rename over it, a new inode)
+/// changes the status-change time, which no unprivileged process can set back. So when a
+/// file's stamp is the same before a digest is computed and after the file was copied, the
+/// copy holds the content that was hashed, and it does not need hashing a second time. (A
+/// write through a shared memory mapping updates the times when the page is first dirtied,
+/// not on every store; a file mapped for writing by another process while plugpack runs can
+/// slip through. The copy would then fail `verify`, whose digests are checked again.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    changed: (i64, i64),
+    #[cfg(unix)]
+    inode: (u64, u64),
+}
+
+impl FileStamp {
+    /// The stamp of an open file.
+    pub fn of(file: &File) -> io::Result<Self> {
+        let meta = file.metadata()?;
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        Ok(Self {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            #[cfg(unix)]
+            changed: (meta.ctime(), meta.ctime_nsec()),
+            #[cfg(unix)]
+            inode: (meta.dev(), meta.ino()),
+        })
+    }
+
+    /// The file length it records.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True for an empty file.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 }
 
@@ -222,6 +286,24 @@ impl AtomicFile {
     /// The open temporary file.
     pub fn file(&mut self) -> &mut File {
         self.temp.as_file_mut()
+    }
+
+    /// Renames over the destination without waiting for the data to reach the disk: for
+    /// large outputs that are rebuilt from their inputs (bundles). Readers still see the old
+    /// file or the complete new one, never a mix, and a killed process leaves nothing at
+    /// `dest`; only a power loss right after the rename can lose the new content, which the
+    /// next run rewrites. Waiting for a 1 GiB bundle to reach the disk costs more than
+    /// hashing it (`fsync` runs at the disk's speed), so `package` does not. Mode as
+    /// [`AtomicFile::commit`].
+    pub fn commit_without_fsync(mut self) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(self.temp.path(), std::fs::Permissions::from_mode(0o644))?;
+        }
+        self.temp.as_file_mut().flush()?;
+        self.temp.persist(&self.dest).map_err(|e| e.error)?;
+        Ok(())
     }
 
     /// Flushes to disk and renames over the destination. On unix the file gets mode 0o644,

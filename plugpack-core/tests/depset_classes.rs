@@ -628,6 +628,7 @@ fn bench_plugin_walk_matches_nightly_unit_graph() {
             size: 0,
             profile: "dev".to_owned(),
             rustc_version: None,
+            stamp: None,
         };
         let set = depset::compute_exact(&project, &build, &artifact, &ctx).unwrap();
         let ids = |scope| {

@@ -88,6 +88,7 @@ fn signed_bundle(
         size: module.len() as u64,
         profile: "release".to_owned(),
         rustc_version: None,
+        stamp: None,
     };
     let output = dir.join(format!("{stem}.oci.tar"));
     oci::pack(

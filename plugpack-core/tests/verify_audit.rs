@@ -58,6 +58,7 @@ fn signed_bundle(
         size: bytes.len() as u64,
         profile: "release".to_owned(),
         rustc_version: None,
+        stamp: None,
     };
     let output = dir.join(format!("{stem}.oci.tar"));
     oci::pack(

@@ -79,6 +79,7 @@ fn bundle_with(
         size: bytes.len() as u64,
         profile: "release".to_owned(),
         rustc_version: None,
+        stamp: None,
     };
     let output = dir.join(format!("{name}-{version}.oci.tar"));
     oci::pack(

@@ -136,6 +136,11 @@ pub struct BuiltArtifact {
     pub profile: String,
     /// The rustc that built it (absent for `--artifact` files).
     pub rustc_version: Option<String>,
+    /// The file's stamp when `sha256` was computed: while it is unchanged, the bundle writer
+    /// copies the file without hashing it again. Not serialized (a stamp only means
+    /// something to the process that took it).
+    #[serde(skip)]
+    pub stamp: Option<crate::types::FileStamp>,
 }
 
 /// One crate compilation cargo reported (`compiler-artifact`), for SBOM and audit.
@@ -432,10 +437,11 @@ fn run_cargo(
                 .full_debuginfo
                 .insert((plugin.name.clone(), target.to_owned()));
         }
-        let (sha256, size) = Sha256Digest::of_file(path).map_err(|source| Error::ReadArtifact {
-            path: path.clone(),
-            source,
-        })?;
+        let (sha256, size, stamp) =
+            Sha256Digest::of_file_stamped(path).map_err(|source| Error::ReadArtifact {
+                path: path.clone(),
+                source,
+            })?;
         output.artifacts.push(BuiltArtifact {
             plugin: plugin.name.clone(),
             package: plugin.package_name.clone(),
@@ -448,6 +454,7 @@ fn run_cargo(
             size,
             profile: profile.clone(),
             rustc_version: Some(toolchain.rustc_version.clone()),
+            stamp: Some(stamp),
         });
     }
     Ok(())
@@ -534,7 +541,7 @@ pub fn external_artifact(
         }
         Err(e) => return Err(e),
     }
-    let (sha256, size) = Sha256Digest::of_file(path).map_err(unreadable)?;
+    let (sha256, size, stamp) = Sha256Digest::of_file_stamped(path).map_err(unreadable)?;
     Ok(BuiltArtifact {
         plugin: plugin.name.clone(),
         package: plugin.package_name.clone(),
@@ -547,5 +554,6 @@ pub fn external_artifact(
         size,
         profile: "external".to_owned(),
         rustc_version: None,
+        stamp: Some(stamp),
     })
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::str::FromStr;
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -20,13 +20,15 @@ use super::{
 };
 use crate::build::{BuiltArtifact, PluginKind};
 use crate::project::Plugin;
-use crate::types::{AtomicFile, HashingReader, Sha256Digest, canonical_json, rfc3339};
+use crate::types::{AtomicFile, FileStamp, HashingReader, Sha256Digest, canonical_json, rfc3339};
 
 use super::read::{BundleInfo, inspect, read_written_bundle};
 
 pub(super) enum BlobSource {
     Bytes(Vec<u8>),
-    File(Utf8PathBuf),
+    /// A file and, when its digest was computed from a stamped read, that stamp: the writer
+    /// then copies it in the kernel instead of hashing it again.
+    File(Utf8PathBuf, Option<FileStamp>),
 }
 
 pub(super) struct Blob {
@@ -79,7 +81,28 @@ impl LayoutBuilder {
             digest,
             Blob {
                 size,
-                source: BlobSource::File(path.to_owned()),
+                source: BlobSource::File(path.to_owned(), None),
+            },
+        );
+    }
+
+    /// Adds a file blob whose digest was computed by a stamped read
+    /// ([`Sha256Digest::of_file_stamped`]). It is written with a kernel copy
+    /// (`copy_file_range`) and not hashed again, after checking that its [`FileStamp`] is
+    /// unchanged before and after the copy; a changed file is
+    /// [`Error::SourceChanged`].
+    pub fn add_stamped_file(
+        &mut self,
+        path: &Utf8Path,
+        digest: Sha256Digest,
+        size: u64,
+        stamp: FileStamp,
+    ) {
+        self.blobs.insert(
+            digest,
+            Blob {
+                size,
+                source: BlobSource::File(path.to_owned(), Some(stamp)),
             },
         );
     }
@@ -113,20 +136,16 @@ impl LayoutBuilder {
         })
     }
 
-    /// Writes the tarball atomically to `dest` with every entry's mtime set to `epoch`.
-    pub fn write(&self, dest: &Utf8Path, epoch: i64) -> Result<(), Error> {
-        self.write_hashed(dest, epoch).map(|_| ())
-    }
-
-    /// [`LayoutBuilder::write`], returning the SHA-256 and size of the tarball as written
-    /// (hashed on its way to the file, so nobody needs to read it again for that).
-    pub fn write_hashed(&self, dest: &Utf8Path, epoch: i64) -> Result<(Sha256Digest, u64), Error> {
+    /// Writes the tarball atomically to `dest` with every entry's mtime set to `epoch`;
+    /// returns its size. The temporary file is renamed into place without an `fsync` (see
+    /// [`AtomicFile::commit_without_fsync`]): a bundle is rebuilt from its inputs.
+    pub fn write(&self, dest: &Utf8Path, epoch: i64) -> Result<u64, Error> {
         let write_err = |source: io::Error| Error::Write {
             path: dest.to_owned(),
             source,
         };
         let index_json = self.index_json()?;
-        let file = HashingWriter::new(AtomicFile::create(dest).map_err(write_err)?);
+        let file = AtomicFile::create(dest).map_err(write_err)?;
         let mut tar = tar::Builder::new(file);
         let mtime = u64::try_from(epoch).unwrap_or(0);
         append_dir(&mut tar, "blobs/", mtime).map_err(write_err)?;
@@ -138,22 +157,61 @@ impl LayoutBuilder {
                     append_file(&mut tar, &path, blob.size, mtime, bytes.as_slice())
                         .map_err(write_err)?;
                 }
-                BlobSource::File(source_path) => {
-                    let file = File::open(source_path).map_err(|source| Error::ReadSource {
+                BlobSource::File(source_path, stamp) => {
+                    let read_err = |source| Error::ReadSource {
                         path: source_path.clone(),
                         source,
-                    })?;
-                    // Never write more (or less) than the size the manifest promises.
-                    let mut hashing = HashingReader::new(file.take(blob.size));
-                    append_file(&mut tar, &path, blob.size, mtime, &mut hashing)
+                    };
+                    let file = File::open(source_path).map_err(read_err)?;
+                    let changed = |actual: String| Error::SourceChanged {
+                        path: source_path.clone(),
+                        expected: digest.to_string(),
+                        actual,
+                    };
+                    let fresh = |file: &File| -> Result<bool, Error> {
+                        let now = FileStamp::of(file).map_err(read_err)?;
+                        Ok(Some(now) == *stamp && now.len() == blob.size)
+                    };
+                    if !fresh(&file)? {
+                        // No stamp, or the file was replaced since it was hashed (another
+                        // run rewriting the same output, say): hash it again while copying,
+                        // and refuse it only when its content is not what was hashed.
+                        let mut hashing = HashingReader::new(file.take(blob.size));
+                        append_file(&mut tar, &path, blob.size, mtime, &mut hashing)
+                            .map_err(write_err)?;
+                        let (actual, len) = hashing.finish();
+                        if actual != *digest || len != blob.size {
+                            return Err(changed(actual.to_string()));
+                        }
+                        continue;
+                    }
+                    let header = header(&path, blob.size, mtime, 0o644, tar::EntryType::Regular)
                         .map_err(write_err)?;
-                    let (actual, len) = hashing.finish();
-                    if actual != *digest || len != blob.size {
-                        return Err(Error::SourceChanged {
-                            path: source_path.clone(),
-                            expected: digest.to_string(),
-                            actual: actual.to_string(),
-                        });
+                    let out = tar.get_mut().file();
+                    out.write_all(header.as_bytes()).map_err(write_err)?;
+                    let start = out.stream_position().map_err(write_err)?;
+                    // `File` to `File`: std copies with `copy_file_range` (or `sendfile`)
+                    // where the OS has it, without reading the content into memory.
+                    let copied = io::copy(&mut (&file).take(blob.size), out).map_err(write_err)?;
+                    if copied != blob.size {
+                        return Err(changed(format!(
+                            "a file of {copied} bytes instead of {}",
+                            blob.size
+                        )));
+                    }
+                    let padding = (512 - blob.size % 512) % 512;
+                    out.write_all(&[0u8; 512][..padding as usize])
+                        .map_err(write_err)?;
+                    if !fresh(&file)? {
+                        // Changed during the copy: check what was copied.
+                        let end = out.stream_position().map_err(write_err)?;
+                        out.seek(io::SeekFrom::Start(start)).map_err(write_err)?;
+                        let (actual, _) =
+                            Sha256Digest::of_reader((&*out).take(blob.size)).map_err(write_err)?;
+                        out.seek(io::SeekFrom::Start(end)).map_err(write_err)?;
+                        if actual != *digest {
+                            return Err(changed(actual.to_string()));
+                        }
                     }
                 }
             }
@@ -174,51 +232,16 @@ impl LayoutBuilder {
             OCI_LAYOUT.as_bytes(),
         )
         .map_err(write_err)?;
-        let file = tar.into_inner().map_err(write_err)?;
-        let (file, digest, len) = file.finish();
-        file.commit().map_err(write_err)?;
-        Ok((digest, len))
+        let mut file = tar.into_inner().map_err(write_err)?;
+        let size = file.file().stream_position().map_err(write_err)?;
+        file.commit_without_fsync().map_err(write_err)?;
+        Ok(size)
     }
 
     /// The digest and size of every blob, each checked against its content while
     /// [`LayoutBuilder::write`] wrote it (file blobs) or hashed from memory (the others).
     fn written_blobs(&self) -> BTreeMap<Sha256Digest, u64> {
         self.blobs.iter().map(|(d, b)| (*d, b.size)).collect()
-    }
-}
-
-/// A writer adapter that hashes and counts every byte passing through it.
-struct HashingWriter<W> {
-    inner: W,
-    hasher: sha2::Sha256,
-    len: u64,
-}
-
-impl<W: Write> HashingWriter<W> {
-    fn new(inner: W) -> Self {
-        Self {
-            inner,
-            hasher: sha2::Digest::new(),
-            len: 0,
-        }
-    }
-
-    fn finish(self) -> (W, Sha256Digest, u64) {
-        let digest = Sha256Digest::from_bytes(sha2::Digest::finalize(self.hasher).into());
-        (self.inner, digest, self.len)
-    }
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        sha2::Digest::update(&mut self.hasher, &buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
     }
 }
 
@@ -355,16 +378,6 @@ pub fn pack(
     attachments: &[Attachment],
     options: &PackOptions,
 ) -> Result<BundleInfo, Error> {
-    pack_hashed(plugin, artifacts, attachments, options).map(|(info, _)| info)
-}
-
-/// [`pack`], also returning the SHA-256 of the tarball file, computed while it was written.
-pub fn pack_hashed(
-    plugin: &Plugin,
-    artifacts: &[BuiltArtifact],
-    attachments: &[Attachment],
-    options: &PackOptions,
-) -> Result<(BundleInfo, Sha256Digest), Error> {
     let created = rfc3339(options.epoch);
     let mut layout = LayoutBuilder::new();
     let mut manifests: Vec<(String, Descriptor)> = Vec::new();
@@ -408,7 +421,12 @@ pub fn pack_hashed(
             source,
         })?;
         let (config_digest, config_size) = layout.add_bytes(config_blob);
-        layout.add_file(&artifact.path, artifact.sha256, artifact.size);
+        match artifact.stamp {
+            Some(stamp) => {
+                layout.add_stamped_file(&artifact.path, artifact.sha256, artifact.size, stamp)
+            }
+            None => layout.add_file(&artifact.path, artifact.sha256, artifact.size),
+        }
 
         let mut layer_annotations = BTreeMap::new();
         layer_annotations.insert(
@@ -520,14 +538,14 @@ pub fn pack_hashed(
         layout.push_index_entry(r);
     }
 
-    let (file_sha256, _) = layout.write_hashed(&options.output, options.epoch)?;
+    layout.write(&options.output, options.epoch)?;
     // Read back what was written: the returned description is of the file on disk, and a
     // bundle that would not pass our own validation never goes unnoticed. Every blob's
     // content was checked against its digest while it was written, so the read-back checks
     // the structure (tar entries, names, sizes, every JSON document re-hashed and parsed)
     // without hashing the large blobs a second time.
     let layout = read_written_bundle(&options.output, &layout.written_blobs())?;
-    Ok((inspect(&layout)?, file_sha256))
+    inspect(&layout)
 }
 
 pub(super) fn referrer_manifest(

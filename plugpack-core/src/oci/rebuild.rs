@@ -72,7 +72,9 @@ pub fn rebuild(bundle: &Utf8Path) -> Result<RebuiltLayout, Error> {
         };
         let mut out = File::create(&dest).map_err(write_err)?;
         let size = layout.copy_blob(&mut file, digest, &mut out, &write_err)?;
-        builder.add_file(&dest, *digest, size);
+        // Hashed while it was copied out: the writer may copy it back without hashing again.
+        let stamp = crate::types::FileStamp::of(&out).map_err(write_err)?;
+        builder.add_stamped_file(&dest, *digest, size, stamp);
     }
     builder.index = index.manifests().clone();
     builder.index_annotations = index
@@ -127,7 +129,7 @@ impl LayoutBuilder {
     pub fn manifest(&self, digest: &Sha256Digest) -> Option<ImageManifest> {
         match &self.blobs.get(digest)?.source {
             BlobSource::Bytes(bytes) => serde_json::from_slice(bytes).ok(),
-            BlobSource::File(_) => None,
+            BlobSource::File(..) => None,
         }
     }
 
@@ -135,7 +137,7 @@ impl LayoutBuilder {
     pub fn blob_bytes(&self, digest: &Sha256Digest) -> Option<&[u8]> {
         match &self.blobs.get(digest)?.source {
             BlobSource::Bytes(bytes) => Some(bytes),
-            BlobSource::File(_) => None,
+            BlobSource::File(..) => None,
         }
     }
 

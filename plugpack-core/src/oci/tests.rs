@@ -425,16 +425,89 @@ fn the_written_read_back_skips_only_blobs_checked_while_written() {
     assert!(e.contains("does not match its digest"), "{e}");
 }
 
-/// `write_hashed` returns the digest and size of the tarball exactly as it is on disk.
+/// `write` returns the size of the tarball on disk; a file blob added with its stamp (copied
+/// in the kernel, not re-hashed) gives the same bytes as one added without (re-hashed while
+/// streamed), and the blob inside is the file.
 #[test]
 #[cfg(feature = "tool")]
-fn write_hashed_returns_the_digest_of_the_file_written() {
+fn stamped_and_rehashed_file_blobs_write_identical_bundles() {
     let dir = tempfile::tempdir().unwrap();
     let dir = Utf8Path::from_path(dir.path()).unwrap();
+    let source = dir.join("artifact.bin");
+    // Not a multiple of 512, so the padding after the kernel copy is exercised.
+    let content: Vec<u8> = (0..200_001u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&source, &content).unwrap();
+    let (digest, size, stamp) = Sha256Digest::of_file_stamped(&source).unwrap();
+    let write = |stamped: bool, name: &str| {
+        let mut layout = LayoutBuilder::new();
+        layout.add_bytes(b"some blob".to_vec());
+        if stamped {
+            layout.add_stamped_file(&source, digest, size, stamp);
+        } else {
+            layout.add_file(&source, digest, size);
+        }
+        let dest = dir.join(name);
+        let written = layout.write(&dest, 1_700_000_000).unwrap();
+        assert_eq!(written, std::fs::metadata(&dest).unwrap().len());
+        std::fs::read(&dest).unwrap()
+    };
+    let stamped = write(true, "stamped.oci.tar");
+    let rehashed = write(false, "rehashed.oci.tar");
+    assert!(stamped == rehashed, "the two write paths differ");
+    let mut archive = tar::Archive::new(stamped.as_slice());
+    let blob = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .find(|e| e.path().unwrap().to_str() == Some(&format!("blobs/sha256/{}", digest.hex())))
+        .map(|mut e| {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut v).unwrap();
+            v
+        })
+        .unwrap();
+    assert!(blob == content, "the copied blob is not the file");
+}
+
+/// A stamped file written to after it was hashed (same length, other bytes) is refused, not
+/// copied under the old digest, and nothing is left at the output path.
+#[test]
+#[cfg(feature = "tool")]
+fn a_stamped_file_changed_after_hashing_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = Utf8Path::from_path(dir.path()).unwrap();
+    let source = dir.join("artifact.bin");
+    std::fs::write(&source, vec![1u8; 4096]).unwrap();
+    let (digest, size, stamp) = Sha256Digest::of_file_stamped(&source).unwrap();
+    std::fs::write(&source, vec![2u8; 4096]).unwrap();
     let mut layout = LayoutBuilder::new();
-    layout.add_bytes(b"some blob".to_vec());
+    layout.add_stamped_file(&source, digest, size, stamp);
     let dest = dir.join("b.oci.tar");
-    let (digest, size) = layout.write_hashed(&dest, 1_700_000_000).unwrap();
-    assert_eq!((digest, size), Sha256Digest::of_file(&dest).unwrap());
-    assert_eq!(size, std::fs::metadata(&dest).unwrap().len());
+    let e = layout.write(&dest, 1_700_000_000).unwrap_err();
+    assert!(matches!(e, Error::SourceChanged { .. }), "{e}");
+    assert!(!dest.exists());
+}
+
+/// A stamped file replaced by the same content (another run renaming its identical output
+/// over it: a new inode, so a new stamp) is hashed again and accepted, not refused.
+#[test]
+#[cfg(feature = "tool")]
+fn a_stamped_file_replaced_by_the_same_content_is_rehashed_and_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = Utf8Path::from_path(dir.path()).unwrap();
+    let source = dir.join("artifact.bin");
+    std::fs::write(&source, vec![1u8; 4096]).unwrap();
+    let (digest, size, stamp) = Sha256Digest::of_file_stamped(&source).unwrap();
+    let other = dir.join("other.bin");
+    std::fs::write(&other, vec![1u8; 4096]).unwrap();
+    std::fs::rename(&other, &source).unwrap();
+    assert_ne!(
+        crate::types::FileStamp::of(&std::fs::File::open(&source).unwrap()).unwrap(),
+        stamp
+    );
+    let mut layout = LayoutBuilder::new();
+    layout.add_stamped_file(&source, digest, size, stamp);
+    let dest = dir.join("b.oci.tar");
+    layout.write(&dest, 1_700_000_000).unwrap();
+    assert!(dest.exists());
 }

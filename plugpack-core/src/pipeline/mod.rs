@@ -67,8 +67,12 @@ pub struct WrittenBundle {
     pub version: String,
     /// Where the tarball was written.
     pub path: Utf8PathBuf,
-    /// SHA-256 of the tarball file itself.
-    pub file_sha256: crate::types::Sha256Digest,
+    /// SHA-256 of the tarball file itself, when this run computed it: signing does (it is
+    /// also in `signature`). An unsigned bundle is written without hashing the whole tarball
+    /// a second time (its blobs are content-addressed and were hashed once); `sha256sum` it,
+    /// or let `release` write `SHA256SUMS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_sha256: Option<crate::types::Sha256Digest>,
     /// What it contains.
     pub info: BundleInfo,
     /// The signature, when signed (`--key`).
@@ -318,20 +322,15 @@ pub fn package(
         attachments.extend(audit_attachments);
         let plugin = &licensed(plugin, ctx);
         ctx.reporter().begin(&format!("writing {output}"));
-        let packed = oci::pack_hashed(plugin, &artifacts, &attachments, &pack_options);
+        let packed = oci::pack(plugin, &artifacts, &attachments, &pack_options);
         ctx.reporter().end();
-        // The tarball's digest as computed while it was written; signing rewrites it.
-        let (mut info, mut file_sha256) = packed?;
+        let mut info = packed?;
+        let mut file_sha256 = None;
         let signature = match (&signing_key, &options.sign) {
             (Some(key), Some(sign_options)) => {
                 let signed = crate::sign::sign_staged(&staged, &output, key, sign_options, ctx)?;
                 info = oci::inspect(&oci::read_bundle(&staged)?)?;
-                file_sha256 = crate::types::Sha256Digest::of_file(&staged)
-                    .map_err(|source| oci::Error::Read {
-                        path: staged.clone(),
-                        source,
-                    })?
-                    .0;
+                file_sha256 = Some(signed.file_sha256);
                 Some(signed)
             }
             _ => None,

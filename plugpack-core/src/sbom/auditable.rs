@@ -289,7 +289,8 @@ pub fn embed(
             path: artifact.path.clone(),
         });
     }
-    let (sha256, size) = Sha256Digest::of_file(&out).map_err(io("read", &out))?;
+    let (sha256, size, file_stamp) =
+        Sha256Digest::of_file_stamped(&out).map_err(io("read", &out))?;
     // The stamp only saves work next time; failing to write it changes nothing else.
     let stamp = EmbedStamp {
         input: artifact.sha256,
@@ -304,6 +305,7 @@ pub fn embed(
         path: out,
         sha256,
         size,
+        stamp: Some(file_stamp),
         ..artifact.clone()
     })
 }
@@ -339,11 +341,12 @@ fn reuse_embedded(
     if std::fs::metadata(out).ok()?.len() != stamp.size {
         return None;
     }
-    let (sha256, size) = Sha256Digest::of_file(out).ok()?;
+    let (sha256, size, file_stamp) = Sha256Digest::of_file_stamped(out).ok()?;
     (sha256 == stamp.output && size == stamp.size).then(|| BuiltArtifact {
         path: out.to_owned(),
         sha256,
         size,
+        stamp: Some(file_stamp),
         ..artifact.clone()
     })
 }

@@ -568,6 +568,7 @@ pub fn from_artifact(path: &Utf8Path, options: &SbomOptions, ctx: &Ctx) -> Resul
         size,
         profile: "unknown".to_owned(),
         rustc_version: None,
+        stamp: None,
     };
     let epoch = ctx.source_date_epoch().ok().flatten().unwrap_or(0);
     let mut sbom = from_depset(&set, &artifact, epoch, options);
