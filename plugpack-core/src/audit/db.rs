@@ -95,6 +95,40 @@ pub fn open(path: &Utf8Path, location: &str, today: time::Date) -> Result<Databa
             "not a directory",
         )));
     }
+    // Asking git who the database is (up to two `git` runs) overlaps with reading it.
+    std::thread::scope(|scope| {
+        let git = scope.spawn(|| git_identity(path));
+        let read = read_advisories(path, unreadable);
+        let git = git.join().unwrap_or(None);
+        let (by_crate, malformed, content_sha256, newest, count) = read?;
+        describe(
+            path,
+            location,
+            today,
+            git,
+            by_crate,
+            malformed,
+            content_sha256,
+            newest,
+            count,
+        )
+    })
+}
+
+/// What [`read_advisories`] found: advisories by crate, malformed files, the content digest,
+/// the newest advisory date and the number of advisories.
+type Advisories = (
+    BTreeMap<String, Vec<rustsec::Advisory>>,
+    Vec<MalformedFile>,
+    String,
+    Option<String>,
+    usize,
+);
+
+fn read_advisories(
+    path: &Utf8Path,
+    unreadable: impl Fn(std::io::Error) -> Error + Copy,
+) -> Result<Advisories, Error> {
     let crates_dir = path.join("crates");
     let mut files: Vec<Utf8PathBuf> = Vec::new();
     match std::fs::read_dir(&crates_dir) {
@@ -169,12 +203,33 @@ pub fn open(path: &Utf8Path, location: &str, today: time::Date) -> Result<Databa
             }),
         }
     }
+    Ok((
+        by_crate,
+        malformed,
+        format!("{:x}", hasher.finalize()),
+        newest,
+        count,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn describe(
+    path: &Utf8Path,
+    location: &str,
+    today: time::Date,
+    git: Option<(String, String, Option<String>)>,
+    by_crate: BTreeMap<String, Vec<rustsec::Advisory>>,
+    malformed: Vec<MalformedFile>,
+    content_sha256: String,
+    newest: Option<String>,
+    count: usize,
+) -> Result<Database, Error> {
     if count == 0 {
         return Err(Error::DbEmpty {
             path: path.to_owned(),
         });
     }
-    let (identity, updated, url) = match git_identity(path) {
+    let (identity, updated, url) = match git {
         Some((commit, date, url)) => (
             DbIdentity {
                 kind: "git-commit".to_owned(),
@@ -186,7 +241,7 @@ pub fn open(path: &Utf8Path, location: &str, today: time::Date) -> Result<Databa
         None => (
             DbIdentity {
                 kind: "content-sha256".to_owned(),
-                value: format!("{:x}", hasher.finalize()),
+                value: content_sha256,
             },
             newest.unwrap_or_default(),
             None,
@@ -214,15 +269,16 @@ fn git_identity(path: &Utf8Path) -> Option<(String, String, Option<String>)> {
         cmd.arg("-C").arg(path).args(args);
         process::stdout_string(&mut cmd).ok()
     };
-    let top = git(&["rev-parse", "--show-toplevel"])?;
-    let same = std::fs::canonicalize(&top).ok()? == std::fs::canonicalize(path).ok()?;
-    if !same {
+    // The top of a work tree has `.git` (a directory, or a file in a linked worktree); a
+    // directory without it is not a checkout of its own, whatever repository it sits in, and
+    // costs no `git` run.
+    if std::fs::symlink_metadata(path.join(".git")).is_err() {
         return None;
     }
-    let commit = git(&["rev-parse", "HEAD"])?;
-    let date = git(&["log", "-1", "--format=%cs"])?;
+    let head = git(&["log", "-1", "--format=%H%n%cs"])?;
+    let (commit, date) = head.trim().split_once('\n')?;
     let url = git(&["remote", "get-url", "origin"]).and_then(|u| public_url(&u));
-    Some((commit, date, url))
+    Some((commit.to_owned(), date.to_owned(), url))
 }
 
 /// A remote URL fit to record: `scheme://host/…` or `user@host:path` with any credentials

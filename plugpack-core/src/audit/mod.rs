@@ -400,6 +400,55 @@ fn resolve_db(
     ))
 }
 
+/// The advisory database for [`audit_packages`], or `None` (with the `no-db` finding pushed
+/// and the warning given) when there is none and the options allow that.
+fn open_database(
+    policy: &AuditConfig,
+    options: &ScanOptions,
+    ctx: &Ctx,
+    (db_path, location, explicit): (&Utf8Path, &str, bool),
+    today: time::Date,
+    findings: &mut Vec<Finding>,
+) -> Result<Option<std::sync::Arc<db::Database>>, Error> {
+    if !explicit && !db_path.exists() {
+        if policy.require_db == Some(true) {
+            return Err(Error::DbRequired {
+                path: db_path.to_owned(),
+            });
+        }
+        if !options.allow_no_db {
+            return Err(Error::NoDb {
+                path: db_path.to_owned(),
+            });
+        }
+        ctx.reporter().warn(&format!(
+            "advisories were NOT checked: no advisory database at {db_path}; run `cargo plugpack db update` (or pass --db PATH)"
+        ));
+        findings.push(Finding::simple(
+            Code::NoDb,
+            level_of(policy, Code::NoDb),
+            format!("no advisory database at {location}; advisories not checked"),
+        ));
+        Ok(None)
+    } else {
+        Ok(Some(options.cache.open(db_path, location, today)?))
+    }
+}
+
+/// The yanked state of every crates.io package of `scanned` with a valid version (`None` for
+/// the others), by index.
+fn yank_states(scanned: &[Scanned<'_>], cache_dirs: &[Utf8PathBuf]) -> Vec<Option<YankState>> {
+    let mut buffer = Vec::new();
+    scanned
+        .iter()
+        .map(|s| {
+            let p = s.package;
+            (is_crates_io(p.source.as_deref()) && rustsec::Version::parse(&p.version).is_ok())
+                .then(|| yanked::state_with_buffer(cache_dirs, &p.name, &p.version, &mut buffer))
+        })
+        .collect()
+}
+
 fn audit_packages(
     scanned: &[Scanned<'_>],
     policy: &AuditConfig,
@@ -412,26 +461,25 @@ fn audit_packages(
     let (db_path, location, explicit) = resolve_db(policy, base, options, ctx)?;
     let mut findings = Vec::new();
     let mut yank_summary = None;
-    let database = if !explicit && !db_path.exists() {
-        if policy.require_db == Some(true) {
-            return Err(Error::DbRequired { path: db_path });
-        }
-        if !options.allow_no_db {
-            return Err(Error::NoDb { path: db_path });
-        }
-        ctx.reporter().warn(&format!(
-            "advisories were NOT checked: no advisory database at {db_path}; run `cargo plugpack db update` (or pass --db PATH)"
-        ));
-        findings.push(Finding::simple(
-            Code::NoDb,
-            level_of(policy, Code::NoDb),
-            format!("no advisory database at {location}; advisories not checked"),
-        ));
-        None
-    } else {
-        Some(options.cache.open(&db_path, &location, today)?)
-    };
-
+    let cache_dirs = db::cargo_home(ctx)
+        .map(|h| yanked::cache_dirs(&h))
+        .unwrap_or_default();
+    // Whether each crates.io package was yanked comes from cargo's index cache, not from the
+    // database: look it up on a second thread while the database loads.
+    let (database, yanks) = std::thread::scope(|threads| {
+        let yanks = threads.spawn(|| yank_states(scanned, &cache_dirs));
+        let database = open_database(
+            policy,
+            options,
+            ctx,
+            (&db_path, &location, explicit),
+            today,
+            &mut findings,
+        );
+        (database, yanks.join())
+    });
+    let database = database?;
+    let yanks = yanks.unwrap_or_default();
     let scope = policy.scope.unwrap_or_default();
     let in_scope = |p: &DepPackage| match scope {
         DepScope::All => true,
@@ -479,11 +527,8 @@ fn audit_packages(
                 ));
             }
         }
-        let cache_dirs = db::cargo_home(ctx)
-            .map(|h| yanked::cache_dirs(&h))
-            .unwrap_or_default();
         let mut ys = YankedSummary::default();
-        for s in scanned {
+        for (i, s) in scanned.iter().enumerate() {
             let p = s.package;
             if !is_crates_io(p.source.as_deref()) {
                 continue;
@@ -540,7 +585,11 @@ fn audit_packages(
                     ignored: None,
                 });
             }
-            let yank = yanked::state(&cache_dirs, &p.name, &p.version);
+            let yank = yanks
+                .get(i)
+                .copied()
+                .flatten()
+                .unwrap_or(YankState::Unknown);
             match yank {
                 YankState::Unknown => ys.unknown.push(format!("{}@{}", p.name, p.version)),
                 YankState::Yanked => {

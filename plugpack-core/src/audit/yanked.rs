@@ -55,18 +55,33 @@ struct Entry {
 
 /// Looks `name@version` up in the cache directories.
 pub fn state(dirs: &[Utf8PathBuf], name: &str, version: &str) -> YankState {
+    state_with_buffer(dirs, name, version, &mut Vec::new())
+}
+
+/// [`state`], reading each cache file into `buffer` (cleared first): a caller looking up
+/// hundreds of crates reuses one allocation instead of faulting in fresh pages for every
+/// file (some index files are megabytes).
+pub fn state_with_buffer(
+    dirs: &[Utf8PathBuf],
+    name: &str,
+    version: &str,
+    buffer: &mut Vec<u8>,
+) -> YankState {
+    use std::io::Read;
     let rel = relative_path(name);
     for dir in dirs {
-        let Ok(bytes) = std::fs::read(dir.join(&rel)) else {
+        buffer.clear();
+        let read = std::fs::File::open(dir.join(&rel)).and_then(|mut f| f.read_to_end(buffer));
+        if read.is_err() {
             continue;
-        };
-        // Entries are `version \0 json \0` pairs: find the version, parse only its JSON.
-        let mut chunks = bytes.split(|b| *b == 0);
-        while let Some(chunk) = chunks.next() {
-            if chunk != version.as_bytes() {
-                continue;
-            }
-            let Some(json) = chunks.next() else { break };
+        }
+        let bytes = buffer.as_slice();
+        // Entries are `version \0 json \0` pairs after an `etag \0` header, so every
+        // version is between two NULs: find `\0version\0`, parse only the JSON after it.
+        let needle = [b"\0", version.as_bytes(), b"\0"].concat();
+        for at in memchr::memmem::find_iter(bytes, &needle) {
+            let rest = &bytes[at + needle.len()..];
+            let json = &rest[..memchr::memchr(0, rest).unwrap_or(rest.len())];
             if let Ok(entry) = serde_json::from_slice::<Entry>(json) {
                 if entry.vers == version {
                     return if entry.yanked {
