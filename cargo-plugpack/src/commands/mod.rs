@@ -7,6 +7,7 @@ pub mod build;
 pub mod db;
 pub mod extract;
 pub mod fingerprint;
+pub mod github;
 pub mod inspect;
 pub mod keygen;
 pub mod merge;

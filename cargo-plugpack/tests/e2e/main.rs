@@ -29,6 +29,7 @@ mod support;
 mod bundle;
 mod defaults;
 mod flow;
+mod github;
 mod interop_oci;
 mod package;
 mod registry;
