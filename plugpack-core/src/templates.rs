@@ -30,6 +30,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/wasm/cargo-config.toml.j2"),
     ),
     ("gitignore", include_str!("../../templates/gitignore.j2")),
+    (
+        "github/plugpack-release.yml",
+        include_str!("../../templates/github/plugpack-release.yml.j2"),
+    ),
 ];
 
 /// A template failed to render (a bug in the template or its context).

@@ -30,6 +30,7 @@ mod bundle;
 mod defaults;
 mod flow;
 mod github;
+mod github_interop;
 mod interop_oci;
 mod package;
 mod registry;

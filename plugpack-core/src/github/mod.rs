@@ -15,6 +15,7 @@
 //! per level with a notice counting the rest.
 
 pub mod commands;
+pub mod init_ci;
 pub mod summary;
 
 use std::io::Write;
@@ -31,8 +32,8 @@ use crate::audit::AuditReport;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The summary or output file could not be appended to.
-    #[error("cannot append to {path} ({var}): {source}")]
+    /// The summary, output or workflow file could not be written.
+    #[error("cannot write {path} ({var}): {source}")]
     Write {
         /// The file.
         path: Utf8PathBuf,
@@ -47,6 +48,17 @@ pub enum Error {
     /// No randomness for the output delimiter.
     #[error("no random numbers for the GITHUB_OUTPUT delimiter: {0}")]
     Random(String),
+    /// `init-ci` found the workflow already there (it never overwrites).
+    #[error(
+        "{0} exists; init-ci never overwrites it (`cargo plugpack init-ci --check` describes how it differs)"
+    )]
+    Exists(Utf8PathBuf),
+    /// `init-ci` options that cannot be used.
+    #[error("{0}")]
+    Usage(String),
+    /// The workflow template failed to render (a bug).
+    #[error("cannot render the workflow template: {0}")]
+    Template(String),
 }
 
 /// The runner's files, when running in GitHub Actions.
