@@ -83,7 +83,9 @@ mod tests {
 
     #[test]
     fn every_template_renders_with_a_sample_context() {
-        for (name, _) in TEMPLATES {
+        // The workflow template has its own context and keeps GitHub's `${{ … }}`
+        // expressions; `github::init_ci`'s tests render it.
+        for (name, _) in TEMPLATES.iter().filter(|(n, _)| !n.starts_with("github/")) {
             let out = render(
                 name,
                 minijinja::context! { name => "demo-plugin", symbol => "demo_plugin" },

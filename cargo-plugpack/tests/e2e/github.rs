@@ -227,3 +227,71 @@ fn nothing_outside_github_actions() {
     assert!(!dir.path().join("output").exists());
     assert!(commands(&out.stderr).is_empty());
 }
+
+#[test]
+fn init_ci_writes_once_and_checks_drift_in_words() {
+    let dir = tempdir();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    let src = crate::support::fixture_manifest("wasm-plugin");
+    let ws = repo.join("plugins");
+    std::fs::create_dir_all(ws.join("src")).unwrap();
+    let manifest = std::fs::read_to_string(&src).unwrap();
+    // Standalone, not a member of the repository's own workspace.
+    let manifest = if manifest.contains("[workspace]") {
+        manifest
+    } else {
+        format!("{manifest}\n[workspace]\n")
+    };
+    std::fs::write(ws.join("Cargo.toml"), manifest).unwrap();
+    std::fs::copy(src.with_file_name("src/lib.rs"), ws.join("src/lib.rs")).unwrap();
+    let init = |extra: &[&str]| {
+        let mut cmd = crate::support::plugpack();
+        cmd.arg("init-ci")
+            .arg("--manifest-path")
+            .arg(ws.join("Cargo.toml"))
+            .args(extra);
+        run(&mut cmd)
+    };
+    let out = init(&["--registry", "ghcr.io/acme/plugins"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let wf = repo.join(".github/workflows/plugpack-release.yml");
+    let text = std::fs::read_to_string(&wf).unwrap();
+    assert!(text.contains("working-directory: plugins\n"), "{text}");
+    assert!(text.contains("PLUGPACK_PUSH: \"ghcr.io/acme/plugins\""));
+    // Never overwrites: exit 2, file unchanged.
+    std::fs::write(&wf, text.replace("jobs:", "# my comment\njobs:")).unwrap();
+    let out = init(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never overwrites"));
+    assert!(
+        std::fs::read_to_string(&wf)
+            .unwrap()
+            .contains("# my comment")
+    );
+    // A comment is no drift; an unpinned action and an expression in `run:` are, in words.
+    assert_eq!(init(&["--check"]).status.code(), Some(0));
+    let edited = std::fs::read_to_string(&wf)
+        .unwrap()
+        .replace(
+            "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1",
+            "actions/checkout@v4",
+        )
+        .replace(
+            "run: cargo plugpack db update",
+            "run: cargo plugpack db update --url ${{ inputs.db }}",
+        );
+    std::fs::write(&wf, edited).unwrap();
+    let out = init(&["--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("actions/checkout is not pinned by a commit SHA (`@v4`)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("inside a `run:` script"), "{stderr}");
+}

@@ -238,8 +238,8 @@ pub fn check(text: &str) -> Vec<Drift> {
         if t.starts_with("PLUGPACK_SIGNING_KEY:") && t.contains("secrets.") {
             key_from_secret = true;
         }
-        if t.starts_with("PLUGPACK_VERSION:") {
-            let v = t["PLUGPACK_VERSION:".len()..].trim().trim_matches('"');
+        if let Some(v) = t.strip_prefix("PLUGPACK_VERSION:") {
+            let v = v.trim().trim_matches('"');
             if v != env!("CARGO_PKG_VERSION") {
                 drift.push(Drift(format!(
                     "line {n}: installs cargo-plugpack {v}; this is {}",
