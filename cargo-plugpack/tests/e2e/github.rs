@@ -295,3 +295,72 @@ fn init_ci_writes_once_and_checks_drift_in_words() {
     );
     assert!(stderr.contains("inside a `run:` script"), "{stderr}");
 }
+
+/// The action's shell half (`action/run.sh`) with a stand-in `cargo` that records its
+/// arguments: inputs become separate arguments by the documented rule and are never run.
+#[cfg(unix)]
+#[test]
+fn action_script_splits_args_and_never_evaluates_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempdir();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake = bin.join("cargo");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]\\n' \"$a\" >> \"$LOG\"; done\necho --- >> \"$LOG\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = dir.path().join("log");
+    let action = |command: &str, args: &str, push: &str| {
+        let _ = std::fs::remove_file(&log);
+        let out = Command::new("bash")
+            .arg(repo_root().join("action/run.sh"))
+            .arg("run")
+            .current_dir(dir.path())
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("LOG", &log)
+            .env("GITHUB_OUTPUT", dir.path().join("output"))
+            .env("RUNNER_TEMP", dir.path())
+            .env("PLUGPACK_COMMAND", command)
+            .env("PLUGPACK_ARGS", args)
+            .env("PLUGPACK_PUSH", push)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            std::fs::read_to_string(&log).unwrap_or_default(),
+        )
+    };
+    let (code, argv) = action(
+        "audit",
+        "--release  $(touch pwned) `touch pwned2` *;touch pwned3 \"q r\"",
+        "",
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        argv,
+        format!(
+            "[plugpack]\n[audit]\n[--release]\n[$(touch]\n[pwned)]\n[`touch]\n[pwned2`]\n[*;touch]\n[pwned3]\n[\"q]\n[r\"]\n[--format]\n[sarif]\n[-o]\n[{}/plugpack-audit.sarif]\n---\n",
+            dir.path().display()
+        )
+    );
+    for f in ["pwned", "pwned2", "pwned3"] {
+        assert!(!dir.path().join(f).exists(), "{f} was created");
+    }
+    // One argument per line when the value has a newline; release gets --push.
+    let (code, argv) = action("release", "--features\na b\n\n--locked\n", "ghcr.io/a/b");
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        argv,
+        "[plugpack]\n[release]\n[--features]\n[a b]\n[--locked]\n[--push]\n[ghcr.io/a/b]\n---\n"
+    );
+    // A command that is not a subcommand name is refused before anything runs.
+    let (code, argv) = action("audit; touch pwned4", "", "");
+    assert_eq!(code, Some(2));
+    assert_eq!(argv, "");
+    assert!(!dir.path().join("pwned4").exists());
+    let outputs = std::fs::read_to_string(dir.path().join("output")).unwrap();
+    assert!(outputs.contains("exit-code<<ghadelimiter_"), "{outputs}");
+}
