@@ -53,22 +53,30 @@ pub fn package(out: &PackageOutput, base: &Utf8Path, ctx: &Ctx) -> Result<(), Cl
         return Ok(());
     };
     let audits: Vec<AuditReport> = out.bundles.iter().map(|b| b.audit.clone()).collect();
+    // Paths in the summary as the repository shows them (absolute outside it).
+    let top = github::init_ci::repository_top(base);
+    let shown = |p: &Utf8Path| {
+        p.canonicalize_utf8()
+            .ok()
+            .and_then(|c| c.strip_prefix(&top).ok().map(|r| r.to_string()))
+            .unwrap_or_else(|| p.to_string())
+    };
     let mut artifacts = Vec::new();
     for b in &out.bundles {
         artifacts.push(Artifact {
             kind: format!("bundle {} v{}", b.plugin, b.version),
-            path: b.path.to_string(),
+            path: shown(&b.path),
             digest: b.info.digest.to_string(),
         });
         artifacts.push(Artifact {
             kind: "bundle file (sha256sum)".to_owned(),
-            path: b.path.to_string(),
+            path: shown(&b.path),
             digest: b.file_sha256.to_string(),
         });
         if let Some(sig) = &b.signature {
             artifacts.push(Artifact {
                 kind: format!("signature (key {})", sig.key_id),
-                path: b.path.to_string(),
+                path: shown(&b.path),
                 digest: sig.envelope_digest.to_string(),
             });
         }
