@@ -117,6 +117,8 @@ pub enum Command {
     Pull(commands::pull::PullArgs),
     /// Merge per-target bundles of one plugin version into one image index.
     Merge(commands::merge::MergeArgs),
+    /// Write the GitHub release workflow (.github/workflows/plugpack-release.yml) once; --check describes drift.
+    InitCi(commands::init_ci::InitCiArgs),
 }
 
 /// The cargo flags every project command accepts.

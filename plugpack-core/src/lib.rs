@@ -25,6 +25,7 @@
 //! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |
 //! | [`pipeline`] | [`pipeline::package`] | the only place that puts stages in order |
 //! | [`types`] | | digests, canonical JSON, atomic writes |
+//! | [`github`] | [`github::publish`] | GitHub Actions: job summary, annotations, step outputs (when `GITHUB_ACTIONS=true`) |
 //! | [`scratch`] | [`scratch::RunDir`] | per-run temporary directories (`.plugpack-run-*`), removed by the next run once their owner is gone |
 //!
 //! Start reading at [`pipeline`]; each stage's `mod.rs` documents its inputs, outputs and
@@ -64,6 +65,8 @@ pub mod depset;
 pub mod error;
 #[cfg(feature = "guard")]
 pub mod fingerprint;
+#[cfg(feature = "tool")]
+pub mod github;
 #[cfg(feature = "guard")]
 pub mod guard;
 #[cfg(feature = "tool")]

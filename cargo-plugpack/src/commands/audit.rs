@@ -49,28 +49,48 @@ pub fn run(
         allow_no_db: args.allow_no_db,
         ..Default::default()
     };
-    let reports = match &args.lockfile {
-        Some(lockfile) => vec![audit::scan_lockfile(lockfile, &options, ctx)?],
-        None if args.no_build => audit::run_recorded(
-            &args.project.load_options()?,
-            &args.project.build_options(global, shell),
-            &options,
-            ctx,
-        )?,
+    // The directory the reports' paths are relative to (SARIF URIs start there).
+    let (reports, base) = match &args.lockfile {
+        Some(lockfile) => {
+            let base = match lockfile.parent() {
+                Some(p) if !p.as_str().is_empty() => p.to_owned(),
+                _ => Utf8PathBuf::from("."),
+            };
+            (vec![audit::scan_lockfile(lockfile, &options, ctx)?], base)
+        }
+        None if args.no_build => {
+            let (project, build) = plugpack_core::build::record::load(
+                ctx,
+                &args.project.load_options()?,
+                &args.project.build_options(global, shell),
+            )
+            .map_err(plugpack_core::Error::from)?;
+            let mut reports = Vec::new();
+            for plugin in &project.plugins {
+                reports.push(audit::scan(&project, &build, plugin, &options, ctx)?);
+            }
+            (reports, project.workspace_root)
+        }
         None => {
             let project = project::load(ctx, &args.project.load_options()?)?;
-            audit::run(
+            let reports = audit::run(
                 &project,
                 &args.project.build_options(global, shell),
                 &options,
                 ctx,
-            )?
+            )?;
+            (reports, project.workspace_root)
         }
     };
+    crate::commands::github::audit(&reports, &base, ctx)?;
     let text = match global.message_format {
         MessageFormat::Sarif => {
-            let mut s = serde_json::to_string_pretty(&audit::sarif::render(&reports))
-                .map_err(std::io::Error::other)?;
+            let options = audit::sarif::Options {
+                uri_prefix: audit::sarif::uri_prefix_for(&base),
+            };
+            let mut s =
+                serde_json::to_string_pretty(&audit::sarif::render_with(&reports, &options))
+                    .map_err(std::io::Error::other)?;
             s.push('\n');
             s
         }

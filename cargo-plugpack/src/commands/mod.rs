@@ -7,6 +7,8 @@ pub mod build;
 pub mod db;
 pub mod extract;
 pub mod fingerprint;
+pub mod github;
+pub mod init_ci;
 pub mod inspect;
 pub mod keygen;
 pub mod merge;
@@ -47,6 +49,7 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Push(args) => push::run(args, shell, ctx),
         Command::Merge(args) => merge::run(args, shell),
         Command::Pull(args) => pull::run(args, shell, ctx),
+        Command::InitCi(args) => init_ci::run(args, shell, ctx),
     }
 }
 

@@ -77,6 +77,7 @@ pub fn run(
         build_options.profile.release = true;
     }
     let out = pipeline::package(&project, &build_options, &options, ctx)?;
+    crate::commands::github::package(&out, &project.workspace_root, ctx)?;
     for bundle in &out.bundles {
         if !global.quiet {
             print_findings(shell, &bundle.audit);

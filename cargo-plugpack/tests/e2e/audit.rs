@@ -175,7 +175,11 @@ fn sarif_validates_and_points_at_cargo_lock_entry() {
         .unwrap();
     assert_eq!(result["level"], "error");
     let loc = &result["locations"][0]["physicalLocation"];
-    assert_eq!(loc["artifactLocation"]["uri"], "Cargo.lock");
+    // Relative to the repository top (the fixture's workspace is below it).
+    assert_eq!(
+        loc["artifactLocation"]["uri"],
+        "tests/fixtures/audit-plugins/Cargo.lock"
+    );
     assert_eq!(loc["region"]["startLine"], smallvec_lock_line());
     let rule = run0["tool"]["driver"]["rules"]
         .as_array()
@@ -184,12 +188,20 @@ fn sarif_validates_and_points_at_cargo_lock_entry() {
         .find(|r| r["id"] == "RUSTSEC-2021-0003")
         .unwrap();
     assert_eq!(rule["properties"]["security-severity"], "9.8");
+    // The malformed advisory file is a notice about the tool's input, not a result.
     assert!(
-        run0["tool"]["driver"]["rules"]
+        run0["tool"]["driver"]["notifications"]
             .as_array()
             .unwrap()
             .iter()
             .any(|r| r["id"] == "plugpack/malformed-advisory")
+    );
+    assert!(
+        run0["invocations"][0]["toolConfigurationNotifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["descriptor"]["id"] == "plugpack/malformed-advisory")
     );
 }
 

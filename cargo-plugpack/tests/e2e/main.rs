@@ -29,6 +29,8 @@ mod support;
 mod bundle;
 mod defaults;
 mod flow;
+mod github;
+mod github_interop;
 mod interop_oci;
 mod package;
 mod registry;

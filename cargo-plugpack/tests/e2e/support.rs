@@ -43,7 +43,9 @@ pub fn plugpack() -> Command {
         .env("SOURCE_DATE_EPOCH", EPOCH)
         .env("CARGO_TERM_COLOR", "never")
         .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR");
+        .env_remove("CARGO_TARGET_DIR")
+        // Tests that want GitHub Actions output set it; CI's own must not leak in.
+        .env_remove("GITHUB_ACTIONS");
     cmd
 }
 

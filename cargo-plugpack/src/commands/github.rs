@@ -1,0 +1,103 @@
+//! GitHub Actions output of `audit` and `package` (when `GITHUB_ACTIONS=true`): the core
+//! writes the job summary and step outputs; this prints the annotations on stderr (the
+//! runner reads workflow commands from both streams; stdout stays the command's result).
+
+use std::io::Write;
+
+use camino::Utf8Path;
+use plugpack_core::Ctx;
+use plugpack_core::audit::{AuditReport, sarif};
+use plugpack_core::github::{self, Artifact, ReleaseSummary, Runner};
+use plugpack_core::pipeline::PackageOutput;
+
+use crate::exit::CliError;
+
+fn publish(
+    runner: &Runner,
+    summary: &ReleaseSummary,
+    outputs: &[(&str, String)],
+    base: &Utf8Path,
+) -> Result<(), CliError> {
+    let published = github::publish(runner, summary, outputs, &sarif::uri_prefix_for(base))
+        .map_err(|e| CliError::Io(std::io::Error::other(e.to_string())))?;
+    let mut err = std::io::stderr().lock();
+    for line in &published.annotations {
+        writeln!(err, "{line}")?;
+    }
+    Ok(())
+}
+
+/// After `audit`: summary (verdicts, findings), annotations, outputs `audit-verdict`.
+pub fn audit(reports: &[AuditReport], base: &Utf8Path, ctx: &Ctx) -> Result<(), CliError> {
+    let Some(runner) = Runner::from_ctx(ctx) else {
+        return Ok(());
+    };
+    let summary = ReleaseSummary {
+        title: "plugpack audit".to_owned(),
+        verdicts: github::audit_verdicts(reports),
+        audits: reports.to_vec(),
+        ..Default::default()
+    };
+    let outputs = [(
+        "audit-verdict",
+        github::worst_audit_verdict(reports).to_owned(),
+    )];
+    publish(&runner, &summary, &outputs, base)
+}
+
+/// After `package`: summary (verdicts, bundles with digests, findings), annotations, outputs
+/// `bundles` (paths), `digests` (index or manifest digests), `audit-verdict`, one line per
+/// bundle in the same order.
+pub fn package(out: &PackageOutput, base: &Utf8Path, ctx: &Ctx) -> Result<(), CliError> {
+    let Some(runner) = Runner::from_ctx(ctx) else {
+        return Ok(());
+    };
+    let audits: Vec<AuditReport> = out.bundles.iter().map(|b| b.audit.clone()).collect();
+    // Paths in the summary as the repository shows them (absolute outside it).
+    let top = github::init_ci::repository_top(base);
+    let shown = |p: &Utf8Path| {
+        p.canonicalize_utf8()
+            .ok()
+            .and_then(|c| c.strip_prefix(&top).ok().map(|r| r.to_string()))
+            .unwrap_or_else(|| p.to_string())
+    };
+    let mut artifacts = Vec::new();
+    for b in &out.bundles {
+        artifacts.push(Artifact {
+            kind: format!("bundle {} v{}", b.plugin, b.version),
+            path: shown(&b.path),
+            digest: b.info.digest.to_string(),
+        });
+        artifacts.push(Artifact {
+            kind: "bundle file (sha256sum)".to_owned(),
+            path: shown(&b.path),
+            digest: b.file_sha256.to_string(),
+        });
+        if let Some(sig) = &b.signature {
+            artifacts.push(Artifact {
+                kind: format!("signature (key {})", sig.key_id),
+                path: shown(&b.path),
+                digest: sig.envelope_digest.to_string(),
+            });
+        }
+    }
+    let summary = ReleaseSummary {
+        title: "plugpack package".to_owned(),
+        verdicts: github::audit_verdicts(&audits),
+        artifacts,
+        audits: audits.clone(),
+        ..Default::default()
+    };
+    let lines = |f: &dyn Fn(&plugpack_core::pipeline::WrittenBundle) -> String| {
+        out.bundles.iter().map(f).collect::<Vec<_>>().join("\n")
+    };
+    let outputs = [
+        ("bundles", lines(&|b| b.path.to_string())),
+        ("digests", lines(&|b| b.info.digest.to_string())),
+        (
+            "audit-verdict",
+            github::worst_audit_verdict(&audits).to_owned(),
+        ),
+    ];
+    publish(&runner, &summary, &outputs, base)
+}
