@@ -51,6 +51,7 @@ impl KeyArgs {
             expires: self.expires.clone(),
             force: false,
             now: None,
+            provenance: None,
         }
     }
 }
