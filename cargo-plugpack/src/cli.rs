@@ -117,6 +117,9 @@ pub enum Command {
     Pull(commands::pull::PullArgs),
     /// Merge per-target bundles of one plugin version into one image index.
     Merge(commands::merge::MergeArgs),
+    /// Release job: check the tag, build, check the ABI, audit, SBOM, package, sign with SLSA
+    /// provenance, push, and write the release directory with SHA256SUMS.
+    Release(commands::release::ReleaseArgs),
 }
 
 /// The cargo flags every project command accepts.
