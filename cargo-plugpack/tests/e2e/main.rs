@@ -36,3 +36,4 @@ mod registry_more;
 mod reproducible;
 mod scaffold;
 mod workspace;
+mod release;
