@@ -144,8 +144,11 @@ fn render(report: &ReleaseReport, global: &GlobalArgs, shell: &Shell) -> std::io
             Some(id) => format!("signed by {id}"),
             None => "unsigned".to_owned(),
         };
-        let abi = match (&plugin.abi.baseline_version, &plugin.abi.change) {
-            (Some(v), Some(change)) => format!("ABI vs {v}: {change} change, bump ok"),
+        let abi = match (&plugin.abi.baseline_version, &plugin.abi.verdict) {
+            (Some(v), Some(verdict)) => format!(
+                "ABI vs {v}: {verdict} ({} change(s)), version bump ok",
+                plugin.abi.changes.unwrap_or(0)
+            ),
             _ => "ABI: no baseline".to_owned(),
         };
         shell.status(

@@ -41,8 +41,7 @@ fn keygen(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
 /// returns the manifest.
 fn check_release_dir(dir: &Path) -> Value {
     let manifest: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("plugpack-release.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(dir.join("plugpack-release.json")).unwrap()).unwrap();
     assert_eq!(manifest["schema"], "plugpack-release/1");
     let listed: Vec<String> = manifest["files"]
         .as_array()
@@ -177,8 +176,45 @@ fn release_dry_run_writes_a_checked_release_directory_and_signs_nothing() {
     let abi = &manifest["plugins"][0]["abi"];
     assert_eq!(abi["status"], "ok", "{stdout}");
     assert_eq!(abi["baseline_version"], "1.2.0");
-    assert_eq!(abi["change"], "none");
+    assert_eq!(abi["verdict"], "patch");
+    assert_eq!(abi["changes"], 0);
     assert_eq!(manifest["tag"]["plugin"], "wasm-plugin");
+    assert_nothing_left_beside(&out);
+
+    // A baseline that exported one more function: removing it at the same version is a
+    // major change, so the release fails like `abi-check` (exit 7) and keeps the old one.
+    let mut baseline: Value = serde_json::from_slice(
+        &std::fs::read(out.join("wasm-plugin-1.2.0-wasm32-wasip1.abi.json")).unwrap(),
+    )
+    .unwrap();
+    let exports = baseline["exports"].as_array_mut().unwrap();
+    let mut gone = exports[0].clone();
+    gone["name"] = "removed_since".into();
+    exports.push(gone);
+    let baseline_path = dir.path().join("baseline.abi.json");
+    std::fs::write(&baseline_path, serde_json::to_vec(&baseline).unwrap()).unwrap();
+    let before = support::sha256_file(&out.join("plugpack-release.json"));
+    let err = run_fails(
+        &mut release(
+            "wasm-plugin",
+            &[
+                "--dry-run",
+                "--tag",
+                "v1.2.0",
+                "--allow-dirty",
+                "--baseline",
+                baseline_path.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        ),
+        7,
+    );
+    assert!(err.contains("major bump"), "{err}");
+    assert_eq!(
+        support::sha256_file(&out.join("plugpack-release.json")),
+        before
+    );
     assert_nothing_left_beside(&out);
 }
 
@@ -245,7 +281,10 @@ fn release_with_a_key_signs_provenance_that_verify_checks() {
     let p = &report["provenance"];
     assert_eq!(p["predicateType"], "https://slsa.dev/provenance/v1");
     let def = &p["predicate"]["buildDefinition"];
-    assert_eq!(def["buildType"], "https://plugpack.dev/buildtypes/release/v1");
+    assert_eq!(
+        def["buildType"],
+        "https://plugpack.dev/buildtypes/release/v1"
+    );
     assert_eq!(def["externalParameters"]["tag"], "v0.3.1");
     assert_eq!(def["externalParameters"]["profile"], "release");
     let deps = def["resolvedDependencies"].as_array().unwrap();
@@ -287,7 +326,13 @@ fn release_with_a_key_signs_provenance_that_verify_checks() {
     let (other, other_public) = keygen(dir.path(), "other");
     let plain = dir.path().join("plain.oci.tar");
     std::fs::copy(&bundle, &plain).unwrap();
-    run_ok(plugpack().args(["sign", "-q"]).arg(&plain).arg("--key").arg(&other));
+    run_ok(
+        plugpack()
+            .args(["sign", "-q"])
+            .arg(&plain)
+            .arg("--key")
+            .arg(&other),
+    );
     let out = run(plugpack()
         .args(["verify", "--format", "json", "--require-provenance"])
         .arg(&plain)
@@ -319,7 +364,13 @@ fn sign_provenance_without_one_is_missing() {
             bundle.to_str().unwrap(),
         ],
     ));
-    run_ok(plugpack().args(["sign", "-q"]).arg(&bundle).arg("--key").arg(&key));
+    run_ok(
+        plugpack()
+            .args(["sign", "-q"])
+            .arg(&bundle)
+            .arg("--key")
+            .arg(&key),
+    );
     let verify = || {
         let out = run(plugpack()
             .args(["verify", "--format", "json", "--require-provenance"])
@@ -550,7 +601,7 @@ assert key.keyid in env.verify([key], 1)
 def declared(path, message):
     text = open(path).read()
     body = re.search(r"message " + message + r" \{(.*?)\n\}", text, re.S).group(1)
-    return sorted(re.findall(r"\s(\w+) = \d+;", body))
+    return sorted(re.findall(r"\s(\w+) = \d+(?: \[[^\]]*\])?;", body))
 for path, module, names in [
     ("provenance.proto", provenance_pb2, ["Provenance", "BuildDefinition", "RunDetails", "Builder", "BuildMetadata"]),
     ("resource_descriptor.proto", resource_descriptor_pb2, ["ResourceDescriptor"]),

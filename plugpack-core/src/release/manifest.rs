@@ -75,9 +75,13 @@ pub struct AbiVerdict {
     /// The baseline's version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_version: Option<String>,
-    /// The largest change found (`none`, `patch`, `minor`, `major`).
+    /// The ABI diff's semver verdict over the plugin's targets, as `abi-diff` gives it
+    /// (`patch`: compatible, `minor`: additions, `major`: breaking).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub change: Option<String>,
+    pub verdict: Option<String>,
+    /// How many ABI changes the diffs found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<usize>,
 }
 
 /// The audit verdict of one plugin.
@@ -193,17 +197,19 @@ fn plugin_entry(bundle: &WrittenBundle, inputs: &Inputs<'_>) -> ReleasePlugin {
             status: "ok".to_owned(),
             baseline: Some(first.baseline.to_string()),
             baseline_version: Some(first.version.old_version.clone()),
-            change: checks
+            verdict: checks
                 .iter()
                 .map(|c| c.diff.verdict)
                 .max()
                 .map(|b| b.to_string()),
+            changes: Some(checks.iter().map(|c| c.diff.changes.len()).sum()),
         },
         _ => AbiVerdict {
             status: "no-baseline".to_owned(),
             baseline: None,
             baseline_version: None,
-            change: None,
+            verdict: None,
+            changes: None,
         },
     };
     let s = &bundle.audit.summary;
