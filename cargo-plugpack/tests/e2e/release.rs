@@ -229,6 +229,7 @@ fn release_with_a_key_signs_provenance_that_verify_checks() {
         &[
             "--key",
             key.to_str().unwrap(),
+            "--minisign",
             "--allow-dirty",
             "-o",
             out.to_str().unwrap(),
@@ -253,6 +254,14 @@ fn release_with_a_key_signs_provenance_that_verify_checks() {
     assert!(manifest["plugins"][0]["key_id"].is_string());
     assert_eq!(manifest["plugins"][0]["provenance"], true);
     let bundle = out.join("cdylib-plugin-0.3.1.oci.tar");
+    assert!(
+        manifest["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "cdylib-plugin-0.3.1.oci.tar.minisig" && f["kind"] == "minisig"),
+        "{manifest}"
+    );
 
     let verify = |extra: &[&str]| {
         let out = run(plugpack()

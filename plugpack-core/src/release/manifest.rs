@@ -113,7 +113,7 @@ pub struct PushedRef {
 pub struct ReleaseFile {
     /// File name (relative to the release directory).
     pub name: String,
-    /// `bundle`, `sbom`, `abi`, `audit` or `audit-sarif`.
+    /// `bundle`, `minisig`, `sbom`, `abi`, `audit` or `audit-sarif`.
     pub kind: String,
     /// SHA-256 of the file.
     pub sha256: Sha256Digest,

@@ -291,6 +291,13 @@ pub fn release(
             .unwrap_or("bundle.oci.tar")
             .to_owned();
         files.push((name.clone(), "bundle"));
+        if bundle
+            .signature
+            .as_ref()
+            .is_some_and(|s| s.minisig.is_some())
+        {
+            files.push((format!("{name}.minisig"), "minisig"));
+        }
         bundle.path = out_dir.join(&name);
     }
     let manifest = manifest::build(manifest::Inputs {
