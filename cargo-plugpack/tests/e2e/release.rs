@@ -146,7 +146,7 @@ fn release_dry_run_writes_a_checked_release_directory_and_signs_nothing() {
     assert!(support::json_blobs(&bundle, |v| v["payloadType"].is_string()).is_empty());
     // The SBOM and ABI files are the bundle's attachments, byte for byte.
     let sbom: Value =
-        serde_json::from_slice(&std::fs::read(out.join(&kinds[3].0)).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(out.join(kinds[3].0)).unwrap()).unwrap();
     assert_eq!(
         support::json_blobs(&bundle, |v| v["bomFormat"] == "CycloneDX"),
         [sbom]
