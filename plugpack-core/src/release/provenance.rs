@@ -162,14 +162,17 @@ fn source(
     }
 }
 
-/// `git@host:o/r.git` → `ssh://git@host/o/r.git`; other URLs unchanged (minus credentials
+/// `git@host:o/r.git` → `ssh://git@host/o/r.git`, `/srv/r.git` → `file:///srv/r.git`;
+/// other URLs unchanged (minus credentials
 /// in `https://user:token@host/…`, which must never reach a signed statement).
 fn normalize_remote(url: &str) -> String {
     let url = url.trim();
-    if !url.contains("://")
-        && let Some((host, path)) = url.split_once(':')
-    {
-        return format!("ssh://{host}/{path}");
+    if !url.contains("://") {
+        // `host:path` (scp syntax) unless the part before `:` is a path; else a local path.
+        return match url.split_once(':') {
+            Some((host, path)) if !host.contains('/') => format!("ssh://{host}/{path}"),
+            _ => format!("file://{url}"),
+        };
     }
     if let Some((scheme, rest)) = url.split_once("://")
         && let Some((userinfo, host)) = rest.split_once('@')
@@ -326,6 +329,10 @@ mod tests {
         assert_eq!(
             normalize_remote("https://x-access-token:secret@github.com/acme/plugin"),
             "https://github.com/acme/plugin"
+        );
+        assert_eq!(
+            normalize_remote("/srv/git/plugin.git"),
+            "file:///srv/git/plugin.git"
         );
         assert_eq!(
             normalize_remote("https://github.com/acme/plugin.git\n"),
