@@ -331,6 +331,48 @@ fn release_with_a_key_signs_provenance_that_verify_checks() {
     assert_eq!(code, 1);
     assert_eq!(report["failures"][0]["code"], "provenance-builder-mismatch");
 
+    // This release's provenance attached to another bundle signed by the same key: trusted,
+    // but about other manifests.
+    let layers = envelope_layers(&bundle);
+    assert_eq!(layers.len(), 2);
+    let stolen = dir.path().join("provenance.dsse.json");
+    std::fs::write(&stolen, &layers[1]).unwrap();
+    let module = dir.path().join("m.wasm");
+    std::fs::write(&module, [0, b'a', b's', b'm', 1, 0, 0, 0, 0, 3, 1, b'x', 9]).unwrap();
+    let other_bundle = dir.path().join("other.oci.tar");
+    run_ok(&mut on_fixture(
+        "package",
+        "wasm-plugin",
+        &[
+            "-q",
+            "--key",
+            key.to_str().unwrap(),
+            "--artifact",
+            module.to_str().unwrap(),
+            "--target",
+            "wasm32-wasip1",
+            "-o",
+            other_bundle.to_str().unwrap(),
+        ],
+    ));
+    run_ok(
+        plugpack()
+            .args(["sign", "-q", "--attach"])
+            .arg(&stolen)
+            .arg(&other_bundle),
+    );
+    let out = run(plugpack()
+        .args(["verify", "--format", "json", "--require-provenance"])
+        .arg(&other_bundle)
+        .arg("--key")
+        .arg(&public));
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["failures"][0]["code"], "provenance-invalid",
+        "{report}"
+    );
+
     // Signed again without provenance by another key: that key's provenance is missing.
     let (other, other_public) = keygen(dir.path(), "other");
     let plain = dir.path().join("plain.oci.tar");
