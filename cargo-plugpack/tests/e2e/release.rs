@@ -692,3 +692,55 @@ print("ok", bd.build_type, rd.builder.id, len(bd.resolved_dependencies))
         "ok https://plugpack.dev/buildtypes/release/v1 https://plugpack.dev/builders/generic/v1 3"
     );
 }
+
+#[test]
+#[ignore = "interop: needs docker-registry; run by .ci/test"]
+fn release_pushes_and_the_pulled_bundle_keeps_its_provenance() {
+    support::require_tool("docker-registry");
+    let registry = crate::registry::Registry::start();
+    let dir = tempdir();
+    let (key, public) = keygen(dir.path(), "k");
+    let out = dir.path().join("rel");
+    let repo = format!("{}/plugins/wasm-plugin", registry.addr());
+    run_ok(&mut release(
+        "wasm-plugin",
+        &[
+            "--key",
+            key.to_str().unwrap(),
+            "--tag",
+            "v1.2.0",
+            "--allow-dirty",
+            "--push",
+            &repo,
+            "--insecure",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    ));
+    let manifest = check_release_dir(&out);
+    let plugin = &manifest["plugins"][0];
+    let pushed = plugin["pushed"].as_array().unwrap();
+    assert_eq!(pushed.len(), 1, "{manifest}");
+    let reference = pushed[0]["reference"].as_str().unwrap();
+    assert_eq!(
+        reference,
+        format!("{repo}@{}", plugin["digest"].as_str().unwrap())
+    );
+    let verified = run(plugpack()
+        .args([
+            "verify",
+            "--format",
+            "json",
+            "--insecure",
+            "--require-provenance",
+        ])
+        .arg(reference)
+        .arg("--key")
+        .arg(&public));
+    let report: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert_eq!(verified.status.code(), Some(0), "{report}");
+    assert_eq!(
+        report["provenance"]["predicate"]["buildDefinition"]["externalParameters"]["tag"],
+        "v1.2.0"
+    );
+}
