@@ -2,8 +2,8 @@
 //!
 //! `package` = build (or take `--artifact` files) → fingerprint ∥ audit of every plugin (on
 //! two threads; refuses on denied findings unless `--allow-findings`, before any bundle is
-//! written) →
-//! attachments (CycloneDX SBOM, ABI fingerprint, audit report, as OCI referrers) → one bundle
+//! written) → attachments (CycloneDX SBOM, one per artifact, each on its own thread; ABI
+//! fingerprint; audit report; as OCI referrers) → one bundle
 //! per plugin → optional signature. Each bundle is written and signed in a run directory
 //! beside its output ([`crate::scratch::RunDir`]) and renamed into place only when complete
 //! (and signed, with `--key`), so a killed run never leaves an unsigned or partial bundle at
@@ -296,16 +296,25 @@ pub fn package(
             epoch: project.epoch,
             revision: revision.clone(),
         };
-        let mut attachments = Vec::new();
-        for artifact in &artifacts {
-            let abi = fingerprints
+        // One SBOM per artifact (target), each on its own thread; kept in artifact order.
+        let sboms: Vec<Result<oci::Attachment>> = std::thread::scope(|scope| {
+            let running: Vec<_> = artifacts
                 .iter()
-                .find(|f| f.artifact.path == artifact.path)
-                .map(|f| (f.fingerprint.fingerprint, f.fingerprint.detail));
-            attachments.push(sbom_attachment(
-                project, &build, artifact, abi, &report, ctx,
-            )?);
-        }
+                .map(|artifact| {
+                    let abi = fingerprints
+                        .iter()
+                        .find(|f| f.artifact.path == artifact.path)
+                        .map(|f| (f.fingerprint.fingerprint, f.fingerprint.detail));
+                    let (build, report) = (&build, &report);
+                    scope.spawn(move || sbom_attachment(project, build, artifact, abi, report, ctx))
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        let mut attachments = sboms.into_iter().collect::<Result<Vec<_>>>()?;
         for f in fingerprints
             .iter()
             .filter(|f| f.artifact.plugin == plugin.name)
