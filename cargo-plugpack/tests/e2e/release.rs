@@ -476,6 +476,25 @@ fn release_refuses_a_tag_that_does_not_match_the_version() {
         assert!(err.contains(needle), "{tag}: {err}");
         assert!(!out.exists());
     }
+    // An output path that is a file is refused (exit 6), not replaced.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "keep").unwrap();
+    let err = run_fails(
+        &mut release(
+            "wasm-plugin",
+            &[
+                "--dry-run",
+                "--tag",
+                "v1.2.0",
+                "--allow-dirty",
+                "-o",
+                file.to_str().unwrap(),
+            ],
+        ),
+        6,
+    );
+    assert!(err.contains("not a directory"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");
     // From GITHUB_REF_NAME on a tag push, too.
     let err = run_fails(
         release("wasm-plugin", &["--dry-run", "-o", out.to_str().unwrap()])

@@ -157,6 +157,13 @@ pub fn release(
         let path = path.to_owned();
         move |source| Error::Write { path, source }
     };
+    if out_dir.exists() && !out_dir.is_dir() {
+        return Err(Error::Write {
+            path: out_dir.clone(),
+            source: std::io::Error::other("it exists and is not a directory"),
+        }
+        .into());
+    }
     let run = crate::scratch::RunDir::create_in(&parent).map_err(write_err(&out_dir))?;
     let staged = run.path().join("release");
     std::fs::create_dir(&staged).map_err(write_err(&staged))?;
