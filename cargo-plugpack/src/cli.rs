@@ -119,6 +119,9 @@ pub enum Command {
     Merge(commands::merge::MergeArgs),
     /// Write the GitHub release workflow (.github/workflows/plugpack-release.yml) once; --check describes drift.
     InitCi(commands::init_ci::InitCiArgs),
+    /// Release job: check the tag, build, check the ABI, audit, SBOM, package, sign with SLSA
+    /// provenance, push, and write the release directory with SHA256SUMS.
+    Release(commands::release::ReleaseArgs),
 }
 
 /// The cargo flags every project command accepts.

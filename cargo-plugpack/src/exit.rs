@@ -1,7 +1,8 @@
 //! Exit codes and the error type commands return.
 
 use plugpack_core::{
-    Error, audit, build, depset, fingerprint, oci, project, registry, sbom, scaffold, sign, verify,
+    Error, audit, build, depset, fingerprint, oci, project, registry, release, sbom, scaffold,
+    sign, verify,
 };
 
 /// Finished, but a policy failed (denied findings, verification rejected).
@@ -150,6 +151,25 @@ fn core_exit_code(e: &Error) -> u8 {
         Error::Sign(e) => sign_exit_code(e),
         Error::Verify(e) => verify_exit_code(e),
         Error::Registry(e) => registry_exit_code(e),
+        Error::Release(e) => release_exit_code(e),
+        _ => INTERNAL,
+    }
+}
+
+/// `release`: a tag that does not match the crate version and a dirty working tree are
+/// configuration of the release job (exit 2, like any other refused flag combination); a
+/// version bump smaller than the ABI changes is `abi-check`'s exit 7; an unreadable fresh
+/// bundle is invalid input; the release directory that cannot be written is exit 6.
+fn release_exit_code(e: &release::Error) -> u8 {
+    match e {
+        release::Error::TagFormat { .. }
+        | release::Error::TagMismatch { .. }
+        | release::Error::TagNamesOtherPlugin { .. }
+        | release::Error::TagNamesOnePlugin { .. }
+        | release::Error::DirtyTree { .. } => USAGE,
+        release::Error::AbiBump { .. } => ABI_BUMP,
+        release::Error::Bundle { .. } => INVALID_INPUT,
+        release::Error::Write { .. } => OUTPUT,
         _ => INTERNAL,
     }
 }

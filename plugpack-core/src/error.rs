@@ -52,6 +52,10 @@ pub enum Error {
     #[cfg(feature = "verify")]
     #[error(transparent)]
     Verify(#[from] crate::verify::Error),
+    /// A release was refused (tag, dirty tree, ABI bump) or could not be written.
+    #[cfg(feature = "tool")]
+    #[error(transparent)]
+    Release(#[from] crate::release::Error),
 }
 
 /// `Result` with the crate-wide [`Error`].

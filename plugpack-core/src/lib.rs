@@ -24,6 +24,7 @@
 //! | [`verify`] | [`verify::Verifier`] | trust policies (`plugpack-trust.toml`), signature checks, anti-rollback state |
 //! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |
 //! | [`pipeline`] | [`pipeline::package`] | the only place that puts stages in order |
+//! | [`release`] | [`release::release`] | `release`: tag and tree checks, `package`, ABI check against the baseline, signing with SLSA provenance, push, the release directory (`plugpack-release.json`, `SHA256SUMS`) |
 //! | [`types`] | | digests, canonical JSON, atomic writes |
 //! | [`github`] | [`github::publish`] | GitHub Actions: job summary, annotations, step outputs (when `GITHUB_ACTIONS=true`) |
 //! | [`scratch`] | [`scratch::RunDir`] | per-run temporary directories (`.plugpack-run-*`), removed by the next run once their owner is gone |
@@ -81,6 +82,8 @@ pub mod process;
 pub mod project;
 #[cfg(feature = "registry")]
 pub mod registry;
+#[cfg(feature = "tool")]
+pub mod release;
 #[cfg(feature = "tool")]
 pub mod sbom;
 #[cfg(feature = "tool")]

@@ -68,11 +68,13 @@ pub fn package(out: &PackageOutput, base: &Utf8Path, ctx: &Ctx) -> Result<(), Cl
             path: shown(&b.path),
             digest: b.info.digest.to_string(),
         });
-        artifacts.push(Artifact {
-            kind: "bundle file (sha256sum)".to_owned(),
-            path: shown(&b.path),
-            digest: b.file_sha256.to_string(),
-        });
+        if let Some(file_sha256) = &b.file_sha256 {
+            artifacts.push(Artifact {
+                kind: "bundle file (sha256sum)".to_owned(),
+                path: shown(&b.path),
+                digest: file_sha256.to_string(),
+            });
+        }
         if let Some(sig) = &b.signature {
             artifacts.push(Artifact {
                 kind: format!("signature (key {})", sig.key_id),

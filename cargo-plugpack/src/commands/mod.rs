@@ -16,6 +16,7 @@ pub mod new;
 pub mod package;
 pub mod pull;
 pub mod push;
+pub mod release;
 pub mod sbom;
 pub mod sign;
 pub mod verify;
@@ -50,6 +51,7 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Merge(args) => merge::run(args, shell),
         Command::Pull(args) => pull::run(args, shell, ctx),
         Command::InitCi(args) => init_ci::run(args, shell, ctx),
+        Command::Release(args) => release::run(args, &cli.global, shell, ctx),
     }
 }
 

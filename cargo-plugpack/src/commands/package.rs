@@ -69,7 +69,7 @@ pub fn run(
             allow_no_db: true,
             ..Default::default()
         },
-        audit_rerun_args: audit_rerun_args(args),
+        audit_rerun_args: audit_rerun_args(&args.project, args.debug, args.db.as_ref()),
     };
     let mut build_options = args.project.build_options(global, shell);
     // Release unless the user chose a profile: a debug plugin is never what one ships.
@@ -113,8 +113,11 @@ pub fn run(
 /// The arguments of `cargo plugpack audit` that reproduce this run's audit: every flag that
 /// changes which crates are compiled or which database judges them (the package selection
 /// is added per plugin by the core).
-fn audit_rerun_args(args: &PackageArgs) -> Vec<String> {
-    let p = &args.project;
+pub(crate) fn audit_rerun_args(
+    p: &ProjectArgs,
+    debug: bool,
+    db: Option<&Utf8PathBuf>,
+) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(m) = &p.manifest.manifest_path {
         out.extend(["--manifest-path".to_owned(), m.display().to_string()]);
@@ -132,7 +135,7 @@ fn audit_rerun_args(args: &PackageArgs) -> Vec<String> {
         out.extend(["--target".to_owned(), t.clone()]);
     }
     // `package` builds release unless told otherwise; `audit` keeps cargo's default (dev).
-    if p.release || (!args.debug && p.profile.is_none()) {
+    if p.release || (!debug && p.profile.is_none()) {
         out.push("--release".to_owned());
     }
     if let Some(profile) = &p.profile {
@@ -150,7 +153,7 @@ fn audit_rerun_args(args: &PackageArgs) -> Vec<String> {
             out.push(flag.to_owned());
         }
     }
-    if let Some(db) = &args.db {
+    if let Some(db) = db {
         out.extend(["--db".to_owned(), db.to_string()]);
     }
     out
@@ -158,7 +161,7 @@ fn audit_rerun_args(args: &PackageArgs) -> Vec<String> {
 
 /// The verdict and counts for the final status line: `warned: 0 denied, 2 warning(s), 0
 /// ignored`, `UNCHECKED (advisories were NOT checked): 0 denied, …`.
-fn audit_summary(report: &AuditReport) -> String {
+pub(crate) fn audit_summary(report: &AuditReport) -> String {
     let s = &report.summary;
     let verdict = match report.outcome {
         Outcome::Unchecked => "UNCHECKED (advisories were NOT checked)".to_owned(),
@@ -173,7 +176,7 @@ fn audit_summary(report: &AuditReport) -> String {
 /// One line per audit finding that is denied (bundled with `--allow-findings`) or a warning,
 /// grouped as `audit` shows them: advisories and database problems, then licences. The
 /// missing-database warning is not repeated (the audit already printed it).
-fn print_findings(shell: &Shell, report: &AuditReport) {
+pub(crate) fn print_findings(shell: &Shell, report: &AuditReport) {
     let plugin = report.plugin.as_deref().unwrap_or("lockfile");
     let shown: Vec<&Finding> = report
         .findings

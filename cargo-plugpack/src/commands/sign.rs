@@ -51,6 +51,7 @@ impl KeyArgs {
             expires: self.expires.clone(),
             force: false,
             now: None,
+            provenance: None,
         }
     }
 }
@@ -71,6 +72,11 @@ pub struct SignArgs {
     /// Attach this existing DSSE envelope instead of signing (like `cosign attach`).
     #[arg(long, value_name = "ENVELOPE", conflicts_with_all = ["key", "detached", "force"])]
     pub attach: Option<Utf8PathBuf>,
+    /// Also sign an SLSA provenance v1 statement (source repository and commit of the
+    /// current directory's git checkout, its Cargo.lock, `rustc -vV`, the CI builder), as a
+    /// second envelope in the signature referrer.
+    #[arg(long, conflicts_with = "attach")]
+    pub provenance: bool,
 }
 
 impl From<&SignArgs> for SignOptions {
@@ -105,7 +111,17 @@ pub fn run(args: &SignArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         }
         return Ok(0);
     }
-    let out = sign::sign_bundle(&args.bundle, &args.into(), ctx)?;
+    let mut options: SignOptions = args.into();
+    if args.provenance {
+        let cwd = std::env::current_dir().map_err(CliError::Io)?;
+        let cwd = crate::commands::utf8(&cwd)?;
+        options.provenance = Some(plugpack_core::release::provenance::for_bundle(
+            ctx,
+            &cwd,
+            &args.bundle,
+        )?);
+    }
+    let out = sign::sign_bundle(&args.bundle, &options, ctx)?;
     match shell.format() {
         OutputFormat::Json => shell.json("bundle-signed", &out)?,
         OutputFormat::Human => {

@@ -38,6 +38,17 @@ pub struct VerifyArgs {
     /// Registry options, when BUNDLE is a registry reference.
     #[command(flatten)]
     pub registry: super::push::RegistryArgs,
+    /// Require an SLSA provenance v1 statement signed by a trusted signer of the bundle
+    /// (`release` and `sign --provenance` attach one); checked offline.
+    #[arg(long)]
+    pub require_provenance: bool,
+    /// With --require-provenance: the source repository the provenance must name
+    /// (e.g. https://github.com/OWNER/REPO).
+    #[arg(long, value_name = "URI", requires = "require_provenance")]
+    pub source_uri: Option<String>,
+    /// With --require-provenance: the builder id the provenance must name, exactly.
+    #[arg(long, value_name = "ID", requires = "require_provenance")]
+    pub builder_id: Option<String>,
 }
 
 impl From<&VerifyArgs> for VerifyOptions {
@@ -49,6 +60,12 @@ impl From<&VerifyArgs> for VerifyOptions {
             state: args.state.clone(),
             allow_downgrade: args.allow_downgrade,
             host_abi: args.host_abi.clone(),
+            provenance: args
+                .require_provenance
+                .then(|| verify::ProvenanceRequirement {
+                    source_uri: args.source_uri.clone(),
+                    builder_id: args.builder_id.clone(),
+                }),
         }
     }
 }
@@ -106,6 +123,21 @@ fn render(report: &VerifyReport, shell: &Shell) -> std::io::Result<()> {
                 ),
                 _ => {}
             }
+        }
+        if let Some(provenance) = &report.provenance {
+            let source = provenance
+                .predicate
+                .source()
+                .and_then(|d| d.uri.as_deref())
+                .unwrap_or("an unrecorded source");
+            shell.status(
+                "Provenance",
+                &format!(
+                    "built from {} by {}",
+                    escape(source),
+                    escape(&provenance.predicate.run_details.builder.id)
+                ),
+            );
         }
         if report.state_updated {
             if let Some(file) = &report.state_file {

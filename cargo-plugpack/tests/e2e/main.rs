@@ -35,6 +35,7 @@ mod interop_oci;
 mod package;
 mod registry;
 mod registry_more;
+mod release;
 mod reproducible;
 mod scaffold;
 mod workspace;

@@ -44,7 +44,7 @@ pub use extract::{ExtractedFile, extract};
 pub use merge::{MergeReport, merge};
 pub use names::MAX_ENTRY_NAME;
 #[cfg(feature = "tool")]
-pub use pack::{Attachment, LayoutBuilder, PackOptions, pack};
+pub use pack::{Attachment, LayoutBuilder, PackOptions, ReferrerLayer, pack};
 pub use read::{
     BundleInfo, LayerInfo, Layout, MAX_INDEX_JSON, MAX_JSON_BLOB, MAX_JSON_TOTAL, MAX_OCI_LAYOUT,
     MAX_TAR_EXTENSION, ManifestInfo, ReferrerInfo, inspect, read_bundle,

@@ -555,13 +555,57 @@ pub(super) fn referrer_manifest(
     created: &str,
     empty: (Sha256Digest, u64),
 ) -> Result<Descriptor, Error> {
-    let (digest, size) = layout.add_bytes(attachment.bytes.clone());
-    let mut layer_annotations = BTreeMap::new();
-    layer_annotations.insert(
-        "org.opencontainers.image.title".to_owned(),
-        attachment.title.clone(),
-    );
-    let layer = descriptor(&attachment.media_type, &digest, size, &layer_annotations)?;
+    let layer = ReferrerLayer {
+        media_type: attachment.media_type.clone(),
+        bytes: attachment.bytes.clone(),
+        title: attachment.title.clone(),
+    };
+    referrer_manifest_layers(
+        layout,
+        &attachment.artifact_type,
+        std::slice::from_ref(&layer),
+        subject,
+        created,
+        empty,
+    )
+}
+
+/// One content layer of a referrer manifest with several layers (a signature referrer
+/// carrying the plugin statement's envelope and the SLSA provenance envelope).
+#[derive(Debug, Clone)]
+pub struct ReferrerLayer {
+    /// The layer's media type.
+    pub media_type: String,
+    /// Its content.
+    pub bytes: Vec<u8>,
+    /// File name for `org.opencontainers.image.title`.
+    pub title: String,
+}
+
+/// A referrer manifest of `artifact_type` over `subject` with `layers`, in this order.
+pub(super) fn referrer_manifest_layers(
+    layout: &mut LayoutBuilder,
+    artifact_type: &str,
+    content: &[ReferrerLayer],
+    subject: &Descriptor,
+    created: &str,
+    empty: (Sha256Digest, u64),
+) -> Result<Descriptor, Error> {
+    let mut layers = Vec::new();
+    for layer in content {
+        let (digest, size) = layout.add_bytes(layer.bytes.clone());
+        let mut layer_annotations = BTreeMap::new();
+        layer_annotations.insert(
+            "org.opencontainers.image.title".to_owned(),
+            layer.title.clone(),
+        );
+        layers.push(descriptor(
+            &layer.media_type,
+            &digest,
+            size,
+            &layer_annotations,
+        )?);
+    }
     let config = descriptor(EMPTY_MEDIA_TYPE, &empty.0, empty.1, &BTreeMap::new())?;
     let mut subject = subject.clone();
     subject.set_platform(None);
@@ -574,9 +618,9 @@ pub(super) fn referrer_manifest(
     let manifest: ImageManifest = ImageManifestBuilder::default()
         .schema_version(2u32)
         .media_type(MediaType::ImageManifest)
-        .artifact_type(MediaType::from(attachment.artifact_type.as_str()))
+        .artifact_type(MediaType::from(artifact_type))
         .config(config)
-        .layers(vec![layer])
+        .layers(layers)
         .subject(subject)
         .annotations(to_hash_map(&annotations))
         .build()
@@ -591,7 +635,7 @@ pub(super) fn referrer_manifest(
         msize,
         &BTreeMap::new(),
     )?;
-    d.set_artifact_type(Some(MediaType::from(attachment.artifact_type.as_str())));
+    d.set_artifact_type(Some(MediaType::from(artifact_type)));
     Ok(d)
 }
 

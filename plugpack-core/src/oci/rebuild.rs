@@ -125,6 +125,31 @@ impl LayoutBuilder {
         Ok(descriptor)
     }
 
+    /// Like [`LayoutBuilder::add_referrer`], with several content layers in one referrer
+    /// manifest of `artifact_type` (the signature referrer with its provenance envelope).
+    pub fn add_referrer_layers(
+        &mut self,
+        subject: &Descriptor,
+        artifact_type: &str,
+        layers: &[super::pack::ReferrerLayer],
+        created: &str,
+    ) -> Result<Descriptor, Error> {
+        let empty = self.add_bytes(b"{}".to_vec());
+        let descriptor = super::pack::referrer_manifest_layers(
+            self,
+            artifact_type,
+            layers,
+            subject,
+            created,
+            empty,
+        )?;
+        if !self.index.iter().any(|d| d.digest() == descriptor.digest()) {
+            self.index.push(descriptor.clone());
+        }
+        self.sort_referrers();
+        Ok(descriptor)
+    }
+
     /// The parsed manifest behind an in-memory blob, if it is one.
     pub fn manifest(&self, digest: &Sha256Digest) -> Option<ImageManifest> {
         match &self.blobs.get(digest)?.source {

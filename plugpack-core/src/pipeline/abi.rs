@@ -235,26 +235,14 @@ pub fn abi_check(
 ) -> Result<Vec<AbiCheck>> {
     let mut baselines = Vec::new();
     for plugin in &project.plugins {
-        let path = match (&options.baseline, &plugin.config.abi_baseline) {
-            (Some(p), _) => p.clone(),
-            (None, Some(p)) => plugin
-                .manifest_path
-                .parent()
-                .map(|dir| dir.join(p))
-                .unwrap_or_else(|| p.clone()),
-            (None, None) => {
-                return Err(Error::Usage(format!(
-                    "no ABI baseline for {}: pass --baseline FILE|BUNDLE or set \
-                     [package.metadata.plugpack] abi-baseline",
-                    plugin.name
-                )));
-            }
+        let Some(path) = baseline_path(plugin, options) else {
+            return Err(Error::Usage(format!(
+                "no ABI baseline for {}: pass --baseline FILE|BUNDLE or set \
+                 [package.metadata.plugpack] abi-baseline",
+                plugin.name
+            )));
         };
-        let loaded = fingerprint::load(&path)?;
-        let version = loaded
-            .version
-            .clone()
-            .ok_or_else(|| fingerprint::Error::BaselineVersionUnknown { path: path.clone() })?;
+        let (loaded, version) = load_baseline(&path)?;
         baselines.push((plugin, loaded, version));
     }
     let current = fingerprint(
@@ -265,37 +253,83 @@ pub fn abi_check(
     )?;
     let mut out = Vec::new();
     for (plugin, baseline, old_version) in baselines {
-        let before = out.len();
-        for fp in current.iter().filter(|f| f.artifact.plugin == plugin.name) {
-            if let (Some(a), Some(b)) = (&baseline.fingerprint.target, &fp.fingerprint.target)
-                && a != b
-            {
-                continue;
-            }
-            let diff = fingerprint::diff(&baseline.fingerprint, &fp.fingerprint);
-            let version = fingerprint::check_version(&old_version, &plugin.version, diff.verdict)?;
-            out.push(AbiCheck {
-                plugin: plugin.name.clone(),
-                target: fp.artifact.target.clone(),
-                baseline: baseline.path.clone(),
-                diff,
-                version,
-            });
+        out.extend(compare_with_baseline(
+            plugin,
+            &baseline,
+            &old_version,
+            &current,
+        )?);
+    }
+    Ok(out)
+}
+
+/// The ABI baseline of `plugin`: `--baseline`, else `metadata.plugpack.abi-baseline`
+/// (relative to the package directory), else none.
+pub(crate) fn baseline_path(
+    plugin: &crate::project::Plugin,
+    options: &AbiCheckOptions,
+) -> Option<Utf8PathBuf> {
+    match (&options.baseline, &plugin.config.abi_baseline) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(p)) => Some(
+            plugin
+                .manifest_path
+                .parent()
+                .map(|dir| dir.join(p))
+                .unwrap_or_else(|| p.clone()),
+        ),
+        (None, None) => None,
+    }
+}
+
+/// Loads a baseline and the version it records (required: the bump is judged against it).
+pub(crate) fn load_baseline(path: &Utf8PathBuf) -> Result<(fingerprint::Loaded, String)> {
+    let loaded = fingerprint::load(path)?;
+    let version = loaded
+        .version
+        .clone()
+        .ok_or_else(|| fingerprint::Error::BaselineVersionUnknown { path: path.clone() })?;
+    Ok((loaded, version))
+}
+
+/// Compares `plugin`'s fingerprinted artifacts in `current` with `baseline` (skipping
+/// artifacts of another target than the baseline's); an error when none matches.
+pub(crate) fn compare_with_baseline(
+    plugin: &crate::project::Plugin,
+    baseline: &fingerprint::Loaded,
+    old_version: &str,
+    current: &[FingerprintedArtifact],
+) -> Result<Vec<AbiCheck>> {
+    let mut out = Vec::new();
+    for fp in current.iter().filter(|f| f.artifact.plugin == plugin.name) {
+        if let (Some(a), Some(b)) = (&baseline.fingerprint.target, &fp.fingerprint.target)
+            && a != b
+        {
+            continue;
         }
-        if out.len() == before {
-            return Err(Error::Usage(format!(
-                "the ABI baseline {} is for target {}, but {} was built for {}",
-                baseline.path,
-                baseline.fingerprint.target.as_deref().unwrap_or("?"),
-                plugin.name,
-                current
-                    .iter()
-                    .filter(|f| f.artifact.plugin == plugin.name)
-                    .map(|f| f.artifact.target.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
+        let diff = fingerprint::diff(&baseline.fingerprint, &fp.fingerprint);
+        let version = fingerprint::check_version(old_version, &plugin.version, diff.verdict)?;
+        out.push(AbiCheck {
+            plugin: plugin.name.clone(),
+            target: fp.artifact.target.clone(),
+            baseline: baseline.path.clone(),
+            diff,
+            version,
+        });
+    }
+    if out.is_empty() {
+        return Err(Error::Usage(format!(
+            "the ABI baseline {} is for target {}, but {} was built for {}",
+            baseline.path,
+            baseline.fingerprint.target.as_deref().unwrap_or("?"),
+            plugin.name,
+            current
+                .iter()
+                .filter(|f| f.artifact.plugin == plugin.name)
+                .map(|f| f.artifact.target.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
     }
     Ok(out)
 }

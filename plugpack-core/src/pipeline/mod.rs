@@ -1,8 +1,9 @@
 //! The pipeline: the only place that puts stages in order.
 //!
-//! `package` = build (or take `--artifact` files) → fingerprint → audit of every plugin
-//! (refuses on denied findings unless `--allow-findings`, before any bundle is written) →
-//! attachments (CycloneDX SBOM, ABI fingerprint, audit report, as OCI referrers) → one bundle
+//! `package` = build (or take `--artifact` files) → fingerprint ∥ audit of every plugin (on
+//! two threads; refuses on denied findings unless `--allow-findings`, before any bundle is
+//! written) → attachments (CycloneDX SBOM, one per artifact, each on its own thread; ABI
+//! fingerprint; audit report; as OCI referrers) → one bundle
 //! per plugin → optional signature. Each bundle is written and signed in a run directory
 //! beside its output ([`crate::scratch::RunDir`]) and renamed into place only when complete
 //! (and signed, with `--key`), so a killed run never leaves an unsigned or partial bundle at
@@ -22,6 +23,7 @@ pub use abi::{
 pub use bom::{SbomDestination, SbomRun, SbomRunOptions, WrittenSbom, sbom, sbom_from_artifact};
 
 use abi::{abi_attachment, external_fingerprints};
+pub(crate) use abi::{baseline_path, compare_with_baseline, load_baseline};
 use bom::sbom_attachment;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
@@ -224,30 +226,25 @@ pub fn package(
     } else {
         external_artifacts(project, build_options, options, ctx)?
     };
-    let fingerprints = if options.artifacts.is_empty() {
-        fingerprint_artifacts(project, build_options, &build, ctx)?
-    } else {
-        external_fingerprints(&build, ctx)?
-    };
-    // Audit every plugin's exact dependency set before writing anything: a denied finding
-    // in any plugin stops the run with no bundle written (unless `--allow-findings`).
-    let mut reports = std::collections::BTreeMap::new();
-    let scan_options = audit::ScanOptions {
-        allow_no_db: true,
-        ..options.audit.clone()
-    };
-    for plugin in &project.plugins {
-        let report = audit::scan(project, &build, plugin, &scan_options, ctx)?;
-        if report.outcome.refuses() && !options.allow_findings {
-            return Err(Error::Audit(audit::Error::Findings {
-                plugin: plugin.name.clone(),
-                rerun: audit_rerun(plugin, &report, &options.audit_rerun_args),
-                denied: report.summary.denied,
-                outcome: report.outcome,
-            }));
-        }
-        reports.insert(plugin.name.clone(), report);
-    }
+    // Fingerprints (possibly a debuginfo companion build) and the audits do not depend on
+    // each other: they run on two threads. Errors are reported in the old order
+    // (fingerprint first).
+    let (fingerprints, reports) = std::thread::scope(|scope| {
+        let fingerprints = scope.spawn(|| {
+            if options.artifacts.is_empty() {
+                fingerprint_artifacts(project, build_options, &build, ctx)
+            } else {
+                external_fingerprints(&build, ctx)
+            }
+        });
+        let reports = audit_all(project, &build, options, ctx);
+        let fingerprints = fingerprints
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (fingerprints, reports)
+    });
+    let fingerprints = fingerprints?;
+    let mut reports = reports?;
     let revision = revision(project, ctx);
     let mut bundles = Vec::new();
     for plugin in &project.plugins {
@@ -303,16 +300,25 @@ pub fn package(
             epoch: project.epoch,
             revision: revision.clone(),
         };
-        let mut attachments = Vec::new();
-        for artifact in &artifacts {
-            let abi = fingerprints
+        // One SBOM per artifact (target), each on its own thread; kept in artifact order.
+        let sboms: Vec<Result<oci::Attachment>> = std::thread::scope(|scope| {
+            let running: Vec<_> = artifacts
                 .iter()
-                .find(|f| f.artifact.path == artifact.path)
-                .map(|f| (f.fingerprint.fingerprint, f.fingerprint.detail));
-            attachments.push(sbom_attachment(
-                project, &build, artifact, abi, &report, ctx,
-            )?);
-        }
+                .map(|artifact| {
+                    let abi = fingerprints
+                        .iter()
+                        .find(|f| f.artifact.path == artifact.path)
+                        .map(|f| (f.fingerprint.fingerprint, f.fingerprint.detail));
+                    let (build, report) = (&build, &report);
+                    scope.spawn(move || sbom_attachment(project, build, artifact, abi, report, ctx))
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        let mut attachments = sboms.into_iter().collect::<Result<Vec<_>>>()?;
         for f in fingerprints
             .iter()
             .filter(|f| f.artifact.plugin == plugin.name)
@@ -351,6 +357,34 @@ pub fn package(
         });
     }
     Ok(PackageOutput { build, bundles })
+}
+
+/// Audits every plugin's exact dependency set before anything is written: a denied
+/// finding in any plugin stops the run with no bundle written (unless `--allow-findings`).
+fn audit_all(
+    project: &Project,
+    build: &BuildOutput,
+    options: &PackageOptions,
+    ctx: &Ctx,
+) -> Result<std::collections::BTreeMap<String, audit::AuditReport>> {
+    let mut reports = std::collections::BTreeMap::new();
+    let scan_options = audit::ScanOptions {
+        allow_no_db: true,
+        ..options.audit.clone()
+    };
+    for plugin in &project.plugins {
+        let report = audit::scan(project, build, plugin, &scan_options, ctx)?;
+        if report.outcome.refuses() && !options.allow_findings {
+            return Err(Error::Audit(audit::Error::Findings {
+                plugin: plugin.name.clone(),
+                rerun: audit_rerun(plugin, &report, &options.audit_rerun_args),
+                denied: report.summary.denied,
+                outcome: report.outcome,
+            }));
+        }
+        reports.insert(plugin.name.clone(), report);
+    }
+    Ok(reports)
 }
 
 /// The `cargo plugpack audit` command that reproduces `report` for `plugin`.

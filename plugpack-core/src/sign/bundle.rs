@@ -32,6 +32,10 @@ pub struct SignOptions {
     /// The time to treat as now when checking `expires` and `SOURCE_DATE_EPOCH` (default:
     /// the system clock); for tests and tools that sign on behalf of another clock.
     pub now: Option<i64>,
+    /// SLSA provenance to sign as a second in-toto statement, in a second envelope layer of
+    /// the same signature referrer (`release`, `sign --provenance`). Its subjects are the
+    /// plugin statement's. A bundle the key already signed is signed again (with it).
+    pub provenance: Option<Provenance>,
 }
 
 /// What `sign` did.
@@ -55,6 +59,9 @@ pub struct SignOutput {
     pub minisig: Option<Utf8PathBuf>,
     /// SHA-256 of the bundle tarball after signing.
     pub file_sha256: Sha256Digest,
+    /// The signed SLSA provenance statement, when one was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<ProvenanceStatement>,
 }
 
 /// Signs a bundle in place with the key from `options.key`.
@@ -170,8 +177,9 @@ pub(crate) fn sign_staged(
         matches.then(|| (env.clone(), statement))
     });
 
+    let mut provenance_statement = None;
     let (envelope_bytes, statement, changed) = match current {
-        Some((env, statement)) if !options.force => {
+        Some((env, statement)) if !options.force && options.provenance.is_none() => {
             let bytes = canonical_json(&env).map_err(|source| Error::Json {
                 what: "envelope",
                 source,
@@ -197,12 +205,29 @@ pub(crate) fn sign_staged(
                 what: "envelope",
                 source,
             })?;
+            let provenance_bytes = match &options.provenance {
+                Some(p) => {
+                    let st = ProvenanceStatement::new(statement.subject.clone(), p.clone());
+                    let payload = canonical_json(&st).map_err(|source| Error::Json {
+                        what: "provenance statement",
+                        source,
+                    })?;
+                    let envelope = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, &payload, key);
+                    provenance_statement = Some(st);
+                    Some(canonical_json(&envelope).map_err(|source| Error::Json {
+                        what: "envelope",
+                        source,
+                    })?)
+                }
+                None => None,
+            };
             let drop: Vec<Sha256Digest> =
                 existing.iter().flat_map(|e| e.referrers.clone()).collect();
             attach(
                 bundle,
                 &info,
                 &bytes,
+                provenance_bytes.as_deref(),
                 &key_id,
                 &statement.predicate.signed_at,
                 &drop,
@@ -252,6 +277,7 @@ pub(crate) fn sign_staged(
         detached: options.detached.clone(),
         minisig,
         file_sha256,
+        provenance: provenance_statement,
     })
 }
 
@@ -301,7 +327,7 @@ fn attach_from(bundle: &Utf8Path, envelope: &[u8], origin: &str) -> Result<Sha25
                 .cloned()
         })
         .unwrap_or_else(|| rfc3339(0));
-    attach(bundle, &info, envelope, &key_id, &created, &[])?;
+    attach(bundle, &info, envelope, None, &key_id, &created, &[])?;
     Ok(Sha256Digest::of_bytes(envelope))
 }
 
@@ -309,6 +335,7 @@ fn attach(
     bundle: &Utf8Path,
     info: &BundleInfo,
     envelope: &[u8],
+    provenance: Option<&[u8]>,
     key_id: &KeyId,
     created: &str,
     drop: &[Sha256Digest],
@@ -344,7 +371,26 @@ fn attach(
             title: format!("signature-{short}.dsse.json"),
             subject_annotations: BTreeMap::new(),
         };
-        builder.add_referrer(&subject, &attachment, created)?;
+        match provenance {
+            None => {
+                builder.add_referrer(&subject, &attachment, created)?;
+            }
+            Some(provenance) => {
+                let layers = [
+                    oci::ReferrerLayer {
+                        media_type: ENVELOPE_MEDIA_TYPE.to_owned(),
+                        bytes: attachment.bytes,
+                        title: attachment.title,
+                    },
+                    oci::ReferrerLayer {
+                        media_type: ENVELOPE_MEDIA_TYPE.to_owned(),
+                        bytes: provenance.to_vec(),
+                        title: format!("provenance-{short}.dsse.json"),
+                    },
+                ];
+                builder.add_referrer_layers(&subject, ENVELOPE_MEDIA_TYPE, &layers, created)?;
+            }
+        }
     }
     builder.prune_unreachable();
     let permissions = std::fs::metadata(bundle).map(|m| m.permissions()).ok();

@@ -33,6 +33,7 @@ mod error;
 mod keys;
 #[cfg(feature = "tool")]
 pub mod minisign;
+mod provenance;
 mod statement;
 
 use std::collections::BTreeMap;
@@ -51,6 +52,11 @@ pub use error::Error;
 #[cfg(feature = "tool")]
 pub use keys::{DEFAULT_KEY_STEM, KeygenOptions, KeygenOutput, keygen};
 pub use keys::{KeyId, KeySource, PublicKey, SIGNING_KEY_ENV, SecretKey};
+pub use provenance::{
+    BUILD_TYPE, BuildDefinition, BuildMetadata, Builder, ExternalParameters, GENERIC_BUILDER_ID,
+    PROVENANCE_PREDICATE_TYPE, Provenance, ProvenanceStatement, ResourceDescriptor, RunDetails,
+    provenance_of, source_matches,
+};
 pub use statement::{
     AttachmentRef, BundleFacts, PREDICATE_TYPE, PluginPredicate, STATEMENT_TYPE, Statement,
     Subject, TargetRef, attachment_kind, facts, sequence_of,

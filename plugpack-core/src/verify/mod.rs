@@ -64,6 +64,7 @@ mod error;
 #[cfg(feature = "guard")]
 mod host_abi;
 mod policy;
+mod provenance;
 mod report;
 mod signature;
 mod state;
@@ -75,6 +76,7 @@ pub use policy::{
     CHECKED_AUDIT_VERDICTS, Level, POLICY_FILE_NAME, Requirement, Rule, StateSetting, TrustPolicy,
     TrustRoot, glob_match, parse_duration,
 };
+pub use provenance::ProvenanceRequirement;
 pub use report::{AbiStatus, Failure, FailureCode, Signer, VerifiedArtifact, VerifyReport};
 pub use state::{Accepted, DEFAULT_LOCK_TIMEOUT, STATE_SCHEMA_VERSION, StateLock, StateStore};
 
@@ -108,6 +110,8 @@ pub struct VerifyOptions {
     /// against; every verified artifact must satisfy it ([`Verifier::host_abi`]).
     #[cfg(feature = "guard")]
     pub host_abi: Option<Utf8PathBuf>,
+    /// `--require-provenance` (with `--source-uri`, `--builder-id`).
+    pub provenance: Option<ProvenanceRequirement>,
 }
 
 /// Verifies one bundle or layout directory as the CLI does: trust from `--policy` or
@@ -128,6 +132,9 @@ pub fn verify(options: &VerifyOptions, ctx: &crate::ctx::Ctx) -> Result<VerifyRe
     };
     #[allow(unused_mut)]
     let mut verifier = Verifier::new(policy, state).allow_downgrade(options.allow_downgrade);
+    if let Some(requirement) = &options.provenance {
+        verifier = verifier.require_provenance(requirement.clone());
+    }
     #[cfg(feature = "guard")]
     if let Some(path) = &options.host_abi {
         let bytes = crate::types::read_small_file(path, MAX_HOST_ABI_FILE).map_err(|source| {
@@ -170,6 +177,7 @@ pub struct Verifier {
     allow_downgrade: bool,
     #[cfg(feature = "guard")]
     host_abi: Option<crate::guard::AbiExpectation>,
+    provenance: Option<ProvenanceRequirement>,
 }
 
 impl Verifier {
@@ -183,7 +191,15 @@ impl Verifier {
             allow_downgrade: false,
             #[cfg(feature = "guard")]
             host_abi: None,
+            provenance: None,
         }
+    }
+
+    /// Requires an SLSA provenance v1 statement signed by a key whose bundle signature
+    /// counted, about this bundle, matching `requirement` (codes `provenance-*`).
+    pub fn require_provenance(mut self, requirement: ProvenanceRequirement) -> Self {
+        self.provenance = Some(requirement);
+        self
     }
 
     /// Also runs the ABI guard ([`crate::guard::check`]) on every plugin artifact of a
@@ -389,6 +405,12 @@ impl Verifier {
             }
         }
         report.attestation = statement.clone();
+        if let Some(requirement) = &self.provenance {
+            let signers: Vec<crate::sign::KeyId> =
+                valid.iter().map(|(id, _, _)| id.clone()).collect();
+            report.provenance =
+                self.check_provenance(layout, &info, &facts, &signers, requirement, &mut report);
+        }
         #[cfg(feature = "guard")]
         let abi_failed = match &self.host_abi {
             Some(expectation) if report.failures.is_empty() || rule.level == Level::Audit => {

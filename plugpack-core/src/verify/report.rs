@@ -59,6 +59,17 @@ pub enum FailureCode {
     Rollback,
     /// A plugin artifact does not match the host's ABI expectation (`--host-abi`).
     AbiIncompatible,
+    /// `--require-provenance`: no SLSA provenance statement is attached.
+    ProvenanceMissing,
+    /// The provenance statement is not signed by a key whose bundle signature counted.
+    ProvenanceUntrusted,
+    /// The provenance statement is malformed, of another build type, or about other
+    /// manifests than this bundle's.
+    ProvenanceInvalid,
+    /// The provenance names another source repository than `--source-uri`.
+    ProvenanceSourceMismatch,
+    /// The provenance names another builder than `--builder-id`.
+    ProvenanceBuilderMismatch,
 }
 
 impl FailureCode {
@@ -86,6 +97,11 @@ impl FailureCode {
             FailureCode::AuditUnchecked => "audit-unchecked",
             FailureCode::Rollback => "rollback",
             FailureCode::AbiIncompatible => "abi-incompatible",
+            FailureCode::ProvenanceMissing => "provenance-missing",
+            FailureCode::ProvenanceUntrusted => "provenance-untrusted",
+            FailureCode::ProvenanceInvalid => "provenance-invalid",
+            FailureCode::ProvenanceSourceMismatch => "provenance-source-mismatch",
+            FailureCode::ProvenanceBuilderMismatch => "provenance-builder-mismatch",
         }
     }
 }
@@ -205,6 +221,9 @@ pub struct VerifyReport {
     /// The anti-rollback state file consulted (absent when no state is kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_file: Option<Utf8PathBuf>,
+    /// The accepted SLSA provenance statement (`--require-provenance`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::sign::ProvenanceStatement>,
 }
 
 impl VerifyReport {
@@ -225,6 +244,7 @@ impl VerifyReport {
             attestation: None,
             state_updated: false,
             state_file: None,
+            provenance: None,
         }
     }
 

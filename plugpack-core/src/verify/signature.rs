@@ -27,7 +27,11 @@ impl Verifier {
         rule: &Rule,
         report: &mut VerifyReport,
     ) -> Vec<(KeyId, Vec<String>, Statement)> {
-        let found = envelopes(layout, info);
+        // SLSA provenance envelopes are checked by `--require-provenance`, not counted here.
+        let found: Vec<_> = envelopes(layout, info)
+            .into_iter()
+            .filter(|e| crate::sign::provenance_of(e).is_none())
+            .collect();
         let mut valid: Vec<(KeyId, Vec<String>, Statement)> = Vec::new();
         let mut signature_failures = Vec::new();
         if found.is_empty() {
