@@ -117,6 +117,10 @@ pub enum Command {
     Pull(commands::pull::PullArgs),
     /// Merge per-target bundles of one plugin version into one image index.
     Merge(commands::merge::MergeArgs),
+    /// Write a TUF repository of signed bundles (init, add, refresh, rotate, revoke).
+    Repo(commands::repo::RepoArgs),
+    /// Fetch a plugin from a TUF repository (TUF client workflow, then hashes and verify).
+    Fetch(commands::fetch::FetchArgs),
 }
 
 /// The cargo flags every project command accepts.

@@ -52,6 +52,10 @@ pub enum Error {
     #[cfg(feature = "verify")]
     #[error(transparent)]
     Verify(#[from] crate::verify::Error),
+    /// A TUF repository operation failed or a repository was rejected.
+    #[cfg(feature = "tuf")]
+    #[error(transparent)]
+    Tuf(#[from] crate::tuf::Error),
 }
 
 /// `Result` with the crate-wide [`Error`].

@@ -24,6 +24,7 @@
 //! | [`verify`] | [`verify::Verifier`] | trust policies (`plugpack-trust.toml`), signature checks, anti-rollback state |
 //! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |
 //! | [`pipeline`] | [`pipeline::package`] | the only place that puts stages in order |
+//! | `tuf` (feature `tuf`) | `tuf::Client`, `tuf::repo` | TUF 1.0 repositories of signed bundles: write (`repo init/add/refresh/rotate/revoke`), fetch with the spec's client workflow |
 //! | [`types`] | | digests, canonical JSON, atomic writes |
 //! | [`scratch`] | [`scratch::RunDir`] | per-run temporary directories (`.plugpack-run-*`), removed by the next run once their owner is gone |
 //!
@@ -87,6 +88,8 @@ pub mod scratch;
 pub mod sign;
 #[cfg(feature = "tool")]
 pub mod templates;
+#[cfg(feature = "tuf")]
+pub mod tuf;
 pub mod types;
 #[cfg(feature = "verify")]
 pub mod verify;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod build;
 pub mod db;
 pub mod extract;
+pub mod fetch;
 pub mod fingerprint;
 pub mod inspect;
 pub mod keygen;
@@ -14,6 +15,7 @@ pub mod new;
 pub mod package;
 pub mod pull;
 pub mod push;
+pub mod repo;
 pub mod sbom;
 pub mod sign;
 pub mod verify;
@@ -47,6 +49,8 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Push(args) => push::run(args, shell, ctx),
         Command::Merge(args) => merge::run(args, shell),
         Command::Pull(args) => pull::run(args, shell, ctx),
+        Command::Repo(args) => repo::run(args, shell, ctx),
+        Command::Fetch(args) => fetch::run(args, shell, ctx),
     }
 }
 
