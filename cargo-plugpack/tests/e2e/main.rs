@@ -35,4 +35,5 @@ mod registry;
 mod registry_more;
 mod reproducible;
 mod scaffold;
+mod tuf;
 mod workspace;

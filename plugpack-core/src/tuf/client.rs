@@ -85,6 +85,15 @@ fn expired(expires: &str, now: i64, code: Code, file: &str) -> Result<(), Error>
     }
 }
 
+/// More bytes than a pinned length is a mismatch; more than the default cap, endless data.
+fn too_long(meta: &MetaFile) -> Code {
+    if meta.length.is_some() {
+        Code::MetadataHashMismatch
+    } else {
+        Code::EndlessData
+    }
+}
+
 fn check_pinned(meta: &MetaFile, bytes: &[u8], file: &str) -> Result<(), Error> {
     if let Some(length) = meta.length {
         if bytes.len() as u64 != length {
@@ -211,6 +220,13 @@ impl Client {
             let new: Root = env.typed(&name)?;
             check_roles(&new, &name)?;
             env.verify(&new.keys, &new.roles["root"], "root", &name)?;
+            if new.version < v {
+                return Err(Error::rejected(
+                    Code::Rollback,
+                    &name,
+                    format!("holds root version {}, older than {v}", new.version),
+                ));
+            }
             if new.version != v {
                 return Err(Error::rejected(
                     Code::RootVersionSkip,
@@ -281,7 +297,7 @@ impl Client {
         let cap = meta.length.unwrap_or(MAX_METADATA_LENGTH);
         let bytes = self
             .source
-            .get_bytes(&name, cap, Code::EndlessData)?
+            .get_bytes(&name, cap, too_long(&meta))?
             .ok_or_else(|| {
                 Error::rejected(Code::MetadataMissing, &name, "not in the repository")
             })?;
@@ -357,7 +373,7 @@ impl Client {
         let cap = meta.length.unwrap_or(MAX_METADATA_LENGTH);
         let bytes = self
             .source
-            .get_bytes(&file, cap, Code::EndlessData)?
+            .get_bytes(&file, cap, too_long(&meta))?
             .ok_or_else(|| {
                 Error::rejected(Code::MetadataMissing, &file, "not in the repository")
             })?;
