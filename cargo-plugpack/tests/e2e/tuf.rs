@@ -629,3 +629,64 @@ fn python_tuf_reads_our_repository_from_a_directory_and_over_http() {
     assert!(verdict.starts_with("ok 2"), "{verdict}");
     assert!(ours.status.success(), "{ours:?}");
 }
+
+#[test]
+#[ignore = "interop: needs python3 with tuf (.ci/requirements.txt); run by .ci/test"]
+fn our_fetch_reads_a_repository_python_tuf_wrote_with_our_keys() {
+    support::require_tool("python3");
+    let fx = fixture();
+    let dir = support::tempdir();
+    let repo = dir.path().join("pyrepo");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/tuf/pyrepo.py");
+    let output = Command::new("python3")
+        .arg(script)
+        .arg(&repo)
+        .arg(&fx.keys)
+        .arg(&fx.bundle)
+        .arg(TARGET)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // python-tuf computes the same key ids as `keygen` for the same keys.
+    for line in stdout.lines() {
+        let (role, id) = line.split_once(' ').unwrap();
+        assert_eq!(id, key_id(&fx.public(role)), "{role}");
+    }
+    // Indented (non-canonical) files, signed over the canonical form: accepted.
+    let root = std::fs::read(repo.join("1.root.json")).unwrap();
+    assert!(root.contains(&b'\n'));
+    let out = dir.path().join("out/p.oci.tar");
+    run_ok(&mut fetch(
+        repo.to_str().unwrap(),
+        &repo.join("1.root.json"),
+        &dir.path().join("state"),
+        &out,
+    ));
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(&fx.bundle).unwrap()
+    );
+    // Tampering with python-tuf's target is caught the same way.
+    let target = std::fs::read_dir(repo.join("targets"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&target).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&target, bytes).unwrap();
+    let out = dir.path().join("out/q.oci.tar");
+    let result = run(&mut fetch(
+        repo.to_str().unwrap(),
+        &repo.join("1.root.json"),
+        &dir.path().join("state2"),
+        &out,
+    ));
+    bad::assert_rejected(&result, "target-hash-mismatch", &out);
+}

@@ -472,12 +472,9 @@ impl Client {
                 self.delegated.get(&role)
             };
             for (path, file) in targets.map(|t| &t.targets).into_iter().flatten() {
-                let custom = file.custom.as_ref().and_then(|c| c.get("plugpack"));
-                let field = |k: &str| custom.and_then(|c| c.get(k)).and_then(Value::as_str);
-                if field("name") != Some(name) {
+                let Some(v) = plugin_version(path, file, name) else {
                     continue;
-                }
-                let Some(v) = field("version") else { continue };
+                };
                 if version.is_some_and(|want| want != v) {
                     continue;
                 }
@@ -655,6 +652,23 @@ impl Write for HashSink<'_> {
     }
 }
 
+/// The version of plugin `name` a target entry holds: from plugpack's custom data, or
+/// for repositories written by other tools, from a `NAME-VERSION.oci.tar` file name.
+fn plugin_version<'a>(path: &'a str, file: &'a TargetFile, name: &str) -> Option<&'a str> {
+    let custom = file.custom.as_ref().and_then(|c| c.get("plugpack"));
+    if let Some(custom) = custom {
+        let field = |k: &str| custom.get(k).and_then(Value::as_str);
+        return (field("name") == Some(name))
+            .then(|| field("version"))
+            .flatten();
+    }
+    let base = path.rsplit('/').next().unwrap_or(path);
+    base.strip_suffix(".oci.tar")?
+        .strip_prefix(name)?
+        .strip_prefix('-')
+        .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+}
+
 /// Semantic-version order, falling back to string order.
 fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     match (semver::Version::parse(a), semver::Version::parse(b)) {
@@ -721,10 +735,7 @@ impl Client {
         }
         client.refresh()?;
         let (path, file) = client.find(&options.name, options.version.as_deref())?;
-        let custom = file.custom.as_ref().and_then(|c| c.get("plugpack"));
-        let version = custom
-            .and_then(|c| c.get("version"))
-            .and_then(Value::as_str)
+        let version = plugin_version(&path, &file, &options.name)
             .unwrap_or_default()
             .to_owned();
         let verify = options.policy.is_some() || !options.keys.is_empty();
