@@ -1,10 +1,10 @@
-//! `cargo plugpack repo init|add|refresh|rotate|revoke`: write a TUF repository of signed
-//! bundles.
+//! `cargo plugpack repo init|add|refresh|rotate|revoke|sign-root|publish-root|delegate`:
+//! write a TUF repository of signed bundles.
 
 use camino::{Utf8Path, Utf8PathBuf};
 use clap::{Args, Subcommand};
 use plugpack_core::sign::{PublicKey, SecretKey};
-use plugpack_core::tuf::{self, repo};
+use plugpack_core::tuf::{self, admin, repo};
 use plugpack_core::{Ctx, Reporter};
 
 use crate::cli::OutputFormat;
@@ -32,6 +32,12 @@ pub enum RepoCommand {
     Rotate(RotateArgs),
     /// Remove a compromised key from every role in a new root version.
     Revoke(RevokeArgs),
+    /// Add a root key's signature to a staged root (on the offline machine).
+    SignRoot(SignRootArgs),
+    /// Publish a staged root once the old and new root thresholds signed it.
+    PublishRoot(PublishRootArgs),
+    /// Delegate target paths to a role with its own keys (a plugin team).
+    Delegate(DelegateArgs),
 }
 
 /// The online keys.
@@ -80,6 +86,12 @@ pub struct AddArgs {
     /// Trust policy for the verification gate.
     #[arg(long, value_name = "FILE", conflicts_with = "key")]
     pub policy: Option<Utf8PathBuf>,
+    /// Publish into this delegated role (signed with --role-key; no --targets-key needed).
+    #[arg(long, value_name = "NAME", requires = "role_key")]
+    pub role: Option<String>,
+    /// The delegated role's private key.
+    #[arg(long, value_name = "KEY", requires = "role")]
+    pub role_key: Option<Utf8PathBuf>,
     #[command(flatten)]
     pub online: OnlineKeyArgs,
 }
@@ -104,12 +116,16 @@ pub struct RotateArgs {
     /// The key being replaced (public or private PEM).
     #[arg(long, value_name = "KEY")]
     pub old_key: Utf8PathBuf,
-    /// The new private key.
+    /// The new key: private, or public with --stage.
     #[arg(long, value_name = "KEY")]
     pub new_key: Utf8PathBuf,
     /// Root private keys: the threshold of the old root and of the new one.
-    #[arg(long, value_name = "KEY", required = true)]
+    #[arg(long, value_name = "KEY", required_unless_present = "stage")]
     pub root_key: Vec<Utf8PathBuf>,
+    /// Only stage the new root (root.staged.json) for `repo sign-root` on the offline
+    /// machine and `repo publish-root`.
+    #[arg(long, conflicts_with = "root_key")]
+    pub stage: bool,
     #[command(flatten)]
     pub online: OnlineKeyArgs,
 }
@@ -123,14 +139,87 @@ pub struct RevokeArgs {
     #[arg(long)]
     pub key_id: String,
     /// Root private keys (threshold of the old and the new root).
-    #[arg(long, value_name = "KEY", required = true)]
+    #[arg(long, value_name = "KEY", required_unless_present = "stage")]
     pub root_key: Vec<Utf8PathBuf>,
+    /// Only stage the new root for `repo sign-root` and `repo publish-root`.
+    #[arg(long, conflicts_with = "root_key")]
+    pub stage: bool,
+    #[command(flatten)]
+    pub online: OnlineKeyArgs,
+}
+
+/// Arguments of `repo sign-root`.
+#[derive(Debug, Args)]
+pub struct SignRootArgs {
+    /// The staged root: a repository directory (its root.staged.json) or the file.
+    pub staged: Utf8PathBuf,
+    /// Root private key.
+    #[arg(long, value_name = "KEY")]
+    pub key: Utf8PathBuf,
+}
+
+/// Arguments of `repo publish-root`.
+#[derive(Debug, Args)]
+pub struct PublishRootArgs {
+    /// Repository directory.
+    pub dir: Utf8PathBuf,
+    #[command(flatten)]
+    pub online: OnlineKeyArgs,
+}
+
+/// Arguments of `repo delegate`.
+#[derive(Debug, Args)]
+pub struct DelegateArgs {
+    /// Repository directory.
+    pub dir: Utf8PathBuf,
+    /// Role name (NAME.json).
+    #[arg(long)]
+    pub name: String,
+    /// Target path patterns the role may sign (`*` stays within one path segment).
+    #[arg(long, value_name = "PATTERN", required = true)]
+    pub paths: Vec<String>,
+    /// The role's public key (repeatable).
+    #[arg(long, value_name = "PUB", required = true)]
+    pub key: Vec<Utf8PathBuf>,
+    /// Signatures required.
+    #[arg(long, default_value_t = 1)]
+    pub threshold: u32,
+    /// Do not search later roles for paths this role matches.
+    #[arg(long)]
+    pub terminating: bool,
     #[command(flatten)]
     pub online: OnlineKeyArgs,
 }
 
 fn load(path: &Utf8Path) -> Result<SecretKey, CliError> {
     Ok(SecretKey::load(path, false)?)
+}
+
+fn load_all(paths: &[Utf8PathBuf]) -> Result<Vec<SecretKey>, CliError> {
+    paths.iter().map(|p| load(p)).collect()
+}
+
+/// A public key from a `.pub` file, or the public half of a private key file.
+fn public_of(path: &Utf8Path) -> Result<PublicKey, CliError> {
+    match PublicKey::load(path) {
+        Ok(k) => Ok(k),
+        Err(_) => Ok(load(path)?.public().clone()),
+    }
+}
+
+fn staged(shell: &Shell, root: &tuf::Root, dir: &Utf8Path) -> Result<(), CliError> {
+    match shell.format() {
+        OutputFormat::Json => shell.json("root-staged", &serde_json::json!({"root_version": root.version, "staged": dir.join(admin::STAGED_ROOT)}))?,
+        OutputFormat::Human => shell.status(
+            "Staged",
+            &format!(
+                "root version {} in {}: sign it with `repo sign-root` (old and new root keys), then `repo publish-root`",
+                root.version,
+                escape(dir.join(admin::STAGED_ROOT).as_str())
+            ),
+        ),
+    }
+    Ok(())
 }
 
 fn load_opt(path: &Option<Utf8PathBuf>) -> Result<Option<SecretKey>, CliError> {
@@ -209,6 +298,8 @@ pub fn run(args: &RepoArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         }
         RepoCommand::Add(a) => {
             let online = a.online.load()?;
+            let role_key = load_opt(&a.role_key)?;
+            let role = a.role.clone().zip(role_key.as_ref());
             let added = repo::add(
                 &repo::AddOptions {
                     dir: a.dir.clone(),
@@ -216,6 +307,7 @@ pub fn run(args: &RepoArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
                     keys: a.key.clone(),
                     policy: a.policy.clone(),
                     online: online.keys(),
+                    role,
                     now,
                 },
                 ctx,
@@ -253,48 +345,44 @@ pub fn run(args: &RepoArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
             }
         }
         RepoCommand::Rotate(a) => {
-            let roots: Vec<SecretKey> = a
-                .root_key
-                .iter()
-                .map(|p| load(p))
-                .collect::<Result<_, _>>()?;
-            let online = a.online.load()?;
-            let old = match SecretKey::load(&a.old_key, false) {
-                Ok(k) => k.public().clone(),
-                Err(_) => PublicKey::load(&a.old_key)?,
+            let old = public_of(&a.old_key)?;
+            let root = if a.stage {
+                let new = public_of(&a.new_key)?;
+                let root =
+                    admin::stage_rotation(&a.dir, &a.role, &old, &new, now).map_err(tuf_err)?;
+                staged(shell, &root, &a.dir)?;
+                return Ok(0);
+            } else {
+                let roots = load_all(&a.root_key)?;
+                let online = a.online.load()?;
+                let new = load(&a.new_key)?;
+                admin::rotate(
+                    &a.dir,
+                    &a.role,
+                    &old,
+                    &new,
+                    &roots.iter().collect::<Vec<_>>(),
+                    &online.keys(),
+                    now,
+                )
+                .map_err(tuf_err)?
             };
-            let new = load(&a.new_key)?;
-            let root = repo::rotate(
-                &a.dir,
-                &a.role,
-                &old,
-                &new,
-                &roots.iter().collect::<Vec<_>>(),
-                &online.keys(),
-                now,
-            )
-            .map_err(tuf_err)?;
             report(
                 shell,
                 "repo-rotated",
                 &root,
-                &format!(
-                    "{} key {} → {} (root version {})",
-                    a.role,
-                    old.key_id().short(),
-                    new.public().key_id().short(),
-                    root.version
-                ),
+                &format!("{} key {} replaced", a.role, old.key_id().short()),
             )?;
         }
         RepoCommand::Revoke(a) => {
-            let roots: Vec<SecretKey> = a
-                .root_key
-                .iter()
-                .map(|p| load(p))
-                .collect::<Result<_, _>>()?;
+            if a.stage {
+                let (root, _) = admin::stage_revocation(&a.dir, &a.key_id, now).map_err(tuf_err)?;
+                staged(shell, &root, &a.dir)?;
+                return Ok(0);
+            }
+            let roots = load_all(&a.root_key)?;
             let online = a.online.load()?;
-            let roles = repo::revoke(
+            let roles = admin::revoke(
                 &a.dir,
                 &a.key_id,
                 &roots.iter().collect::<Vec<_>>(),
@@ -310,6 +398,54 @@ pub fn run(args: &RepoArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
                 OutputFormat::Human => shell.status(
                     "Revoked",
                     &format!("key {} from {}", escape(&a.key_id), roles.join(", ")),
+                ),
+            }
+        }
+        RepoCommand::SignRoot(a) => {
+            let key = load(&a.key)?;
+            let root = admin::sign_root(&a.staged, &key).map_err(tuf_err)?;
+            match shell.format() {
+                OutputFormat::Json => shell.json("root-signed", &serde_json::json!({"root_version": root.version, "key_id": key.public().key_id()}))?,
+                OutputFormat::Human => shell.status("Signed", &format!("staged root version {} with key {}", root.version, key.public().key_id().short())),
+            }
+        }
+        RepoCommand::PublishRoot(a) => {
+            let online = a.online.load()?;
+            let root = admin::publish_root(&a.dir, &online.keys(), now).map_err(tuf_err)?;
+            report(
+                shell,
+                "root-published",
+                &root,
+                &format!("root of {}", escape(a.dir.as_str())),
+            )?;
+        }
+        RepoCommand::Delegate(a) => {
+            let online = a.online.load()?;
+            let keys = a
+                .key
+                .iter()
+                .map(|p| PublicKey::load(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let role = admin::delegate(&admin::DelegateOptions {
+                dir: a.dir.clone(),
+                name: a.name.clone(),
+                paths: a.paths.clone(),
+                keys,
+                threshold: a.threshold,
+                terminating: a.terminating,
+                online: online.keys(),
+                now,
+            })
+            .map_err(tuf_err)?;
+            match shell.format() {
+                OutputFormat::Json => shell.json("repo-delegated", &role)?,
+                OutputFormat::Human => shell.status(
+                    "Delegated",
+                    &format!(
+                        "{} to role {}",
+                        escape(&role.paths.unwrap_or_default().join(", ")),
+                        escape(&role.name)
+                    ),
                 ),
             }
         }

@@ -439,6 +439,15 @@ impl Client {
                         "a delegated role may not take a top-level role's name",
                     ));
                 }
+                // A delegation whose role never published metadata lists nothing yet.
+                let listed = format!("{}.json", role.name);
+                if !self
+                    .snapshot
+                    .as_ref()
+                    .is_some_and(|s| s.meta.contains_key(&listed))
+                {
+                    continue;
+                }
                 let rk = RoleKeys {
                     keyids: role.keyids.clone(),
                     threshold: role.threshold,

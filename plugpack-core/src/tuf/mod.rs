@@ -27,6 +27,7 @@
 //! securesystemslib computes them); `consistent_snapshot` is always on; timestamp and
 //! snapshot pin length and sha256 of the file they list.
 
+pub mod admin;
 pub mod cjson;
 mod client;
 pub mod metadata;

@@ -5,6 +5,7 @@
 //! `timestamp.json`, and `targets/<sha256>.<name>-<version>.oci.tar`. Writes are atomic per
 //! file and ordered so that `timestamp.json`, written last, is the commit point.
 //! `.plugpack-repo.json` keeps the expiry periods; `.plugpack-repo.lock` serialises writers.
+//! Key changes (rotate, revoke, offline root signing) and delegations are in `admin`.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -15,11 +16,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256, Sha512};
 
+use super::Error;
 use super::metadata::{
-    self, Envelope, Key, MetaFile, Role, RoleKeys, Root, SPEC_VERSION, Snapshot, TOP_LEVEL_ROLES,
-    TargetFile, Targets, Timestamp, hex,
+    self, Envelope, Key, MetaFile, Role, RoleKeys, Root, SPEC_VERSION, Snapshot, TargetFile,
+    Targets, Timestamp, hex,
 };
-use super::{Code, Error};
 use crate::sign::SecretKey;
 use crate::types::{AtomicFile, rfc3339};
 
@@ -106,12 +107,12 @@ pub struct Repository {
     pub snapshot: Snapshot,
     /// The timestamp.
     pub timestamp: Timestamp,
-    expiry: Expiry,
-    now: i64,
+    pub(super) expiry: Expiry,
+    pub(super) now: i64,
     _lock: File,
 }
 
-fn lock(dir: &Utf8Path) -> Result<File, Error> {
+pub(super) fn lock(dir: &Utf8Path) -> Result<File, Error> {
     let path = dir.join(LOCK_FILE);
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -127,7 +128,7 @@ fn lock(dir: &Utf8Path) -> Result<File, Error> {
     Ok(file)
 }
 
-fn write_file(path: &Utf8Path, bytes: &[u8]) -> Result<(), Error> {
+pub(super) fn write_file(path: &Utf8Path, bytes: &[u8]) -> Result<(), Error> {
     let err = |source| Error::Write {
         path: path.to_owned(),
         source,
@@ -137,7 +138,7 @@ fn write_file(path: &Utf8Path, bytes: &[u8]) -> Result<(), Error> {
     file.commit().map_err(err)
 }
 
-fn read_role<R: Role>(dir: &Utf8Path, name: &str) -> Result<R, Error> {
+pub(super) fn read_role<R: Role>(dir: &Utf8Path, name: &str) -> Result<R, Error> {
     let path = dir.join(name);
     let bytes = std::fs::read(&path).map_err(|source| Error::Read {
         path: path.clone(),
@@ -334,7 +335,7 @@ impl Repository {
     }
 
     /// Fails unless `key` is listed for top-level role `role`.
-    fn check_key(&self, role: &str, key: &SecretKey) -> Result<(), Error> {
+    pub(super) fn check_key(&self, role: &str, key: &SecretKey) -> Result<(), Error> {
         let listed = self
             .root
             .roles
@@ -417,10 +418,12 @@ impl Repository {
         expires - self.now < self.expiry.snapshot / 2
     }
 
-    /// Copies a bundle into `targets/` and lists it (top-level targets), with `custom`.
-    /// Refuses a path that is already listed with other content.
-    pub fn add_target(
-        &mut self,
+    /// Copies a bundle into `targets/` under its consistent-snapshot name and lists it in
+    /// `into` (the top-level targets or a delegated role's), with `custom`. Refuses a path
+    /// that is already listed with other content.
+    pub fn stage_target(
+        &self,
+        into: &mut Targets,
         bundle: &Utf8Path,
         path: &str,
         custom: Value,
@@ -431,7 +434,7 @@ impl Repository {
             hashes: BTreeMap::from([("sha256".to_owned(), sha256), ("sha512".to_owned(), sha512)]),
             custom: Some(custom),
         };
-        if let Some(existing) = self.targets.targets.get(path) {
+        if let Some(existing) = into.targets.get(path) {
             if existing.hashes != file.hashes {
                 return Err(Error::Repo {
                     path: bundle.to_owned(),
@@ -463,13 +466,13 @@ impl Repository {
             std::io::copy(&mut input, &mut out).map_err(err)?;
             out.commit().map_err(err)?;
         }
-        self.targets.targets.insert(path.to_owned(), file.clone());
+        into.targets.insert(path.to_owned(), file.clone());
         Ok(file)
     }
 }
 
 /// Version, length and sha256 of a metadata file, as the role above lists it.
-fn pinned(version: u64, bytes: &[u8]) -> MetaFile {
+pub(super) fn pinned(version: u64, bytes: &[u8]) -> MetaFile {
     MetaFile {
         version,
         length: Some(bytes.len() as u64),
@@ -514,8 +517,10 @@ pub struct AddOptions<'a> {
     pub keys: Vec<Utf8PathBuf>,
     /// `--policy` (trust for the `verify` gate).
     pub policy: Option<Utf8PathBuf>,
-    /// The online keys (all three needed).
+    /// The online keys (all three needed; with `role`, snapshot and timestamp only).
     pub online: OnlineKeys<'a>,
+    /// `--role NAME --role-key K`: publish into this delegated targets role instead.
+    pub role: Option<(String, &'a SecretKey)>,
     /// The time expiry counts from.
     pub now: i64,
 }
@@ -533,14 +538,18 @@ pub struct Added {
 /// consistent-snapshot name, lists it with plugpack's custom data, then publishes new
 /// targets, snapshot and timestamp versions.
 pub fn add(options: &AddOptions<'_>, ctx: &crate::Ctx) -> Result<Vec<Added>, Error> {
-    let (Some(tk), Some(sk), Some(tsk)) = (
-        options.online.targets,
-        options.online.snapshot,
-        options.online.timestamp,
-    ) else {
+    let (Some(sk), Some(tsk)) = (options.online.snapshot, options.online.timestamp) else {
         return Err(Error::Usage(
-            "repo add needs --targets-key, --snapshot-key and --timestamp-key".to_owned(),
+            "repo add needs --snapshot-key and --timestamp-key".to_owned(),
         ));
+    };
+    let tk = match (&options.role, options.online.targets) {
+        (None, None) => {
+            return Err(Error::Usage(
+                "repo add needs --targets-key (or --role NAME --role-key K)".to_owned(),
+            ));
+        }
+        (_, tk) => tk,
     };
     // Verify before taking the lock: it is the slow part.
     let mut checked = Vec::new();
@@ -569,15 +578,21 @@ pub fn add(options: &AddOptions<'_>, ctx: &crate::Ctx) -> Result<Vec<Added>, Err
         checked.push((bundle.clone(), path, custom));
     }
     let mut repo = Repository::open(&options.dir, options.now)?;
-    repo.check_key("targets", tk)?;
     repo.check_key("snapshot", sk)?;
     repo.check_key("timestamp", tsk)?;
     let mut added = Vec::new();
-    for (bundle, path, custom) in checked {
-        let file = repo.add_target(&bundle, &path, custom)?;
-        added.push(Added { path, file });
+    if let Some((role, key)) = &options.role {
+        added = super::admin::add_to_role(&mut repo, role, key, checked)?;
+    } else if let Some(tk) = tk {
+        repo.check_key("targets", tk)?;
+        let mut targets = repo.targets.clone();
+        for (bundle, path, custom) in checked {
+            let file = repo.stage_target(&mut targets, &bundle, &path, custom)?;
+            added.push(Added { path, file });
+        }
+        repo.targets = targets;
+        repo.publish_targets(tk)?;
     }
-    repo.publish_targets(tk)?;
     repo.publish_snapshot(sk)?;
     repo.publish_timestamp(tsk)?;
     Ok(added)
@@ -658,164 +673,4 @@ pub fn refresh(dir: &Utf8Path, online: &OnlineKeys<'_>, now: i64) -> Result<bool
     }
     repo.publish_timestamp(tsk)?;
     Ok(due || online.snapshot.is_some())
-}
-
-/// `repo rotate`: replaces `old` by `new` for top-level role `role` in a new root version
-/// signed by the threshold of the old root keys and of the new root's (`root_keys` must
-/// include `new` when rotating the root itself), then re-signs what the change affects.
-pub fn rotate(
-    dir: &Utf8Path,
-    role: &str,
-    old: &crate::sign::PublicKey,
-    new: &SecretKey,
-    root_keys: &[&SecretKey],
-    online: &OnlineKeys<'_>,
-    now: i64,
-) -> Result<Root, Error> {
-    if !TOP_LEVEL_ROLES.contains(&role) {
-        return Err(Error::rejected(
-            Code::UnknownRole,
-            dir.as_str(),
-            format!("unknown role `{role}` (root, targets, snapshot, timestamp)"),
-        ));
-    }
-    let mut repo = Repository::open(dir, now)?;
-    let old_id = old.key_id().0.clone();
-    let new_id = new.public().key_id().0.clone();
-    let previous = repo.root.clone();
-    let entry = repo.root.roles.get_mut(role).ok_or_else(|| Error::Repo {
-        path: dir.join("root.json"),
-        message: format!("root lists no {role} role"),
-    })?;
-    if !entry.keyids.contains(&old_id) {
-        return Err(Error::Repo {
-            path: dir.join("root.json"),
-            message: format!("key {} is not a {role} key", old.key_id().short()),
-        });
-    }
-    entry.keyids.retain(|k| k != &old_id);
-    if !entry.keyids.contains(&new_id) {
-        entry.keyids.push(new_id.clone());
-        entry.keyids.sort();
-    }
-    repo.root
-        .keys
-        .insert(new_id, Key::from_public(new.public()));
-    let used: Vec<String> = repo
-        .root
-        .roles
-        .values()
-        .flat_map(|r| r.keyids.clone())
-        .collect();
-    repo.root.keys.retain(|id, _| used.contains(id));
-    repo.root.version += 1;
-    repo.root.expires = rfc3339(now + repo.expiry.root);
-    check_root_signers(&previous, &repo.root, root_keys, dir)?;
-    repo.write_root(root_keys)?;
-    // Re-sign what the new keys now sign, so clients see a consistent repository.
-    let resign = |repo: &mut Repository, r: &str| -> Result<(), Error> {
-        let key = if role == r {
-            Some(new)
-        } else {
-            match r {
-                "targets" => online.targets,
-                "snapshot" => online.snapshot,
-                _ => online.timestamp,
-            }
-        };
-        let key = key.ok_or_else(|| Error::Usage(format!("repo rotate needs --{r}-key")))?;
-        match r {
-            "targets" => repo.publish_targets(key),
-            "snapshot" => repo.publish_snapshot(key),
-            _ => repo.publish_timestamp(key),
-        }
-    };
-    if role == "targets" {
-        resign(&mut repo, "targets")?;
-    }
-    if role == "targets" || role == "snapshot" {
-        resign(&mut repo, "snapshot")?;
-    }
-    resign(&mut repo, "timestamp")?;
-    Ok(repo.root)
-}
-
-/// A new root must be signed by the threshold of the previous root's root keys and of its
-/// own (TUF 5.3.4).
-fn check_root_signers(
-    previous: &Root,
-    next: &Root,
-    keys: &[&SecretKey],
-    dir: &Utf8Path,
-) -> Result<(), Error> {
-    for (which, root) in [("previous", previous), ("new", next)] {
-        let role = &root.roles["root"];
-        let have = keys
-            .iter()
-            .filter(|k| role.keyids.contains(&k.public().key_id().0))
-            .count();
-        if have < role.threshold as usize {
-            return Err(Error::Repo {
-                path: dir.join("root.json"),
-                message: format!(
-                    "the {which} root needs {} root key signature(s); --root-key gave {have}",
-                    role.threshold
-                ),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// `repo revoke`: removes key `key_id` from every top-level role (a new root version,
-/// signed by `root_keys`), then re-signs what it affected with `online`.
-pub fn revoke(
-    dir: &Utf8Path,
-    key_id: &str,
-    root_keys: &[&SecretKey],
-    online: &OnlineKeys<'_>,
-    now: i64,
-) -> Result<Vec<String>, Error> {
-    let mut repo = Repository::open(dir, now)?;
-    let previous = repo.root.clone();
-    let mut affected = Vec::new();
-    for (name, role) in &mut repo.root.roles {
-        if role.keyids.iter().any(|k| k == key_id) {
-            role.keyids.retain(|k| k != key_id);
-            if role.keyids.len() < role.threshold as usize {
-                return Err(Error::Repo {
-                    path: dir.join("root.json"),
-                    message: format!(
-                        "revoking {key_id} leaves role {name} below its threshold; rotate in a \
-                         new key instead (`repo rotate`)"
-                    ),
-                });
-            }
-            affected.push(name.clone());
-        }
-    }
-    if affected.is_empty() {
-        return Err(Error::Repo {
-            path: dir.join("root.json"),
-            message: format!("no role lists key {key_id}"),
-        });
-    }
-    repo.root.keys.remove(key_id);
-    repo.root.version += 1;
-    repo.root.expires = rfc3339(now + repo.expiry.root);
-    check_root_signers(&previous, &repo.root, root_keys, dir)?;
-    repo.write_root(root_keys)?;
-    if let Some(k) = online
-        .targets
-        .filter(|_| affected.iter().any(|r| r == "targets"))
-    {
-        repo.publish_targets(k)?;
-    }
-    if let Some(k) = online.snapshot {
-        repo.publish_snapshot(k)?;
-    }
-    if let Some(k) = online.timestamp {
-        repo.publish_timestamp(k)?;
-    }
-    Ok(affected)
 }
