@@ -4,6 +4,7 @@
 //! written by python-tuf.
 
 mod bad;
+mod roles;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -111,6 +112,17 @@ pub(crate) fn fetch(repo: &str, root: &Path, state: &Path, out: &Path) -> Comman
 
 /// python-tuf's ngclient (tests/e2e/tuf/pyclient.py): its one-line verdict.
 pub(crate) fn python_client(repo: &str, root: &Path, state: &Path, out: &Path) -> String {
+    python_client_for(repo, root, state, out, TARGET)
+}
+
+/// [`python_client`] for target path `target`.
+pub(crate) fn python_client_for(
+    repo: &str,
+    root: &Path,
+    state: &Path,
+    out: &Path,
+    target: &str,
+) -> String {
     support::require_tool("python3");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/tuf/pyclient.py");
     let output = Command::new("python3")
@@ -119,7 +131,7 @@ pub(crate) fn python_client(repo: &str, root: &Path, state: &Path, out: &Path) -
         .arg(root)
         .arg(state)
         .arg(out)
-        .arg(TARGET)
+        .arg(target)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -426,6 +438,16 @@ fn revoke_removes_a_root_key_in_a_new_root_version() {
         &dir.path().join("state"),
         &dir.path().join("p.oci.tar"),
     ));
+    // python-tuf follows the revocation too (root 1 → 2) and downloads the added plugin.
+    if std::env::var("PLUGPACK_INTEROP").is_ok_and(|v| v == "1") {
+        let verdict = python_client(
+            repo.to_str().unwrap(),
+            &repo.join("1.root.json"),
+            &dir.path().join("py"),
+            &dir.path().join("dl"),
+        );
+        assert!(verdict.starts_with("ok 2"), "{verdict}");
+    }
 }
 
 /// A tiny HTTP server on 127.0.0.1 that serves `dir`, except paths `routes` answers.

@@ -14,12 +14,12 @@ use std::collections::BTreeMap;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::{Map, Value};
 
+use super::Error;
 use super::metadata::{
     self, DelegatedRole, Delegations, Envelope, Key, Root, SPEC_VERSION, Signature,
     TOP_LEVEL_ROLES, Targets, hex,
 };
 use super::repo::{Added, OnlineKeys, Repository, pinned, read_role, write_file};
-use super::{Code, Error};
 use crate::sign::{PublicKey, SecretKey};
 use crate::types::rfc3339;
 
@@ -56,11 +56,9 @@ pub fn stage_rotation(
     now: i64,
 ) -> Result<Root, Error> {
     if !TOP_LEVEL_ROLES.contains(&role) {
-        return Err(Error::rejected(
-            Code::UnknownRole,
-            dir.as_str(),
-            format!("unknown role `{role}` (root, targets, snapshot, timestamp)"),
-        ));
+        return Err(Error::Usage(format!(
+            "--role {role}: unknown role (root, targets, snapshot, timestamp)"
+        )));
     }
     let repo = Repository::open(dir, now)?;
     let mut root = next_root(&repo);
@@ -182,23 +180,51 @@ pub fn publish_root(dir: &Utf8Path, online: &OnlineKeys<'_>, now: i64) -> Result
         path.as_str(),
     )?;
     env.verify(&new.keys, &new.roles["root"], "root (new)", path.as_str())?;
-    write_file(&dir.join(format!("{}.root.json", new.version)), &bytes)?;
-    write_file(&dir.join("root.json"), &bytes)?;
-    let _ = std::fs::remove_file(&path);
-    repo.root = new.clone();
     let changed = |r: &str| previous.roles.get(r) != new.roles.get(r);
     let any = ["targets", "snapshot", "timestamp"]
         .iter()
         .any(|r| changed(r));
-    if changed("targets") {
-        repo.publish_targets(need(online.targets, "targets")?)?;
+    // Every key the re-signing needs, before anything is written.
+    let targets_key = match changed("targets") {
+        true => Some(need(online.targets, "targets")?),
+        false => None,
+    };
+    let snapshot_key = match changed("targets") || changed("snapshot") {
+        true => Some(need(online.snapshot, "snapshot")?),
+        false => None,
+    };
+    let timestamp_key = match any {
+        true => Some(need(online.timestamp, "timestamp")?),
+        false => online.timestamp,
+    };
+    for (role, key) in [
+        ("targets", targets_key),
+        ("snapshot", snapshot_key),
+        ("timestamp", timestamp_key),
+    ] {
+        if let Some(key) = key {
+            if !new.roles[role].keyids.contains(&key.public().key_id().0) {
+                return Err(Error::Repo {
+                    path,
+                    message: format!(
+                        "--{role}-key {} is not a {role} key of the staged root",
+                        key.public().key_id().short()
+                    ),
+                });
+            }
+        }
     }
-    if changed("targets") || changed("snapshot") {
-        repo.publish_snapshot(need(online.snapshot, "snapshot")?)?;
+    write_file(&dir.join(format!("{}.root.json", new.version)), &bytes)?;
+    write_file(&dir.join("root.json"), &bytes)?;
+    let _ = std::fs::remove_file(&path);
+    repo.root = new.clone();
+    if let Some(k) = targets_key {
+        repo.publish_targets(k)?;
     }
-    if any {
-        repo.publish_timestamp(need(online.timestamp, "timestamp")?)?;
-    } else if let Some(k) = online.timestamp {
+    if let Some(k) = snapshot_key {
+        repo.publish_snapshot(k)?;
+    }
+    if let Some(k) = timestamp_key {
         repo.publish_timestamp(k)?;
     }
     Ok(new)
