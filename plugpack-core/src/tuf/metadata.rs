@@ -286,7 +286,7 @@ impl Envelope {
         let role: R = serde_json::from_value(self.signed.clone())
             .map_err(|e| Error::rejected(Code::MetadataInvalid, file, e))?;
         let spec = self.signed.get("spec_version").and_then(Value::as_str);
-        if !spec.is_some_and(|s| s.split('.').next() == Some("1")) {
+        if spec.is_none_or(|s| s.split('.').next() != Some("1")) {
             return Err(Error::rejected(
                 Code::MetadataInvalid,
                 file,
@@ -398,7 +398,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Decodes hex (either case); `None` when malformed.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())

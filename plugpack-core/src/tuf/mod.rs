@@ -9,7 +9,7 @@
 //! `verify`, and only then renames the bundle into place.
 //!
 //! * **Inputs**: a repository directory (writing: [`repo::init`], [`repo::add`],
-//!   [`repo::refresh`], [`repo::rotate`]) with PEM keys of `keygen`; for fetching, a
+//!   [`repo::refresh`], [`admin`]) with PEM keys of `keygen`; for fetching, a
 //!   repository URL (`file://`, a directory or `http(s)://`) and a trusted `root.json`.
 //! * **Outputs**: metadata files (`N.root.json`, `root.json`, `N.targets.json`,
 //!   `targets.json`, `N.snapshot.json`, `snapshot.json`, `timestamp.json`) and

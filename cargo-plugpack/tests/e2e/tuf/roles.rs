@@ -100,7 +100,6 @@ fn a_delegated_role_publishes_under_its_paths_and_clients_follow_it() {
 #[test]
 #[ignore = "interop: needs python3 with tuf (.ci/requirements.txt); run by .ci/test"]
 fn python_tuf_downloads_through_our_delegated_role() {
-    let fx = fixture();
     let dir = support::tempdir();
     let repo = delegated(dir.path());
     assert!(add_as_team(&repo, "team-x", "other").status.success());
@@ -113,7 +112,6 @@ fn python_tuf_downloads_through_our_delegated_role() {
     );
     assert!(verdict.starts_with("ok 2"), "{verdict}");
     assert!(verdict.contains("wasm-plugin"), "{verdict}");
-    drop(fx);
 }
 
 /// A delegated role listing a target outside its paths: ours names it; python-tuf never
