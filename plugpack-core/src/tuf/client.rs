@@ -42,6 +42,8 @@ pub struct Client {
     snapshot: Option<Snapshot>,
     targets: Option<Targets>,
     delegated: BTreeMap<String, Targets>,
+    /// Keys earlier roots of the chain had and the current one dropped (error codes only).
+    retired: BTreeMap<String, Key>,
 }
 
 fn system_now() -> i64 {
@@ -147,6 +149,7 @@ impl Client {
             snapshot: None,
             targets: None,
             delegated: BTreeMap::new(),
+            retired: BTreeMap::new(),
         })
     }
 
@@ -235,6 +238,11 @@ impl Client {
                 ));
             }
             self.persist("root.json", &bytes)?;
+            for (id, key) in &self.root.keys {
+                if !new.keys.contains_key(id) {
+                    self.retired.insert(id.clone(), key.clone());
+                }
+            }
             self.root = new;
         }
         expired(&self.root.expires, self.now, Code::ExpiredRoot, "root.json")
@@ -249,7 +257,7 @@ impl Client {
             .get_bytes(name, MAX_TIMESTAMP_LENGTH, Code::EndlessData)?
             .ok_or_else(|| Error::rejected(Code::MetadataMissing, name, "not in the repository"))?;
         let env = Envelope::parse(&bytes, name)?;
-        env.verify(&self.root.keys, &ts_role, "timestamp", name)?;
+        env.verify_noting_retired(&self.root.keys, &self.retired, &ts_role, "timestamp", name)?;
         let new: Timestamp = env.typed(name)?;
         let snap = new.meta.get("snapshot.json").ok_or_else(|| {
             Error::rejected(Code::MetadataInvalid, name, "lists no snapshot.json")
@@ -303,7 +311,7 @@ impl Client {
             })?;
         check_pinned(&meta, &bytes, &name)?;
         let env = Envelope::parse(&bytes, &name)?;
-        env.verify(&self.root.keys, &role, "snapshot", &name)?;
+        env.verify_noting_retired(&self.root.keys, &self.retired, &role, "snapshot", &name)?;
         let new: Snapshot = env.typed(&name)?;
         if new.version != meta.version {
             return Err(Error::rejected(
@@ -379,7 +387,7 @@ impl Client {
             })?;
         check_pinned(&meta, &bytes, &file)?;
         let env = Envelope::parse(&bytes, &file)?;
-        env.verify(keys, role, name, &file)?;
+        env.verify_noting_retired(keys, &self.retired, role, name, &file)?;
         let new: Targets = env.typed(&file)?;
         if new.version != meta.version {
             return Err(Error::rejected(

@@ -307,6 +307,20 @@ impl Envelope {
         role_name: &str,
         file: &str,
     ) -> Result<(), Error> {
+        self.verify_noting_retired(keys, &BTreeMap::new(), role, role_name, file)
+    }
+
+    /// [`Envelope::verify`], also naming a signature by a key of an earlier root that the
+    /// current root dropped (`revoked-key`). `retired` only chooses the error code: the
+    /// threshold counts keys of `keys` listed for the role, nothing else.
+    pub fn verify_noting_retired(
+        &self,
+        keys: &BTreeMap<String, Key>,
+        retired: &BTreeMap<String, Key>,
+        role: &RoleKeys,
+        role_name: &str,
+        file: &str,
+    ) -> Result<(), Error> {
         if role.threshold == 0 {
             return Err(Error::rejected(
                 Code::MetadataInvalid,
@@ -314,23 +328,26 @@ impl Envelope {
                 format!("role {role_name} has threshold 0"),
             ));
         }
-        let valid_over = |bytes: &[u8], allowed: &dyn Fn(&str) -> bool| {
-            let mut seen = Vec::new();
-            for s in &self.signatures {
-                if !allowed(&s.keyid) || seen.contains(&s.keyid) {
-                    continue;
+        let valid_with =
+            |keys: &BTreeMap<String, Key>, bytes: &[u8], allowed: &dyn Fn(&str) -> bool| {
+                let mut seen = Vec::new();
+                for s in &self.signatures {
+                    if !allowed(&s.keyid) || seen.contains(&s.keyid) {
+                        continue;
+                    }
+                    let ok = keys
+                        .get(&s.keyid)
+                        .and_then(Key::to_public)
+                        .zip(unhex(&s.sig))
+                        .is_some_and(|(k, sig)| k.verify(bytes, &sig));
+                    if ok {
+                        seen.push(s.keyid.clone());
+                    }
                 }
-                let ok = keys
-                    .get(&s.keyid)
-                    .and_then(Key::to_public)
-                    .zip(unhex(&s.sig))
-                    .is_some_and(|(k, sig)| k.verify(bytes, &sig));
-                if ok {
-                    seen.push(s.keyid.clone());
-                }
-            }
-            seen.len()
-        };
+                seen.len()
+            };
+        let valid_over =
+            |bytes: &[u8], allowed: &dyn Fn(&str) -> bool| valid_with(keys, bytes, allowed);
         let in_role = |id: &str| role.keyids.iter().any(|k| k == id);
         let good = valid_over(&self.canonical, &in_role);
         if good >= role.threshold as usize {
@@ -346,7 +363,10 @@ impl Envelope {
                 ),
             ));
         }
-        let outside = valid_over(&self.canonical, &|id| !in_role(id));
+        let outside = valid_over(&self.canonical, &|id| !in_role(id))
+            + valid_with(retired, &self.canonical, &|id| {
+                !in_role(id) && !keys.contains_key(id)
+            });
         if outside > 0 {
             return Err(Error::rejected(
                 Code::RevokedKey,

@@ -280,6 +280,32 @@ fn build_cases(base: &Path) -> Vec<Case> {
             write_timestamp_signed_by(repo, &key("snapshot"));
         },
     );
+    // The timestamp key was rotated out (root v2); its old key still signs a timestamp.
+    case(
+        "revoked-timestamp-key",
+        "revoked-key",
+        false,
+        false,
+        &|repo, _| {
+            let (old, new, root) = (key("timestamp"), key("targets2"), key("root"));
+            let (targets, snapshot) = (key("targets"), key("snapshot"));
+            plugpack_core::tuf::admin::rotate(
+                camino::Utf8Path::from_path(repo).unwrap(),
+                "timestamp",
+                old.public(),
+                &new,
+                &[&root],
+                &plugpack_core::tuf::repo::OnlineKeys {
+                    targets: Some(&targets),
+                    snapshot: Some(&snapshot),
+                    timestamp: None,
+                },
+                now(),
+            )
+            .unwrap();
+            write_timestamp_signed_by(repo, &old);
+        },
+    );
     case(
         "non-canonical",
         "non-canonical",
