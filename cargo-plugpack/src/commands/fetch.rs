@@ -20,8 +20,9 @@ pub struct FetchArgs {
     /// The root.json to trust initially (distributed out of band).
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Utf8PathBuf,
-    /// Where to write the bundle (only once every check passed).
-    #[arg(short, long, value_name = "BUNDLE")]
+    /// Where to write the bundle (only once every check passed); a directory (existing,
+    /// or ending in `/`) gets the target's file name.
+    #[arg(short, long, value_name = "BUNDLE|DIR/")]
     pub output: Utf8PathBuf,
     /// Where trusted metadata persists (default: the user's cache dir, per repository).
     #[arg(long, value_name = "DIR")]

@@ -440,6 +440,16 @@ impl Client {
                 if visited.len() >= MAX_DELEGATIONS || !visited.insert(role.name.clone()) {
                     continue;
                 }
+                if !safe_role_name(&role.name) {
+                    return Err(Error::rejected(
+                        Code::MetadataInvalid,
+                        "targets",
+                        format!(
+                            "delegated role name {:?} is not a plain file name",
+                            role.name
+                        ),
+                    ));
+                }
                 if TOP_LEVEL_ROLES.contains(&role.name.as_str()) {
                     return Err(Error::rejected(
                         Code::UnknownRole,
@@ -571,6 +581,18 @@ impl Client {
             .get("sha256")
             .or_else(|| file.hashes.values().next())
             .ok_or_else(|| Error::rejected(Code::MetadataInvalid, path, "target has no hashes"))?;
+        // Paths and hashes come from metadata: no `..`, no absolute paths, hex hashes only.
+        let plain = !path.starts_with('/')
+            && path
+                .split('/')
+                .all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.contains('\\'));
+        if !plain || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::rejected(
+                Code::MetadataInvalid,
+                path,
+                "target path or hash is not a plain relative path / hex digest",
+            ));
+        }
         let (dir, base) = match path.rsplit_once('/') {
             Some((d, b)) => (format!("{d}/"), b),
             None => (String::new(), path),
@@ -686,6 +708,15 @@ fn plugin_version<'a>(path: &'a str, file: &'a TargetFile, name: &str) -> Option
         .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
 }
 
+/// A delegated role name usable as a file name (python-tuf URL-encodes them; we refuse).
+fn safe_role_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// Semantic-version order, falling back to string order.
 fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     match (semver::Version::parse(a), semver::Version::parse(b)) {
@@ -797,13 +828,15 @@ impl Client {
             }
             Ok(())
         };
-        client.download_with(&path, &file, &options.output, &accept)?;
+        let base = path.rsplit('/').next().unwrap_or(&path);
+        let output = crate::types::OutputPath::new(&options.output).file(base);
+        client.download_with(&path, &file, &output, &accept)?;
         Ok(Fetched {
             sha256: file.hashes.get("sha256").cloned().unwrap_or_default(),
             length: file.length,
             target: path,
             version,
-            output: options.output.clone(),
+            output,
             verified: verify,
             root_version: client.root.version,
         })

@@ -280,6 +280,35 @@ fn build_cases(base: &Path) -> Vec<Case> {
             write_timestamp_signed_by(repo, &key("snapshot"));
         },
     );
+    // A delegated role named to escape the state directory (and the repository URL).
+    // python-tuf URL-encodes role names and finds the target at the top level first.
+    case(
+        "role-name-traversal",
+        "metadata-invalid",
+        true,
+        false,
+        &|repo, _| {
+            let mut r = open(repo, now());
+            let targets_id = r.root.roles["targets"].keyids[0].clone();
+            r.targets.delegations = Some(plugpack_core::tuf::Delegations {
+                keys: std::collections::BTreeMap::from([(
+                    targets_id.clone(),
+                    r.root.keys[&targets_id].clone(),
+                )]),
+                roles: vec![plugpack_core::tuf::DelegatedRole {
+                    name: "../../escape".into(),
+                    keyids: vec![targets_id],
+                    threshold: 1,
+                    terminating: false,
+                    paths: Some(vec!["*".into()]),
+                    path_hash_prefixes: None,
+                }],
+            });
+            r.publish_targets(&key("targets")).unwrap();
+            r.publish_snapshot(&key("snapshot")).unwrap();
+            r.publish_timestamp(&key("timestamp")).unwrap();
+        },
+    );
     // The timestamp key was rotated out (root v2); its old key still signs a timestamp.
     case(
         "revoked-timestamp-key",

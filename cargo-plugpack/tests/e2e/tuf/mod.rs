@@ -218,6 +218,16 @@ fn init_add_fetch_round_trips_and_persists_state() {
     let out_json = run_ok(&mut cmd);
     assert!(out_json.contains("\"version\":\"1.2.0\""), "{out_json}");
     assert!(out2.is_file());
+    // `-o DIR/` receives the target's file name.
+    let into = dir.path().join("into");
+    let slash = PathBuf::from(format!("{}/", into.display()));
+    run_ok(&mut fetch(
+        repo.to_str().unwrap(),
+        &repo.join("1.root.json"),
+        &state,
+        &slash,
+    ));
+    assert!(into.join(TARGET).is_file());
     // An unknown plugin: target-not-found, nothing written.
     let none = dir.path().join("none.oci.tar");
     let mut cmd = plugpack();
