@@ -77,4 +77,34 @@ fn a_host_fetches_with_the_library_client_and_the_clock_decides_freshness() {
         .replacen("\"version\":1", "\"version\":9", 1);
     let err = Client::new(repo_dir.as_str(), forged.as_bytes(), base.join("s3")).unwrap_err();
     assert_eq!(err.code(), Some(Code::ThresholdNotMet), "{err}");
+
+    // `refresh`: the timestamp alone while the snapshot is fresh; five days on (the
+    // snapshot expires after seven), the snapshot is due and needs its key.
+    let ts_only = OnlineKeys {
+        timestamp: Some(&keys[3]),
+        ..OnlineKeys::default()
+    };
+    assert!(!repo::refresh(&repo_dir, &ts_only, now()).unwrap());
+    let later_now = now() + 5 * 86_400;
+    let err = repo::refresh(&repo_dir, &ts_only, later_now).unwrap_err();
+    assert!(err.to_string().contains("--snapshot-key"), "{err}");
+    let both = OnlineKeys {
+        snapshot: Some(&keys[2]),
+        timestamp: Some(&keys[3]),
+        ..OnlineKeys::default()
+    };
+    assert!(repo::refresh(&repo_dir, &both, later_now).unwrap());
+    let r = Repository::open(&repo_dir, later_now).unwrap();
+    assert_eq!(r.snapshot.version, 3);
+    assert_eq!(r.timestamp.version, 4);
+    drop(r);
+    // A client five days on accepts the refreshed repository.
+    let mut client = Client::new(
+        repo_dir.as_str(),
+        &std::fs::read(repo_dir.join("1.root.json")).unwrap(),
+        base.join("s4"),
+    )
+    .unwrap()
+    .at_time(later_now + 60);
+    client.refresh().unwrap();
 }
