@@ -229,7 +229,9 @@ fn registry_exit_code(e: &registry::Error) -> u8 {
 fn tuf_exit_code(e: &tuf::Error) -> u8 {
     match e {
         tuf::Error::Rejected { .. } | tuf::Error::BundleRefused { .. } => POLICY,
-        tuf::Error::Read { .. } | tuf::Error::Transport { .. } => INVALID_INPUT,
+        tuf::Error::Read { .. } | tuf::Error::Transport { .. } | tuf::Error::TrustedRoot { .. } => {
+            INVALID_INPUT
+        }
         tuf::Error::Write { .. } => OUTPUT,
         tuf::Error::Key(e) => sign_exit_code(e),
         tuf::Error::Verify(e) => verify_exit_code(e),

@@ -777,7 +777,14 @@ impl Client {
                 source,
             },
         )?;
-        let mut client = Client::new(&options.repo, &root, options.state.clone())?;
+        let mut client =
+            Client::new(&options.repo, &root, options.state.clone()).map_err(|e| match e {
+                Error::Rejected { .. } => Error::TrustedRoot {
+                    path: options.trusted_root.clone(),
+                    reason: e.to_string(),
+                },
+                other => other,
+            })?;
         if let Some(now) = options.now {
             client = client.at_time(now);
         }

@@ -172,6 +172,15 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// The `--trusted-root` file is not a usable root (malformed, or not signed by its own
+    /// root threshold).
+    #[error("{path}: not a usable trusted root: {reason}")]
+    TrustedRoot {
+        /// The file.
+        path: Utf8PathBuf,
+        /// Why (with the rejection code).
+        reason: String,
+    },
     /// A transfer failed (network, HTTP status).
     #[error("cannot download {url}: {message}")]
     Transport {

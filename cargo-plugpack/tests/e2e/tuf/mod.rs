@@ -228,6 +228,17 @@ fn init_add_fetch_round_trips_and_persists_state() {
         &slash,
     ));
     assert!(into.join(TARGET).is_file());
+    // A trusted root that is not one (a PEM key, a tampered root) is an invalid input: exit 5.
+    let forged = dir.path().join("forged-root.json");
+    let text = std::fs::read_to_string(repo.join("1.root.json")).unwrap();
+    std::fs::write(&forged, text.replacen("\"version\":1", "\"version\":7", 1)).unwrap();
+    for bad_root in [&fx.public("signer"), &forged] {
+        let out = dir.path().join("x.oci.tar");
+        let result = run(&mut fetch(repo.to_str().unwrap(), bad_root, &state, &out));
+        assert_eq!(result.status.code(), Some(5), "{result:?}");
+        assert!(String::from_utf8_lossy(&result.stderr).contains("not a usable trusted root"));
+        assert!(!out.exists());
+    }
     // An unknown plugin: target-not-found, nothing written.
     let none = dir.path().join("none.oci.tar");
     let mut cmd = plugpack();
