@@ -18,6 +18,9 @@ use super::{
     Code, Error, MAX_METADATA_LENGTH, MAX_ROOT_LENGTH, MAX_ROOT_ROTATIONS, MAX_TIMESTAMP_LENGTH,
 };
 
+/// The state file naming (by sha256) the bootstrap root the state grew from.
+const BOOTSTRAP_MARKER: &str = "bootstrap-root.sha256";
+
 /// Most delegated roles visited in one search (python-tuf's `max_delegations`).
 const MAX_DELEGATIONS: usize = 32;
 
@@ -132,12 +135,22 @@ impl Client {
         let mut root: Root = env.typed(file)?;
         check_roles(&root, file)?;
         env.verify(&root.keys, &root.roles["root"], "root", file)?;
+        // The state's newer root is used only if it grew from this same bootstrap root, so
+        // a state directory shared with another repository never replaces the trust given.
+        let marker = state.join(BOOTSTRAP_MARKER);
+        let bootstrap = hex(&Sha256::digest(trusted_root));
+        let same_lineage = std::fs::read_to_string(&marker).is_ok_and(|m| m.trim() == bootstrap);
         match Self::load_local_root(&state) {
-            Some(local) if local.version >= root.version => root = local,
+            Some(local) if same_lineage && local.version >= root.version => root = local,
             _ => {
-                let path = state.join("root.json");
-                crate::types::write_atomic(&path, trusted_root)
-                    .map_err(|source| Error::Write { path, source })?;
+                for (name, bytes) in [
+                    ("root.json", trusted_root),
+                    (BOOTSTRAP_MARKER, bootstrap.as_bytes()),
+                ] {
+                    let path = state.join(name);
+                    crate::types::write_atomic(&path, bytes)
+                        .map_err(|source| Error::Write { path, source })?;
+                }
             }
         }
         Ok(Client {

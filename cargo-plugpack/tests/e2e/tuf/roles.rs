@@ -317,3 +317,55 @@ fn offline_root_ceremony_stage_sign_elsewhere_publish() {
         assert!(verdict.starts_with("ok 2"), "{verdict}");
     }
 }
+
+#[test]
+fn a_state_directory_shared_with_another_repository_does_not_carry_its_root_over() {
+    let fx = fixture();
+    let dir = support::tempdir();
+    let a = published(&dir.path().join("a"));
+    let state = dir.path().join("state");
+    let fetch_from = |repo: &Path, n: &str| {
+        run(&mut fetch(
+            repo.to_str().unwrap(),
+            &repo.join("1.root.json"),
+            &state,
+            &dir.path().join(n),
+        ))
+    };
+    assert!(fetch_from(&a, "1.oci.tar").status.success());
+    // Repository A moves to root version 2, the shared state follows it.
+    run_ok(
+        plugpack()
+            .args(["repo", "rotate", "--role", "timestamp"])
+            .arg(&a)
+            .arg("--old-key")
+            .arg(fx.public("timestamp"))
+            .arg("--new-key")
+            .arg(fx.key("other"))
+            .arg("--root-key")
+            .arg(fx.key("root"))
+            .args(fx.online()),
+    );
+    assert!(fetch_from(&a, "2.oci.tar").status.success());
+    // Repository B, another root key: its own bootstrap root is what counts.
+    let b = dir.path().join("b/repo");
+    run_ok(
+        plugpack()
+            .args(["repo", "init"])
+            .arg(&b)
+            .arg("--root-key")
+            .arg(fx.key("root2"))
+            .args(fx.online()),
+    );
+    run_ok(
+        plugpack()
+            .args(["repo", "add"])
+            .arg(&b)
+            .arg(&fx.bundle)
+            .arg("--key")
+            .arg(fx.public("signer"))
+            .args(fx.online()),
+    );
+    let result = fetch_from(&b, "3.oci.tar");
+    assert!(result.status.success(), "{result:?}");
+}
