@@ -369,3 +369,41 @@ fn a_state_directory_shared_with_another_repository_does_not_carry_its_root_over
     let result = fetch_from(&b, "3.oci.tar");
     assert!(result.status.success(), "{result:?}");
 }
+
+#[test]
+fn without_state_the_trusted_metadata_lives_in_the_user_cache_per_repository() {
+    let fx = fixture();
+    let dir = support::tempdir();
+    let repo = published(dir.path());
+    let cache = dir.path().join("cache");
+    let out = dir.path().join("p.oci.tar");
+    run_ok(
+        plugpack()
+            .args([
+                "fetch",
+                "wasm-plugin@1.2.0",
+                "--repo",
+                repo.to_str().unwrap(),
+            ])
+            .arg("--trusted-root")
+            .arg(repo.join("1.root.json"))
+            .arg("-o")
+            .arg(&out)
+            .arg("--key")
+            .arg(fx.public("signer"))
+            .env("XDG_CACHE_HOME", &cache),
+    );
+    let states: Vec<_> = std::fs::read_dir(cache.join("plugpack/tuf"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(states.len(), 1, "{states:?}");
+    for f in [
+        "root.json",
+        "timestamp.json",
+        "snapshot.json",
+        "targets.json",
+    ] {
+        assert!(states[0].join(f).is_file(), "{f}");
+    }
+}
