@@ -30,6 +30,7 @@
 pub mod admin;
 pub mod cjson;
 mod client;
+mod fetch;
 pub mod metadata;
 pub mod repo;
 mod transport;
@@ -38,7 +39,8 @@ use std::fmt;
 
 use camino::Utf8PathBuf;
 
-pub use client::{Client, FetchOptions, Fetched};
+pub use client::Client;
+pub use fetch::{FetchOptions, Fetched};
 pub use metadata::{
     DelegatedRole, Delegations, Key, MetaFile, Role, RoleKeys, Root, SPEC_VERSION, Snapshot,
     TargetFile, Targets, Timestamp,
