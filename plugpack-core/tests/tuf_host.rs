@@ -71,6 +71,18 @@ fn a_host_fetches_with_the_library_client_and_the_clock_decides_freshness() {
     let err = later.refresh().unwrap_err();
     assert_eq!(err.code(), Some(Code::ExpiredTimestamp), "{err}");
 
+    // A damaged state root (no roles at all) is ignored, not trusted and not a crash.
+    let damaged = base.join("damaged");
+    std::fs::create_dir_all(&damaged).unwrap();
+    std::fs::write(
+        damaged.join("root.json"),
+        r#"{"signatures":[],"signed":{"_type":"root","consistent_snapshot":true,"expires":"2030-01-01T00:00:00Z","keys":{},"roles":{},"spec_version":"1.0.31","version":5}}"#,
+    )
+    .unwrap();
+    let mut client = Client::new(repo_dir.as_str(), &root, damaged).unwrap();
+    client.refresh().unwrap();
+    assert_eq!(client.root().version, 1);
+
     // A bootstrap root not signed by its own root key is refused up front.
     let forged = String::from_utf8(root)
         .unwrap()

@@ -163,6 +163,7 @@ pub fn publish_root(dir: &Utf8Path, online: &OnlineKeys<'_>, now: i64) -> Result
     })?;
     let env = Envelope::parse(&bytes, path.as_str())?;
     let new: Root = env.typed(path.as_str())?;
+    metadata::check_roles(&new, path.as_str())?;
     let previous = repo.root.clone();
     if new.version != previous.version + 1 {
         return Err(Error::Repo {

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256, Sha512};
 
 use super::metadata::{
     Envelope, Key, MetaFile, Role, RoleKeys, Root, Snapshot, TOP_LEVEL_ROLES, TargetFile, Targets,
-    Timestamp, hex, parse_expires,
+    Timestamp, check_roles, hex, parse_expires,
 };
 use super::transport::Source;
 use super::{
@@ -53,28 +53,6 @@ fn system_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
-}
-
-fn check_roles(root: &Root, file: &str) -> Result<(), Error> {
-    for name in root.roles.keys() {
-        if !TOP_LEVEL_ROLES.contains(&name.as_str()) {
-            return Err(Error::rejected(
-                Code::UnknownRole,
-                file,
-                format!("root lists unknown role `{name}`"),
-            ));
-        }
-    }
-    for name in TOP_LEVEL_ROLES {
-        if !root.roles.contains_key(name) {
-            return Err(Error::rejected(
-                Code::MetadataInvalid,
-                file,
-                format!("root lists no `{name}` role"),
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn expired(expires: &str, now: i64, code: Code, file: &str) -> Result<(), Error> {
@@ -188,6 +166,7 @@ impl Client {
         let bytes = std::fs::read(state.join("root.json")).ok()?;
         let env = Envelope::parse(&bytes, "root.json").ok()?;
         let root: Root = env.typed("root.json").ok()?;
+        check_roles(&root, "root.json").ok()?;
         env.verify(&root.keys, &root.roles["root"], "root", "root.json")
             .ok()?;
         Some(root)

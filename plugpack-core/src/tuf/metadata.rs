@@ -389,6 +389,30 @@ impl Envelope {
     }
 }
 
+/// Every top-level role present and no other: indexing `roles` by a top-level name is then
+/// safe (`unknown-role`, `metadata-invalid`).
+pub fn check_roles(root: &Root, file: &str) -> Result<(), Error> {
+    for name in root.roles.keys() {
+        if !TOP_LEVEL_ROLES.contains(&name.as_str()) {
+            return Err(Error::rejected(
+                Code::UnknownRole,
+                file,
+                format!("root lists unknown role `{name}`"),
+            ));
+        }
+    }
+    for name in TOP_LEVEL_ROLES {
+        if !root.roles.contains_key(name) {
+            return Err(Error::rejected(
+                Code::MetadataInvalid,
+                file,
+                format!("root lists no `{name}` role"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Signs `role` with `keys` and returns the file bytes (canonical JSON of the envelope).
 pub fn sign<R: Role>(role: &R, keys: &[&SecretKey]) -> Result<Vec<u8>, Error> {
     let signed = serde_json::to_value(role).map_err(|e| Error::Internal(e.to_string()))?;

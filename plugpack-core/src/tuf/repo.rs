@@ -319,7 +319,11 @@ impl Repository {
         };
         Ok(Repository {
             dir: dir.to_owned(),
-            root: read_role(dir, "root.json")?,
+            root: {
+                let root: Root = read_role(dir, "root.json")?;
+                metadata::check_roles(&root, dir.join("root.json").as_str())?;
+                root
+            },
             targets: read_role(dir, "targets.json")?,
             snapshot: read_role(dir, "snapshot.json")?,
             timestamp: read_role(dir, "timestamp.json")?,
