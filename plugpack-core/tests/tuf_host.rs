@@ -120,3 +120,57 @@ fn a_host_fetches_with_the_library_client_and_the_clock_decides_freshness() {
     .at_time(later_now + 60);
     client.refresh().unwrap();
 }
+
+#[test]
+fn a_slow_server_is_cut_by_the_transfer_time_limit() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+                // One byte a second: far below any useful rate, never reaching the cap.
+                while stream.write_all(b" ").is_ok() {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let base = Utf8PathBuf::from_path_buf(dir.path().to_owned()).unwrap();
+    let keys: Vec<SecretKey> = (1..=4u8).map(|i| SecretKey::from_seed(&[i; 32])).collect();
+    let repo_dir = base.join("repo");
+    repo::init(&InitOptions {
+        dir: repo_dir.clone(),
+        root_keys: vec![&keys[0]],
+        root_threshold: None,
+        online: OnlineKeys {
+            targets: Some(&keys[1]),
+            snapshot: Some(&keys[2]),
+            timestamp: Some(&keys[3]),
+        },
+        expiry: Expiry::default(),
+        now: now(),
+    })
+    .unwrap();
+    let root = std::fs::read(repo_dir.join("1.root.json")).unwrap();
+    let mut client = Client::new(&url, &root, base.join("state"))
+        .unwrap()
+        .timeout(std::time::Duration::from_secs(3))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client.refresh().unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(err, plugpack_core::tuf::Error::Transport { .. }),
+        "{err}"
+    );
+}
