@@ -122,6 +122,10 @@ pub enum Command {
     /// Release job: check the tag, build, check the ABI, audit, SBOM, package, sign with SLSA
     /// provenance, push, and write the release directory with SHA256SUMS.
     Release(commands::release::ReleaseArgs),
+    /// Write a TUF repository of signed bundles (init, add, refresh, rotate, revoke).
+    Repo(commands::repo::RepoArgs),
+    /// Fetch a plugin from a TUF repository (TUF client workflow, then hashes and verify).
+    Fetch(commands::fetch::FetchArgs),
 }
 
 /// The cargo flags every project command accepts.

@@ -2,7 +2,7 @@
 
 use plugpack_core::{
     Error, audit, build, depset, fingerprint, oci, project, registry, release, sbom, scaffold,
-    sign, verify,
+    sign, tuf, verify,
 };
 
 /// Finished, but a policy failed (denied findings, verification rejected).
@@ -152,6 +152,7 @@ fn core_exit_code(e: &Error) -> u8 {
         Error::Verify(e) => verify_exit_code(e),
         Error::Registry(e) => registry_exit_code(e),
         Error::Release(e) => release_exit_code(e),
+        Error::Tuf(e) => tuf_exit_code(e),
         _ => INTERNAL,
     }
 }
@@ -238,6 +239,22 @@ fn registry_exit_code(e: &registry::Error) -> u8 {
         | registry::Error::Read { .. } => INVALID_INPUT,
         registry::Error::Write { .. } => OUTPUT,
         registry::Error::Bundle(e) => oci_exit_code(e),
+        _ => INTERNAL,
+    }
+}
+
+/// A rejected repository or download is a failed policy (exit 1), like a rejected bundle;
+/// unreadable local inputs are exit 5, unwritable outputs 6, flags and repository state 2.
+fn tuf_exit_code(e: &tuf::Error) -> u8 {
+    match e {
+        tuf::Error::Rejected { .. } | tuf::Error::BundleRefused { .. } => POLICY,
+        tuf::Error::Read { .. } | tuf::Error::Transport { .. } | tuf::Error::TrustedRoot { .. } => {
+            INVALID_INPUT
+        }
+        tuf::Error::Write { .. } => OUTPUT,
+        tuf::Error::Key(e) => sign_exit_code(e),
+        tuf::Error::Verify(e) => verify_exit_code(e),
+        tuf::Error::Repo { .. } | tuf::Error::Usage(_) => USAGE,
         _ => INTERNAL,
     }
 }

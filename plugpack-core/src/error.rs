@@ -56,6 +56,10 @@ pub enum Error {
     #[cfg(feature = "tool")]
     #[error(transparent)]
     Release(#[from] crate::release::Error),
+    /// A TUF repository operation failed or a repository was rejected.
+    #[cfg(feature = "tuf")]
+    #[error(transparent)]
+    Tuf(#[from] crate::tuf::Error),
 }
 
 /// `Result` with the crate-wide [`Error`].

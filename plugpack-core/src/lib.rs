@@ -25,6 +25,7 @@
 //! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |
 //! | [`pipeline`] | [`pipeline::package`] | the only place that puts stages in order |
 //! | [`release`] | [`release::release`] | `release`: tag and tree checks, `package`, ABI check against the baseline, signing with SLSA provenance, push, the release directory (`plugpack-release.json`, `SHA256SUMS`) |
+//! | `tuf` (feature `tuf`) | `tuf::Client`, `tuf::repo` | TUF 1.0 repositories of signed bundles: write (`repo init/add/refresh/rotate/revoke`), fetch with the spec's client workflow |
 //! | [`types`] | | digests, canonical JSON, atomic writes |
 //! | [`github`] | [`github::publish`] | GitHub Actions: job summary, annotations, step outputs (when `GITHUB_ACTIONS=true`) |
 //! | [`scratch`] | [`scratch::RunDir`] | per-run temporary directories (`.plugpack-run-*`), removed by the next run once their owner is gone |
@@ -39,6 +40,7 @@
 //! | `guard` | [`fingerprint`] (reading artifacts, `plugpack-abi/1` documents, [`fingerprint::diff`]) and [`guard`] | `object`, `gimli`, `wasmparser`, `semver` |
 //! | `verify` | [`verify`], the reading half of [`oci`] ([`oci::read_bundle`], [`oci::inspect`], [`oci::extract`]), the key, envelope and statement half of [`sign`] | `ed25519-dalek`, `base64ct`, `zeroize`, `oci-spec`, `tar`, `toml`, `time`, `semver` |
 //! | `registry` | `registry` (push and pull bundles, referrers, registry auth); on in the CLI, off in the lean host build unless asked for | `ureq` (rustls, ring, webpki roots) |
+//! | `tuf` | `tuf` (TUF 1.0 repositories: `tuf::repo` writes them, `tuf::Client` fetches with the specification's workflow); on in the CLI; implies `verify` | `ureq` (as `registry`) |
 //! | `tool` (default) | both of the above plus everything `cargo plugpack` needs: `project`, `build`, `depset`, `sbom`, `audit`, `licenses`, `scaffold`, `templates`, `pipeline`, `process`, bundle packing (`oci::pack`, `oci::rebuild`), signing and key generation (`sign::sign_bundle`, `sign::keygen`, `sign::minisign`), loading fingerprints from bundles and running rustdoc (`fingerprint::load`, `fingerprint::diff_paths`, `fingerprint::api::rustdoc`) | `cargo_metadata`, `cargo-config2`, `minijinja`, `spdx`, `rustsec`, `flate2` (also via `object`), `uuid`, `tracing`, `blake2`, `getrandom` |
 //!
 //! [`ctx`], [`error`], [`scratch`] and [`types`] are always compiled (`camino`, `serde`, `serde_json`,
@@ -93,6 +95,8 @@ pub mod scratch;
 pub mod sign;
 #[cfg(feature = "tool")]
 pub mod templates;
+#[cfg(feature = "tuf")]
+pub mod tuf;
 pub mod types;
 #[cfg(feature = "verify")]
 pub mod verify;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod build;
 pub mod db;
 pub mod extract;
+pub mod fetch;
 pub mod fingerprint;
 pub mod github;
 pub mod init_ci;
@@ -17,6 +18,7 @@ pub mod package;
 pub mod pull;
 pub mod push;
 pub mod release;
+pub mod repo;
 pub mod sbom;
 pub mod sign;
 pub mod verify;
@@ -52,6 +54,8 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Pull(args) => pull::run(args, shell, ctx),
         Command::InitCi(args) => init_ci::run(args, shell, ctx),
         Command::Release(args) => release::run(args, &cli.global, shell, ctx),
+        Command::Repo(args) => repo::run(args, shell, ctx),
+        Command::Fetch(args) => fetch::run(args, shell, ctx),
     }
 }
 

@@ -38,4 +38,5 @@ mod registry_more;
 mod release;
 mod reproducible;
 mod scaffold;
+mod tuf;
 mod workspace;
