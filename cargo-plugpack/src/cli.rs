@@ -78,6 +78,33 @@ pub enum MessageFormat {
     Json,
     /// SARIF 2.1.0 (`audit` only; other commands treat it as `json`).
     Sarif,
+    /// CycloneDX JSON document (`sbom` only; the default document format there).
+    CyclonedxJson,
+    /// SPDX 2.3 JSON document (`sbom` only).
+    SpdxJson,
+    /// HTML document (`report`, `notices`).
+    Html,
+    /// Markdown document (`report`, `diff`).
+    Markdown,
+    /// Plain text document (`notices`).
+    Text,
+}
+
+impl MessageFormat {
+    /// The value as typed on the command line.
+    pub fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// A usage error: this command does not write `self`.
+    pub fn unsupported(self, command: &str, supported: &str) -> plugpack_core::Error {
+        plugpack_core::Error::Usage(format!(
+            "`{command}` does not write --format {}; use one of: {supported}",
+            self.name()
+        ))
+    }
 }
 
 /// Subcommands.

@@ -27,6 +27,7 @@ mod sign;
 mod support;
 
 mod bundle;
+mod compliance;
 mod defaults;
 mod flow;
 mod interop_oci;

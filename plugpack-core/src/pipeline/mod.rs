@@ -22,7 +22,7 @@ pub use abi::{
 pub use bom::{SbomDestination, SbomRun, SbomRunOptions, WrittenSbom, sbom, sbom_from_artifact};
 
 use abi::{abi_attachment, external_fingerprints};
-use bom::sbom_attachment;
+use bom::sbom_attachments;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +56,8 @@ pub struct PackageOptions {
     /// a refusal names `cargo plugpack audit -p <package> <these>` (plus `--allow-no-db`
     /// when there was no database), so the hinted command shows the same findings.
     pub audit_rerun_args: Vec<String>,
+    /// `--sbom-format`: the SBOM formats attached per artifact (CycloneDX when empty).
+    pub sbom_formats: Vec<crate::sbom::SbomFormat>,
 }
 
 /// One bundle written by `package`.
@@ -305,8 +307,14 @@ pub fn package(
                 .iter()
                 .find(|f| f.artifact.path == artifact.path)
                 .map(|f| (f.fingerprint.fingerprint, f.fingerprint.detail));
-            attachments.push(sbom_attachment(
-                project, &build, artifact, abi, &report, ctx,
+            attachments.extend(sbom_attachments(
+                project,
+                &build,
+                artifact,
+                abi,
+                &report,
+                &options.sbom_formats,
+                ctx,
             )?);
         }
         for f in fingerprints
