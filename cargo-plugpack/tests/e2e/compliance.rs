@@ -254,3 +254,99 @@ fn ntia_checker_finds_the_spdx_documents_conformant() {
         assert_eq!(floating, build_only, "{target}");
     }
 }
+
+#[test]
+fn extract_attachments_writes_every_referrer_under_the_name_inspect_shows() {
+    let dir = support::tempdir();
+    let key = dir.path().join("k");
+    run_ok(support::plugpack().args(["keygen", "-o", key.to_str().unwrap()]));
+    let key = dir.path().join("k.key");
+    let bundle = support::package_fixture(
+        FIXTURE,
+        dir.path(),
+        &[
+            "--target",
+            WASM,
+            "--target",
+            HOST,
+            "--sbom-format",
+            "cyclonedx,spdx",
+            "--key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let info: Value = serde_json::from_str(&run_ok(support::plugpack().args([
+        "inspect",
+        "--format",
+        "json",
+        bundle.to_str().unwrap(),
+    ])))
+    .unwrap();
+    let mut shown = BTreeSet::new();
+    for r in info["referrers"].as_array().unwrap() {
+        for f in r["files"].as_array().unwrap() {
+            shown.insert(f.as_str().unwrap().to_owned());
+        }
+    }
+    let mut expected = BTreeSet::new();
+    for target in [WASM, HOST] {
+        for ext in [
+            "cdx.json",
+            "spdx.json",
+            "abi.json",
+            "audit.json",
+            "dsse.json",
+        ] {
+            expected.insert(format!("sbom-plugin-{target}.{ext}"));
+        }
+    }
+    assert_eq!(shown, expected);
+
+    let out = dir.path().join("out");
+    run_ok(support::plugpack().args([
+        "extract",
+        bundle.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--attachments",
+    ]));
+    let written: BTreeSet<String> = std::fs::read_dir(out.join("attachments"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(written, expected);
+    // The files are the documents themselves.
+    let spdx: Value = serde_json::from_slice(
+        &std::fs::read(out.join(format!("attachments/sbom-plugin-{WASM}.spdx.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(spdx["name"], format!("sbom-plugin-0.2.0-{WASM}"));
+    let cdx: Value = serde_json::from_slice(
+        &std::fs::read(out.join(format!("attachments/sbom-plugin-{HOST}.cdx.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cdx["metadata"]["component"]["name"], "sbom-plugin");
+    assert!(
+        cdx["metadata"]["component"]["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "plugpack:target" && p["value"] == HOST)
+    );
+    let dsse: Value = serde_json::from_slice(
+        &std::fs::read(out.join(format!("attachments/sbom-plugin-{HOST}.dsse.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(dsse["payloadType"], "application/vnd.in-toto+json");
+    assert!(out.join(WASM).join("sbom_plugin.wasm").is_file());
+
+    // Without the flag, only the plugin files.
+    let plain = dir.path().join("plain");
+    run_ok(support::plugpack().args([
+        "extract",
+        bundle.to_str().unwrap(),
+        "-o",
+        plain.to_str().unwrap(),
+    ]));
+    assert!(!plain.join("attachments").exists());
+}
