@@ -144,6 +144,10 @@ pub enum Command {
     Pull(commands::pull::PullArgs),
     /// Merge per-target bundles of one plugin version into one image index.
     Merge(commands::merge::MergeArgs),
+    /// Third-party notices (licence texts, NOTICE files, copyright lines) of the plugins' crates.
+    Notices(commands::notices::NoticesArgs),
+    /// One self-contained compliance report (HTML, Markdown or JSON) from what a bundle carries.
+    Report(commands::report::ReportArgs),
 }
 
 /// The cargo flags every project command accepts.

@@ -1,7 +1,8 @@
 //! Exit codes and the error type commands return.
 
 use plugpack_core::{
-    Error, audit, build, depset, fingerprint, oci, project, registry, sbom, scaffold, sign, verify,
+    Error, audit, build, depset, fingerprint, notices, oci, project, registry, report, sbom,
+    scaffold, sign, verify,
 };
 
 /// Finished, but a policy failed (denied findings, verification rejected).
@@ -150,6 +151,17 @@ fn core_exit_code(e: &Error) -> u8 {
         Error::Sign(e) => sign_exit_code(e),
         Error::Verify(e) => verify_exit_code(e),
         Error::Registry(e) => registry_exit_code(e),
+        Error::Notices(e) => match e {
+            notices::Error::Invalid { .. } | notices::Error::NotInBundle { .. } => INVALID_INPUT,
+            notices::Error::Write { .. } => OUTPUT,
+            _ => INTERNAL,
+        },
+        Error::Report(e) => match e {
+            report::Error::Attachment { .. } => INVALID_INPUT,
+            report::Error::Template { .. } | report::Error::Render { .. } => USAGE,
+            report::Error::Write { .. } => OUTPUT,
+            _ => INTERNAL,
+        },
         _ => INTERNAL,
     }
 }

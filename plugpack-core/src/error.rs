@@ -52,6 +52,14 @@ pub enum Error {
     #[cfg(feature = "verify")]
     #[error(transparent)]
     Verify(#[from] crate::verify::Error),
+    /// Collecting, reading or writing third-party notices failed.
+    #[cfg(feature = "tool")]
+    #[error(transparent)]
+    Notices(#[from] crate::notices::Error),
+    /// Making or writing a compliance report failed.
+    #[cfg(feature = "tool")]
+    #[error(transparent)]
+    Report(#[from] crate::report::Error),
 }
 
 /// `Result` with the crate-wide [`Error`].

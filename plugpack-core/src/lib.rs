@@ -22,6 +22,8 @@
 //! | `registry` (feature `registry`) | `registry::push`, `registry::pull` | the OCI distribution client: push/pull bundles with their referrers |
 //! | [`sign`] | [`sign::sign_bundle`], [`sign::keygen`] | Ed25519 keys (`*.key`/`*.pub`), DSSE envelopes attached as referrers, `*.minisig` |
 //! | [`verify`] | [`verify::Verifier`] | trust policies (`plugpack-trust.toml`), signature checks, anti-rollback state |
+//! | [`notices`] | [`notices::collect`], [`notices::render_text`] | third-party notices (`plugpack-notices/1`): licence texts, `NOTICE` files, copyright lines from the crates' sources |
+//! | [`report`] | [`report::build`] | the compliance report of a bundle (`plugpack-report/1`: HTML, Markdown, JSON), from its referrers only |
 //! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |
 //! | [`pipeline`] | [`pipeline::package`] | the only place that puts stages in order |
 //! | [`types`] | | digests, canonical JSON, atomic writes |
@@ -68,6 +70,8 @@ pub mod fingerprint;
 pub mod guard;
 #[cfg(feature = "tool")]
 pub mod licenses;
+#[cfg(feature = "tool")]
+pub mod notices;
 #[cfg(feature = "verify")]
 pub mod oci;
 #[cfg(feature = "tool")]
@@ -78,6 +82,8 @@ pub mod process;
 pub mod project;
 #[cfg(feature = "registry")]
 pub mod registry;
+#[cfg(feature = "tool")]
+pub mod report;
 #[cfg(feature = "tool")]
 pub mod sbom;
 #[cfg(feature = "tool")]

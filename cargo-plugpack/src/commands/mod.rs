@@ -11,9 +11,11 @@ pub mod inspect;
 pub mod keygen;
 pub mod merge;
 pub mod new;
+pub mod notices;
 pub mod package;
 pub mod pull;
 pub mod push;
+pub mod report;
 pub mod sbom;
 pub mod sign;
 pub mod verify;
@@ -34,6 +36,8 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Package(args) => package::run(args, &cli.global, shell, ctx),
         Command::Sbom(args) => sbom::run(args, &cli.global, shell, ctx),
         Command::Inspect(args) => inspect::run(args, shell, ctx),
+        Command::Notices(args) => notices::run(args, &cli.global, shell, ctx),
+        Command::Report(args) => report::run(args, &cli.global, shell, ctx),
         Command::Extract(args) => extract::run(args, shell, ctx),
         Command::New(args) => new::run(args, shell),
         Command::Fingerprint(args) => fingerprint::run(args, &cli.global, shell, ctx),

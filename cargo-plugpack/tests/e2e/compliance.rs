@@ -296,6 +296,7 @@ fn extract_attachments_writes_every_referrer_under_the_name_inspect_shows() {
             "abi.json",
             "audit.json",
             "dsse.json",
+            "notices.json",
         ] {
             expected.insert(format!("sbom-plugin-{target}.{ext}"));
         }
@@ -349,4 +350,66 @@ fn extract_attachments_writes_every_referrer_under_the_name_inspect_shows() {
         plain.to_str().unwrap(),
     ]));
     assert!(!plain.join("attachments").exists());
+}
+
+const NOTICES: &str = "notices-plugin";
+
+#[test]
+fn notices_reproduce_notice_files_and_list_crates_without_licence_text() {
+    let out = support::run(&mut on_fixture("notices", NOTICES, &[]));
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The Apache-2.0 path crate's NOTICE file, verbatim.
+    let notice = std::fs::read_to_string(
+        support::repo_root().join("tests/fixtures/notices-plugin/notice-lib/NOTICE"),
+    )
+    .unwrap();
+    assert!(text.contains(notice.trim_end()), "{text}");
+    assert!(text.contains("--- notice-lib 0.3.0: NOTICE ---"));
+    // The crate without a licence file is listed, and warned about.
+    assert!(text.contains("- bare-lib 0.2.0 (licence text not found)"));
+    assert!(text.contains("Crates whose licence text was not found"));
+    assert!(
+        stderr.contains("bare-lib 0.2.0: no licence text found"),
+        "{stderr}"
+    );
+    // The Apache text of notice-lib and itoa (from cargo's registry cache) is printed once.
+    assert_eq!(text.matches("TERMS AND CONDITIONS FOR USE").count(), 1);
+    assert!(text.contains("used by: notice-lib 0.3.0 (LICENSE), itoa 1.0.19 (LICENSE-APACHE)"));
+    assert!(text.contains("Copyright 2021-2024 The Notice Lib Project Authors"));
+    // Build-only crates are not shipped, so not listed.
+    assert!(!text.contains("macro-lib"));
+    // HTML: the same material, escaped.
+    let html = run_ok(&mut on_fixture("notices", NOTICES, &["--format", "html"]));
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("This product includes software developed at The Fixture Foundation"));
+    assert!(html.contains("bare-lib"));
+}
+
+#[test]
+fn package_stores_the_notices_and_notices_reads_them_back_from_the_bundle() {
+    let dir = support::tempdir();
+    let bundle = support::package_fixture(NOTICES, dir.path(), &["--target", HOST]);
+    let from_project = run_ok(&mut on_fixture("notices", NOTICES, &["--target", HOST]));
+    // The sources are not needed any more: read them from a copy of the bundle elsewhere.
+    let copy = dir.path().join("copy.oci.tar");
+    std::fs::copy(&bundle, &copy).unwrap();
+    let from_bundle = run_ok(support::plugpack().args(["notices", copy.to_str().unwrap()]));
+    assert_eq!(from_project, from_bundle);
+    let out = dir.path().join("x");
+    run_ok(support::plugpack().args([
+        "extract",
+        copy.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--attachments",
+    ]));
+    let doc: Value = serde_json::from_slice(
+        &std::fs::read(out.join(format!("attachments/notices-plugin-{HOST}.notices.json")))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(doc["schema"], "plugpack-notices/1");
+    assert_eq!(doc["plugin"], "notices-plugin");
 }

@@ -169,6 +169,7 @@ mod tests {
             extension(crate::sign::ENVELOPE_MEDIA_TYPE),
             Some("dsse.json")
         );
+        assert_eq!(extension(crate::notices::MEDIA_TYPE), Some("notices.json"));
         assert_eq!(extension("application/x-unknown"), None);
     }
 

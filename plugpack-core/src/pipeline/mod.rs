@@ -14,12 +14,14 @@
 
 mod abi;
 mod bom;
+mod compliance;
 
 pub use abi::{
     AbiCheck, AbiCheckOptions, FingerprintOptions, FingerprintedArtifact, abi_check, fingerprint,
     fingerprint_artifacts,
 };
 pub use bom::{SbomDestination, SbomRun, SbomRunOptions, WrittenSbom, sbom, sbom_from_artifact};
+pub use compliance::notices;
 
 use abi::{abi_attachment, external_fingerprints};
 use bom::sbom_attachments;
@@ -324,6 +326,14 @@ pub fn package(
             attachments.push(abi_attachment(f)?);
         }
         attachments.extend(audit_attachments);
+        let notices = compliance::plugin_notices(project, &build, plugin, ctx)?;
+        for c in notices.crates.iter().filter(|c| c.missing_license_text) {
+            ctx.reporter().warn(&format!(
+                "notices: {} {}: no licence text in its sources",
+                c.name, c.version
+            ));
+        }
+        attachments.extend(compliance::notices_attachments(&notices, &targets));
         let plugin = &licensed(plugin, ctx);
         ctx.reporter().begin(&format!("writing {output}"));
         let packed = oci::pack_hashed(plugin, &artifacts, &attachments, &pack_options);
