@@ -34,6 +34,7 @@ mod interop_oci;
 mod package;
 mod registry;
 mod registry_more;
+mod report;
 mod reproducible;
 mod scaffold;
 mod workspace;
