@@ -148,6 +148,8 @@ pub enum Command {
     Notices(commands::notices::NoticesArgs),
     /// One self-contained compliance report (HTML, Markdown or JSON) from what a bundle carries.
     Report(commands::report::ReportArgs),
+    /// What changed between two releases (bundles or SBOMs): crates, licences, advisories, ABI, signers.
+    Diff(commands::diff::DiffArgs),
 }
 
 /// The cargo flags every project command accepts.

@@ -1,7 +1,7 @@
 //! Exit codes and the error type commands return.
 
 use plugpack_core::{
-    Error, audit, build, depset, fingerprint, notices, oci, project, registry, report, sbom,
+    Error, audit, build, depset, diff, fingerprint, notices, oci, project, registry, report, sbom,
     scaffold, sign, verify,
 };
 
@@ -154,6 +154,11 @@ fn core_exit_code(e: &Error) -> u8 {
         Error::Notices(e) => match e {
             notices::Error::Invalid { .. } | notices::Error::NotInBundle { .. } => INVALID_INPUT,
             notices::Error::Write { .. } => OUTPUT,
+            _ => INTERNAL,
+        },
+        Error::Diff(e) => match e {
+            diff::Error::Unrecognized { .. } => INVALID_INPUT,
+            diff::Error::FailOn(_) => USAGE,
             _ => INTERNAL,
         },
         Error::Report(e) => match e {

@@ -60,6 +60,10 @@ pub enum Error {
     #[cfg(feature = "tool")]
     #[error(transparent)]
     Report(#[from] crate::report::Error),
+    /// A `diff` side could not be read.
+    #[cfg(feature = "tool")]
+    #[error(transparent)]
+    Diff(#[from] crate::diff::Error),
 }
 
 /// `Result` with the crate-wide [`Error`].

@@ -24,6 +24,7 @@
 //! | [`verify`] | [`verify::Verifier`] | trust policies (`plugpack-trust.toml`), signature checks, anti-rollback state |
 //! | [`notices`] | [`notices::collect`], [`notices::render_text`] | third-party notices (`plugpack-notices/1`): licence texts, `NOTICE` files, copyright lines from the crates' sources |
 //! | [`report`] | [`report::build`] | the compliance report of a bundle (`plugpack-report/1`: HTML, Markdown, JSON), from its referrers only |
+//! | [`diff`] | [`diff::diff`] | what changed between two releases (bundles or SBOM files): crates, licences, advisories, ABI verdict, signers (`plugpack-diff/1`) |
 //! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |
 //! | [`pipeline`] | [`pipeline::package`] | the only place that puts stages in order |
 //! | [`types`] | | digests, canonical JSON, atomic writes |
@@ -63,6 +64,8 @@ pub mod build;
 pub mod ctx;
 #[cfg(feature = "tool")]
 pub mod depset;
+#[cfg(feature = "tool")]
+pub mod diff;
 pub mod error;
 #[cfg(feature = "guard")]
 pub mod fingerprint;

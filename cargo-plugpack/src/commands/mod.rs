@@ -5,6 +5,7 @@ pub mod abi_diff;
 pub mod audit;
 pub mod build;
 pub mod db;
+pub mod diff;
 pub mod extract;
 pub mod fingerprint;
 pub mod inspect;
@@ -38,6 +39,7 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Inspect(args) => inspect::run(args, shell, ctx),
         Command::Notices(args) => notices::run(args, &cli.global, shell, ctx),
         Command::Report(args) => report::run(args, &cli.global, shell, ctx),
+        Command::Diff(args) => diff::run(args, &cli.global, shell, ctx),
         Command::Extract(args) => extract::run(args, shell, ctx),
         Command::New(args) => new::run(args, shell),
         Command::Fingerprint(args) => fingerprint::run(args, &cli.global, shell, ctx),

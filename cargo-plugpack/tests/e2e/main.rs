@@ -29,6 +29,7 @@ mod support;
 mod bundle;
 mod compliance;
 mod defaults;
+mod diff;
 mod flow;
 mod interop_oci;
 mod package;
