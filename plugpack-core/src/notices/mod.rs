@@ -90,7 +90,7 @@ pub struct CrateNotice {
     pub name: String,
     /// Version.
     pub version: String,
-    /// Declared licence (the manifest's `license`), if any.
+    /// Declared licence (the manifest's `license`, canonical SPDX when it is one), if any.
     pub license: Option<String>,
     /// Licence files (`LICENSE*`, `COPYING*`, `LICENSES/*`, `license-file`).
     pub license_files: Vec<FileRef>,
@@ -255,7 +255,12 @@ fn crate_notice(p: &DepPackage, texts: &mut BTreeMap<Sha256Digest, String>) -> C
     CrateNotice {
         name: p.name.clone(),
         version: p.version.clone(),
-        license: p.license.clone(),
+        // Canonical SPDX (`MIT/Apache-2.0` → `MIT OR Apache-2.0`), free text as written.
+        license: match crate::sbom::Licensing::of(p.license.as_deref()) {
+            crate::sbom::Licensing::Spdx(expression) => Some(expression),
+            crate::sbom::Licensing::NonSpdx(raw) => Some(raw),
+            crate::sbom::Licensing::Missing => None,
+        },
         missing_license_text: license_files.is_empty(),
         license_files,
         notice_files,

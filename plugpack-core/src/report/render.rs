@@ -212,9 +212,14 @@ pub fn render_markdown(r: &Report) -> String {
     if !r.other_findings.is_empty() {
         let _ = writeln!(s, "\nOther findings:\n");
         for f in &r.other_findings {
+            let what = if f.crate_name.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", md(&f.crate_name))
+            };
             let _ = writeln!(
                 s,
-                "- {} `{}`: {}",
+                "- {} {}{what}: {}",
                 md(&f.level),
                 md(&f.code),
                 md(&f.message)
