@@ -330,43 +330,72 @@ fn page_requests(netlog: &Path) -> Vec<String> {
 fn chromium_renders_the_report_offline_with_every_fact_and_no_console_error() {
     support::require_tool("chromium");
     let dir = support::tempdir();
-    let bundle = advisory_bundle(dir.path());
-    let html = dir.path().join("report.html");
-    run_ok(
-        support::plugpack()
-            .arg("report")
-            .arg(&bundle)
-            .arg("-o")
-            .arg(&html),
-    );
-    let json: Value = serde_json::from_str(&report(&bundle, &["--format", "json"])).unwrap();
-    let (dom, _) = chromium(&html, &["--dump-dom"]);
-    assert!(dom.contains("vuln-direct"));
-    for a in json["advisories"].as_array().unwrap() {
-        assert!(dom.contains(a["id"].as_str().unwrap()), "{a}");
-    }
-    for l in json["licenses"]["summary"].as_array().unwrap() {
-        assert!(dom.contains(l["license"].as_str().unwrap()));
-    }
-    for c in json["crates"].as_array().unwrap() {
-        assert!(dom.contains(c["name"].as_str().unwrap()));
-        assert!(dom.contains(c["license"].as_str().unwrap()));
-    }
+    // cdylib with an ignored advisory; wasm + host (multi-target, a non-SPDX licence, build-only
+    // crates); a signed cdylib with NOTICE texts and a crate without licence text.
+    let key = dir.path().join("k");
+    run_ok(support::plugpack().args(["keygen", "-o", key.to_str().unwrap()]));
+    let bundles = [
+        advisory_bundle(dir.path()),
+        support::package_fixture(
+            "sbom-workspace",
+            dir.path(),
+            &["--target", "wasm32-wasip1", "--target", HOST],
+        ),
+        support::package_fixture(
+            "notices-plugin",
+            dir.path(),
+            &[
+                "--target",
+                HOST,
+                "--key",
+                dir.path().join("k.key").to_str().unwrap(),
+            ],
+        ),
+    ];
+    let mut html = PathBuf::new();
+    for (i, bundle) in bundles.iter().enumerate() {
+        html = dir.path().join(format!("report-{i}.html"));
+        run_ok(
+            support::plugpack()
+                .arg("report")
+                .arg(bundle)
+                .arg("-o")
+                .arg(&html),
+        );
+        let json: Value = serde_json::from_str(&report(bundle, &["--format", "json"])).unwrap();
+        let (dom, _) = chromium(&html, &["--dump-dom"]);
+        assert!(dom.contains(json["plugin"]["name"].as_str().unwrap()));
+        for a in json["advisories"].as_array().unwrap() {
+            assert!(dom.contains(a["id"].as_str().unwrap()), "{a}");
+        }
+        for l in json["licenses"]["summary"].as_array().unwrap() {
+            assert!(dom.contains(l["license"].as_str().unwrap()));
+        }
+        for c in json["crates"].as_array().unwrap() {
+            assert!(dom.contains(c["name"].as_str().unwrap()));
+            assert!(dom.contains(c["license"].as_str().unwrap()));
+        }
+        for t in json["plugin"]["targets"].as_array().unwrap() {
+            assert!(dom.contains(&format!("Dependency tree for {}", t.as_str().unwrap())));
+        }
 
-    // Screenshot, with console messages logged: none may appear.
-    let png = dir.path().join("report.png");
-    let (_, stderr) = chromium(
-        &html,
-        &[
-            "--enable-logging=stderr",
-            "--v=0",
-            "--window-size=1280,2400",
-            &format!("--screenshot={}", png.display()),
-        ],
-    );
-    let bytes = std::fs::read(&png).unwrap();
-    assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000);
-    assert!(!stderr.contains(":CONSOLE"), "console messages: {stderr}");
+        // Screenshot, with console messages logged: none may appear.
+        let png = dir.path().join(format!("report-{i}.png"));
+        let (_, stderr) = chromium(
+            &html,
+            &[
+                "--enable-logging=stderr",
+                "--v=0",
+                "--window-size=1280,2400",
+                &format!("--screenshot={}", png.display()),
+            ],
+        );
+        let bytes = std::fs::read(&png).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000);
+        assert!(!stderr.contains(":CONSOLE"), "console messages: {stderr}");
+    }
+    let json: Value = serde_json::from_str(&report(&bundles[0], &["--format", "json"])).unwrap();
+    assert_eq!(json["advisories"][0]["id"], "RUSTSEC-2021-0003");
 
     // No request leaves the page. A control page with one external image proves that the
     // net log check sees such a request (and the console check sees a CSP violation).

@@ -273,3 +273,78 @@ pub fn render_markdown(r: &Report) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::*;
+    use super::*;
+
+    /// Cargo refuses crate names with HTML in them, so a hand-made report carries one.
+    fn hostile() -> Report {
+        let evil = "<script>alert(1)</script>".to_owned();
+        Report {
+            schema: super::super::SCHEMA.to_owned(),
+            bundle: "b.oci.tar".to_owned(),
+            plugin: PluginFacts {
+                name: evil.clone(),
+                version: Some("1.0.0".to_owned()),
+                tag: None,
+                digest: "sha256:00".to_owned(),
+                kind: None,
+                revision: None,
+                targets: Vec::new(),
+            },
+            verification: VerificationFacts {
+                status: "not-verified".to_owned(),
+                signatures: 0,
+                key_ids: Vec::new(),
+                policy: None,
+                verified_signers: Vec::new(),
+                failures: Vec::new(),
+            },
+            audit: None,
+            reproducibility: ReproducibilityFacts {
+                timestamp: None,
+                toolchain: None,
+                profile: None,
+                exact_dependency_set: None,
+            },
+            artifacts: Vec::new(),
+            abi_diff: None,
+            advisories: Vec::new(),
+            other_findings: Vec::new(),
+            licenses: LicenseFacts {
+                plugin_license: None,
+                summary: Vec::new(),
+                crates: Vec::new(),
+            },
+            crates: vec![CrateFacts {
+                name: evil.clone(),
+                version: "1.0.0".to_owned(),
+                license: "MIT".to_owned(),
+                build_only: false,
+            }],
+            trees: vec![TreeFacts {
+                target: "t".to_owned(),
+                root: TreeNode {
+                    name: evil,
+                    version: "1.0.0".to_owned(),
+                    build_only: false,
+                    repeated: false,
+                    children: Vec::new(),
+                },
+            }],
+        }
+    }
+
+    #[test]
+    fn a_crate_named_script_stays_text_in_html_markdown_and_the_data_block() {
+        let html = render_html(&hostile(), None).unwrap();
+        assert!(!html.contains("<script>alert"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"));
+        assert_eq!(html.matches("</script>").count(), 1);
+        assert!(html.contains("\\u003cscript\\u003ealert(1)\\u003c/script\\u003e"));
+        let md = render_markdown(&hostile());
+        assert!(!md.contains("<script>"));
+    }
+}
