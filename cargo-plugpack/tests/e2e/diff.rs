@@ -6,9 +6,24 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::support::{self, on_fixture, repo_root, run, run_ok};
+use crate::support::{self, fixture_manifest, repo_root, run, run_ok};
 
 const HOST: &str = "x86_64-unknown-linux-gnu";
+
+/// Like `support::on_fixture`, with a target directory per fixture: both fixtures build a
+/// package named `diff-plugin`, whose artifact would otherwise be one shared file that tests
+/// running in parallel overwrite under each other.
+fn on_fixture(subcommand: &str, fixture: &str, extra: &[&str]) -> std::process::Command {
+    let mut cmd = support::plugpack();
+    cmd.arg(subcommand)
+        .arg("--manifest-path")
+        .arg(fixture_manifest(fixture))
+        .arg("--target-dir")
+        .arg(support::fixture_target_dir().join(fixture))
+        .args(["--locked", "--offline"])
+        .args(extra);
+    cmd
+}
 
 fn package(fixture: &str, dir: &Path, extra: &[&str]) -> PathBuf {
     let db = repo_root().join("tests/data/advisory-db");
@@ -164,4 +179,38 @@ fn diff_reports_a_signer_change_and_reads_sbom_files() {
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "{\"hello\": 1}").unwrap();
     assert_eq!(diff(&junk, &sboms[1], &[]).status.code(), Some(5));
+}
+
+#[test]
+fn report_shows_the_abi_verdict_against_a_baseline() {
+    let dir = support::tempdir();
+    let old = package("diff-old", dir.path(), &[]);
+    let new = package("diff-new", dir.path(), &[]);
+    let r: Value = serde_json::from_str(&run_ok(
+        support::plugpack()
+            .arg("report")
+            .arg(&new)
+            .args(["--format", "json", "--baseline"])
+            .arg(&old),
+    ))
+    .unwrap();
+    assert_eq!(r["abi_diff"]["baseline"], "diff-old.oci.tar");
+    assert_eq!(r["abi_diff"]["verdict"], "minor");
+    assert!(
+        r["abi_diff"]["changes"][0]
+            .as_str()
+            .unwrap()
+            .contains("diff_hash")
+    );
+    let md = run_ok(
+        support::plugpack()
+            .arg("report")
+            .arg(&new)
+            .args(["--format", "markdown", "--baseline"])
+            .arg(&old),
+    );
+    assert!(
+        md.contains("ABI against diff-old.oci.tar: **minor**"),
+        "{md}"
+    );
 }

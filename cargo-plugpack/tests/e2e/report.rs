@@ -32,6 +32,13 @@ fn copy_fixture(fixture: &str, dir: &Path) -> PathBuf {
     dest
 }
 
+/// A target directory of its own for a copied fixture (inside the test's temporary
+/// directory): its packages have the names of the original's, so a shared directory would
+/// let tests running in parallel overwrite each other's artifacts.
+fn own_target_dir(dir: &Path) -> PathBuf {
+    dir.join("target")
+}
+
 /// `vuln-direct` (smallvec 1.6.0, RUSTSEC-2021-0003) packaged with the pinned advisory
 /// database and an ignore with a reason, an expiry and a VEX justification.
 fn advisory_bundle(dir: &Path) -> PathBuf {
@@ -49,7 +56,7 @@ fn advisory_bundle(dir: &Path) -> PathBuf {
             .arg("--manifest-path")
             .arg(ws.join("Cargo.toml"))
             .arg("--target-dir")
-            .arg(support::fixture_target_dir())
+            .arg(own_target_dir(dir))
             .args([
                 "--locked",
                 "--offline",
@@ -216,7 +223,7 @@ fn hostile_bundle(dir: &Path) -> PathBuf {
             .arg("--manifest-path")
             .arg(ws.join("Cargo.toml"))
             .arg("--target-dir")
-            .arg(support::fixture_target_dir())
+            .arg(own_target_dir(dir))
             .args([
                 "--locked",
                 "--offline",
