@@ -413,3 +413,29 @@ fn package_stores_the_notices_and_notices_reads_them_back_from_the_bundle() {
     assert_eq!(doc["schema"], "plugpack-notices/1");
     assert_eq!(doc["plugin"], "notices-plugin");
 }
+
+#[test]
+fn notices_after_a_build_need_no_cargo_and_one_file_takes_one_plugin() {
+    // --no-build reads the last build's record: the same notices as building.
+    run_ok(&mut on_fixture("build", NOTICES, &["--target", HOST]));
+    let built = run_ok(&mut on_fixture("notices", NOTICES, &["--target", HOST]));
+    let recorded = run_ok(&mut on_fixture(
+        "notices",
+        NOTICES,
+        &["--target", HOST, "--no-build"],
+    ));
+    assert_eq!(built, recorded);
+    // Several plugins into one -o FILE: a usage error, nothing written.
+    let dir = support::tempdir();
+    let out = dir.path().join("NOTICES.txt");
+    let err = support::run_fails(
+        &mut on_fixture(
+            "notices",
+            "multi-plugin",
+            &["--workspace", "-o", out.to_str().unwrap()],
+        ),
+        2,
+    );
+    assert!(err.contains("-p NAME"), "{err}");
+    assert!(!out.exists());
+}
