@@ -2,7 +2,7 @@
 //! linked into a plugin, read from the crates' sources at build time (cargo's registry
 //! cache, vendored or path sources: the `package_dir` of each [`DepPackage`]) and kept in a
 //! `plugpack-notices/1` document that `package` attaches to the bundle, so the notices can be
-//! rendered later without the sources ([`render`]).
+//! rendered later without the sources ([`render_text`], [`render_html`]).
 //!
 //! Which crates: every crate linked into any artifact of the plugin (`scope: required`),
 //! the plugin itself excluded; build-only crates (build scripts, proc-macros) are not

@@ -4,8 +4,9 @@
 //! referrers: CycloneDX SBOM, audit report, ABI fingerprint, notices, DSSE envelopes). No
 //! cargo, no network: a reviewer can run it anywhere.
 //!
-//! [`build`] reads the bundle into a [`Report`]; [`render`] turns it into Markdown, JSON or a
-//! self-contained HTML page (`templates/report.html.j2`, or a user's template).
+//! [`build`] reads the bundle into a [`Report`]; [`render_markdown`], [`render_json`] and
+//! [`render_html`] turn it into Markdown, JSON or a self-contained HTML page
+//! (`templates/report.html.j2`, or a user's template).
 //!
 //! Determinism: every list is sorted; nothing depends on the clock or the machine (the
 //! bundle path is not recorded, only its file name).
