@@ -155,6 +155,88 @@ pub fn attachment_files(info: &BundleInfo) -> Vec<AttachmentFile> {
     files
 }
 
+#[cfg(test)]
+mod naming_tests {
+    use super::super::read::{LayerInfo, ManifestInfo, ReferrerInfo};
+    use super::*;
+
+    fn digest(n: u8) -> Sha256Digest {
+        Sha256Digest::of_bytes(&[n])
+    }
+
+    fn layer(n: u8) -> LayerInfo {
+        LayerInfo {
+            media_type: "x".to_owned(),
+            digest: digest(n),
+            size: 1,
+            title: None,
+        }
+    }
+
+    fn referrer(n: u8, subject: u8, kind: &str, layers: &[u8]) -> ReferrerInfo {
+        ReferrerInfo {
+            digest: digest(n),
+            artifact_type: Some(kind.to_owned()),
+            subject: digest(subject),
+            layers: layers.iter().map(|&l| layer(l)).collect(),
+            annotations: BTreeMap::new(),
+            files: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn names_follow_targets_through_referrers_and_stay_unique() {
+        let manifest = ManifestInfo {
+            digest: digest(1),
+            size: 1,
+            target: Some("wasm32-wasip1".to_owned()),
+            kind: None,
+            platform: None,
+            artifact_type: None,
+            config: layer(2),
+            layers: Vec::new(),
+            annotations: [(PLUGIN_ANNOTATION.to_owned(), "../evil".to_owned())]
+                .into_iter()
+                .collect(),
+        };
+        let dsse = "application/vnd.dsse.envelope.v1+json";
+        let info = BundleInfo {
+            schema: String::new(),
+            tag: Some("p:1".to_owned()),
+            media_type: String::new(),
+            digest: digest(9),
+            size: 1,
+            manifests: vec![manifest],
+            referrers: vec![
+                referrer(10, 1, "application/vnd.cyclonedx+json", &[20]),
+                referrer(11, 10, dsse, &[21]),
+                referrer(12, 1, dsse, &[22]),
+                referrer(13, 9, dsse, &[23]),
+                referrer(14, 1, "application/x-other", &[24, 25]),
+            ],
+        };
+        let names: Vec<String> = attachment_files(&info)
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        let other = &digest(24).hex()[..12];
+        let second = &digest(25).hex()[..12];
+        assert_eq!(
+            names,
+            vec![
+                "_evil-wasm32-wasip1.cdx.json".to_owned(),
+                // A signature over the SBOM referrer: the SBOM's target.
+                "_evil-wasm32-wasip1.dsse.json".to_owned(),
+                "_evil-wasm32-wasip1-2.dsse.json".to_owned(),
+                // A signature over the index: no target.
+                "_evil.dsse.json".to_owned(),
+                format!("_evil-wasm32-wasip1.{other}.bin"),
+                format!("_evil-wasm32-wasip1-2.{second}.bin"),
+            ]
+        );
+    }
+}
+
 #[cfg(all(test, feature = "tool"))]
 mod tests {
     use super::*;
