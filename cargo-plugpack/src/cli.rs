@@ -78,6 +78,33 @@ pub enum MessageFormat {
     Json,
     /// SARIF 2.1.0 (`audit` only; other commands treat it as `json`).
     Sarif,
+    /// CycloneDX JSON document (`sbom` only; the default document format there).
+    CyclonedxJson,
+    /// SPDX 2.3 JSON document (`sbom` only).
+    SpdxJson,
+    /// HTML document (`report`, `notices`).
+    Html,
+    /// Markdown document (`report`, `diff`).
+    Markdown,
+    /// Plain text document (`notices`).
+    Text,
+}
+
+impl MessageFormat {
+    /// The value as typed on the command line.
+    pub fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// A usage error: this command does not write `self`.
+    pub fn unsupported(self, command: &str, supported: &str) -> plugpack_core::Error {
+        plugpack_core::Error::Usage(format!(
+            "`{command}` does not write --format {}; use one of: {supported}",
+            self.name()
+        ))
+    }
 }
 
 /// Subcommands.
@@ -126,6 +153,12 @@ pub enum Command {
     Repo(commands::repo::RepoArgs),
     /// Fetch a plugin from a TUF repository (TUF client workflow, then hashes and verify).
     Fetch(commands::fetch::FetchArgs),
+    /// Third-party notices (licence texts, NOTICE files, copyright lines) of the plugins' crates.
+    Notices(commands::notices::NoticesArgs),
+    /// One self-contained compliance report (HTML, Markdown or JSON) from what a bundle carries.
+    Report(commands::report::ReportArgs),
+    /// What changed between two releases (bundles or SBOMs): crates, licences, advisories, ABI, signers.
+    Diff(commands::diff::DiffArgs),
 }
 
 /// The cargo flags every project command accepts.

@@ -1,8 +1,8 @@
 //! Exit codes and the error type commands return.
 
 use plugpack_core::{
-    Error, audit, build, depset, fingerprint, oci, project, registry, release, sbom, scaffold,
-    sign, tuf, verify,
+    Error, audit, build, depset, diff, fingerprint, notices, oci, project, registry, release,
+    report, sbom, scaffold, sign, tuf, verify,
 };
 
 /// Finished, but a policy failed (denied findings, verification rejected).
@@ -153,6 +153,22 @@ fn core_exit_code(e: &Error) -> u8 {
         Error::Registry(e) => registry_exit_code(e),
         Error::Release(e) => release_exit_code(e),
         Error::Tuf(e) => tuf_exit_code(e),
+        Error::Notices(e) => match e {
+            notices::Error::Invalid { .. } | notices::Error::NotInBundle { .. } => INVALID_INPUT,
+            notices::Error::Write { .. } => OUTPUT,
+            _ => INTERNAL,
+        },
+        Error::Diff(e) => match e {
+            diff::Error::Unrecognized { .. } => INVALID_INPUT,
+            diff::Error::FailOn(_) => USAGE,
+            _ => INTERNAL,
+        },
+        Error::Report(e) => match e {
+            report::Error::Attachment { .. } => INVALID_INPUT,
+            report::Error::Template { .. } | report::Error::Render { .. } => USAGE,
+            report::Error::Write { .. } => OUTPUT,
+            _ => INTERNAL,
+        },
         _ => INTERNAL,
     }
 }

@@ -107,6 +107,13 @@ impl Shell {
         match self.format {
             MessageFormat::Human => OutputFormat::Human,
             MessageFormat::Json | MessageFormat::Sarif => OutputFormat::Json,
+            // Document formats of `sbom`, `report`, `notices`, `diff`: their messages are
+            // human-readable.
+            MessageFormat::CyclonedxJson
+            | MessageFormat::SpdxJson
+            | MessageFormat::Html
+            | MessageFormat::Markdown
+            | MessageFormat::Text => OutputFormat::Human,
         }
     }
 

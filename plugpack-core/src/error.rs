@@ -60,6 +60,18 @@ pub enum Error {
     #[cfg(feature = "tuf")]
     #[error(transparent)]
     Tuf(#[from] crate::tuf::Error),
+    /// Collecting, reading or writing third-party notices failed.
+    #[cfg(feature = "tool")]
+    #[error(transparent)]
+    Notices(#[from] crate::notices::Error),
+    /// Making or writing a compliance report failed.
+    #[cfg(feature = "tool")]
+    #[error(transparent)]
+    Report(#[from] crate::report::Error),
+    /// A `diff` side could not be read.
+    #[cfg(feature = "tool")]
+    #[error(transparent)]
+    Diff(#[from] crate::diff::Error),
 }
 
 /// `Result` with the crate-wide [`Error`].

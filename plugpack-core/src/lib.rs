@@ -22,6 +22,9 @@
 //! | `registry` (feature `registry`) | `registry::push`, `registry::pull` | the OCI distribution client: push/pull bundles with their referrers |
 //! | [`sign`] | [`sign::sign_bundle`], [`sign::keygen`] | Ed25519 keys (`*.key`/`*.pub`), DSSE envelopes attached as referrers, `*.minisig` |
 //! | [`verify`] | [`verify::Verifier`] | trust policies (`plugpack-trust.toml`), signature checks, anti-rollback state |
+//! | [`notices`] | [`notices::collect`], [`notices::render_text`] | third-party notices (`plugpack-notices/1`): licence texts, `NOTICE` files, copyright lines from the crates' sources |
+//! | [`report`] | [`report::build`] | the compliance report of a bundle (`plugpack-report/1`: HTML, Markdown, JSON), from its referrers only |
+//! | [`diff`] | [`diff::diff`] | what changed between two releases (bundles or SBOM files): crates, licences, advisories, ABI verdict, signers (`plugpack-diff/1`) |
 //! | [`scaffold`] | [`scaffold::new`] | new plugin crates from `templates/` |
 //! | [`pipeline`] | [`pipeline::package`] | the only place that puts stages in order |
 //! | [`release`] | [`release::release`] | `release`: tag and tree checks, `package`, ABI check against the baseline, signing with SLSA provenance, push, the release directory (`plugpack-release.json`, `SHA256SUMS`) |
@@ -65,6 +68,8 @@ pub mod build;
 pub mod ctx;
 #[cfg(feature = "tool")]
 pub mod depset;
+#[cfg(feature = "tool")]
+pub mod diff;
 pub mod error;
 #[cfg(feature = "guard")]
 pub mod fingerprint;
@@ -74,6 +79,8 @@ pub mod github;
 pub mod guard;
 #[cfg(feature = "tool")]
 pub mod licenses;
+#[cfg(feature = "tool")]
+pub mod notices;
 #[cfg(feature = "verify")]
 pub mod oci;
 #[cfg(feature = "tool")]
@@ -86,6 +93,7 @@ pub mod project;
 pub mod registry;
 #[cfg(feature = "tool")]
 pub mod release;
+pub mod report;
 #[cfg(feature = "tool")]
 pub mod sbom;
 #[cfg(feature = "tool")]

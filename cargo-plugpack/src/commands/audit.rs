@@ -103,6 +103,7 @@ pub fn run(
             s
         }
         MessageFormat::Human => render_human(&reports),
+        other => return Err(other.unsupported("audit", "human, json, sarif").into()),
     };
     match &args.output {
         Some(output) => {
@@ -110,6 +111,7 @@ pub fn run(
                 MessageFormat::Human => "audit.txt",
                 MessageFormat::Json => "audit.json",
                 MessageFormat::Sarif => "audit.sarif",
+                _ => "audit.txt",
             };
             let path = plugpack_core::types::OutputPath::new(output).file(name);
             plugpack_core::types::write_atomic(&path, text.as_bytes()).map_err(|e| {

@@ -78,12 +78,13 @@ pub fn run(args: &InspectArgs, shell: &Shell, ctx: &plugpack_core::Ctx) -> Resul
             escape(r.artifact_type.as_deref().unwrap_or("-")),
             r.subject
         ))?;
-        for l in &r.layers {
+        for (i, l) in r.layers.iter().enumerate() {
             shell.out(&format!(
-                "  layer  {} {} ({} bytes)",
+                "  layer  {} {} ({} bytes) {}",
                 escape(&l.media_type),
                 l.digest,
-                l.size
+                l.size,
+                escape(r.files.get(i).map(String::as_str).unwrap_or(""))
             ))?;
         }
     }

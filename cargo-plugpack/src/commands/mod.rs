@@ -5,6 +5,7 @@ pub mod abi_diff;
 pub mod audit;
 pub mod build;
 pub mod db;
+pub mod diff;
 pub mod extract;
 pub mod fetch;
 pub mod fingerprint;
@@ -14,11 +15,13 @@ pub mod inspect;
 pub mod keygen;
 pub mod merge;
 pub mod new;
+pub mod notices;
 pub mod package;
 pub mod pull;
 pub mod push;
 pub mod release;
 pub mod repo;
+pub mod report;
 pub mod sbom;
 pub mod sign;
 pub mod verify;
@@ -39,6 +42,9 @@ pub fn run(cli: &Cli, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
         Command::Package(args) => package::run(args, &cli.global, shell, ctx),
         Command::Sbom(args) => sbom::run(args, &cli.global, shell, ctx),
         Command::Inspect(args) => inspect::run(args, shell, ctx),
+        Command::Notices(args) => notices::run(args, &cli.global, shell, ctx),
+        Command::Report(args) => report::run(args, &cli.global, shell, ctx),
+        Command::Diff(args) => diff::run(args, &cli.global, shell, ctx),
         Command::Extract(args) => extract::run(args, shell, ctx),
         Command::New(args) => new::run(args, shell),
         Command::Fingerprint(args) => fingerprint::run(args, &cli.global, shell, ctx),

@@ -46,6 +46,14 @@ pub struct PackageArgs {
     /// Advisory database directory for the audit (default: the policy's `db`, else $CARGO_HOME/advisory-db).
     #[arg(long, value_name = "PATH")]
     pub db: Option<Utf8PathBuf>,
+    /// SBOM formats attached per artifact, comma-separated: `cyclonedx` (default), `spdx`.
+    #[arg(
+        long,
+        value_name = "FORMATS",
+        value_delimiter = ',',
+        default_value = "cyclonedx"
+    )]
+    pub sbom_format: Vec<crate::commands::sbom::SbomFormatArg>,
 }
 
 /// Builds and bundles.
@@ -70,6 +78,12 @@ pub fn run(
             ..Default::default()
         },
         audit_rerun_args: audit_rerun_args(&args.project, args.debug, args.db.as_ref()),
+        sbom_formats: {
+            let mut formats: Vec<plugpack_core::sbom::SbomFormat> =
+                args.sbom_format.iter().map(|f| f.format()).collect();
+            formats.dedup();
+            formats
+        },
     };
     let mut build_options = args.project.build_options(global, shell);
     // Release unless the user chose a profile: a debug plugin is never what one ships.

@@ -4,9 +4,9 @@ use camino::Utf8PathBuf;
 use clap::{Args, ValueEnum};
 use plugpack_core::Ctx;
 use plugpack_core::pipeline::{self, SbomDestination, SbomRunOptions};
-use plugpack_core::sbom::{SbomOptions, SpecVersion};
+use plugpack_core::sbom::{SbomFormat, SbomOptions, SpecVersion};
 
-use crate::cli::{GlobalArgs, OutputFormat, ProjectArgs};
+use crate::cli::{GlobalArgs, MessageFormat, OutputFormat, ProjectArgs};
 use crate::exit::CliError;
 use crate::shell::Shell;
 
@@ -21,6 +21,27 @@ pub enum SpecVersionArg {
     V15,
 }
 
+/// `sbom --format` / `package --sbom-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SbomFormatArg {
+    /// CycloneDX JSON (default).
+    #[value(name = "cyclonedx-json", alias = "cyclonedx")]
+    CyclonedxJson,
+    /// SPDX 2.3 JSON.
+    #[value(name = "spdx-json", alias = "spdx")]
+    SpdxJson,
+}
+
+impl SbomFormatArg {
+    /// The core's format.
+    pub fn format(self) -> SbomFormat {
+        match self {
+            SbomFormatArg::CyclonedxJson => SbomFormat::CyclonedxJson,
+            SbomFormatArg::SpdxJson => SbomFormat::SpdxJson,
+        }
+    }
+}
+
 /// Arguments of `sbom`.
 #[derive(Debug, Args)]
 pub struct SbomArgs {
@@ -33,7 +54,7 @@ pub struct SbomArgs {
     #[arg(long)]
     pub no_build_deps: bool,
     /// Output: `-` for stdout or a FILE (one artifact), or an existing DIRECTORY that receives
-    /// `<plugin>-<version>-<target>.cdx.json` per artifact
+    /// `<plugin>-<version>-<target>.cdx.json` (`.spdx.json`) per artifact
     /// [default: <target-dir>/plugpack/sbom/]
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<Utf8PathBuf>,
@@ -51,6 +72,28 @@ pub struct SbomArgs {
     pub no_build: bool,
 }
 
+/// The document format from the global `--format`: `spdx-json`, else CycloneDX (`human`,
+/// `json` and `cyclonedx-json` keep the default document; `json` also switches the messages).
+pub fn document_format(format: MessageFormat) -> Result<SbomFormat, plugpack_core::Error> {
+    match format {
+        MessageFormat::SpdxJson => Ok(SbomFormat::SpdxJson),
+        MessageFormat::Human
+        | MessageFormat::Json
+        | MessageFormat::Sarif
+        | MessageFormat::CyclonedxJson => Ok(SbomFormat::CyclonedxJson),
+        other => Err(other.unsupported("sbom", "cyclonedx-json (default), spdx-json, human, json")),
+    }
+}
+
+impl SbomArgs {
+    /// The run options for document format `format`.
+    pub fn run_options(&self, format: SbomFormat) -> SbomRunOptions {
+        let mut options = SbomRunOptions::from(self);
+        options.format = format;
+        options
+    }
+}
+
 impl From<&SbomArgs> for SbomRunOptions {
     fn from(args: &SbomArgs) -> Self {
         SbomRunOptions {
@@ -62,6 +105,7 @@ impl From<&SbomArgs> for SbomRunOptions {
                 build_deps: !args.no_build_deps,
                 abi_fingerprint: None,
             },
+            format: SbomFormat::CyclonedxJson,
             output: match &args.output {
                 None => SbomDestination::Default,
                 Some(p) if p.as_str() == "-" => SbomDestination::Stdout,
@@ -75,12 +119,13 @@ impl From<&SbomArgs> for SbomRunOptions {
 
 /// Builds and writes one SBOM per artifact.
 pub fn run(args: &SbomArgs, global: &GlobalArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
+    let options = args.run_options(document_format(global.message_format)?);
     let run = match &args.from_artifact {
-        Some(file) => pipeline::sbom_from_artifact(file, &SbomRunOptions::from(args), ctx)?,
+        Some(file) => pipeline::sbom_from_artifact(file, &options, ctx)?,
         None => pipeline::sbom(
             &args.project.load_options()?,
             &args.project.build_options(global, shell),
-            &SbomRunOptions::from(args),
+            &options,
             ctx,
         )?,
     };

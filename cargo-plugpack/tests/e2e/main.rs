@@ -27,7 +27,9 @@ mod sign;
 mod support;
 
 mod bundle;
+mod compliance;
 mod defaults;
+mod diff;
 mod flow;
 mod github;
 mod github_interop;
@@ -36,6 +38,7 @@ mod package;
 mod registry;
 mod registry_more;
 mod release;
+mod report;
 mod reproducible;
 mod scaffold;
 mod tuf;

@@ -28,7 +28,8 @@ use crate::types::Sha256Digest;
 /// A plugin file written by [`extract`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExtractedFile {
-    /// Target triple.
+    /// Target triple (empty for an attachment of the whole bundle, e.g. a signature over a
+    /// multi-target index).
     pub target: String,
     /// Where it was written.
     pub path: Utf8PathBuf,
@@ -36,7 +37,13 @@ pub struct ExtractedFile {
     pub digest: Sha256Digest,
     /// Its size.
     pub size: u64,
+    /// For a referrer written by [`extract_with_attachments`]: its `artifactType`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<String>,
 }
+
+/// The sub-directory of the output directory that receives the referrers.
+pub const ATTACHMENTS_DIR: &str = "attachments";
 
 /// A name (target triple or layer title) that is safe as one path component inside the
 /// output directory: not empty, not hidden, no path separator, no control character.
@@ -52,6 +59,24 @@ fn safe_name(name: &str) -> bool {
 /// re-checking its digest while writing (see the module docs for the guarantees). Nothing
 /// is written outside `dir`; a file whose digest does not match is never left behind.
 pub fn extract(bundle: &Utf8Path, dir: &Utf8Path) -> Result<Vec<ExtractedFile>, Error> {
+    extract_inner(bundle, dir, false)
+}
+
+/// [`extract`], and also every referrer layer (SBOMs, ABI fingerprints, audit reports,
+/// notices, signatures) as `dir/attachments/<name>`, named by [`super::attachment_files`]
+/// (the names `inspect` shows), with the same checks.
+pub fn extract_with_attachments(
+    bundle: &Utf8Path,
+    dir: &Utf8Path,
+) -> Result<Vec<ExtractedFile>, Error> {
+    extract_inner(bundle, dir, true)
+}
+
+fn extract_inner(
+    bundle: &Utf8Path,
+    dir: &Utf8Path,
+    attachments: bool,
+) -> Result<Vec<ExtractedFile>, Error> {
     let layout = read_bundle(bundle)?;
     let info = inspect(&layout)?;
     let invalid = |problem: String| Error::Invalid {
@@ -110,7 +135,38 @@ pub fn extract(bundle: &Utf8Path, dir: &Utf8Path) -> Result<Vec<ExtractedFile>, 
              `{CDYLIB_LAYER_MEDIA_TYPE}` layer"
         )));
     }
-    write_plan(&layout, bundle, dir, &plan)
+    let mut kinds = BTreeMap::new();
+    if attachments {
+        for file in super::attachment_files(&info) {
+            if !safe_name(&file.name) {
+                return Err(invalid(format!(
+                    "attachment {} has an unsafe file name `{}`",
+                    file.digest,
+                    file.name.escape_debug()
+                )));
+            }
+            let key = (ATTACHMENTS_DIR.to_owned(), file.name);
+            kinds.insert(
+                key.clone(),
+                (
+                    file.artifact_type.unwrap_or_default(),
+                    file.target.unwrap_or_default(),
+                ),
+            );
+            plan.insert(key, file.digest);
+        }
+    }
+    let mut written = write_plan(&layout, bundle, dir, &plan)?;
+    for f in &mut written {
+        if f.target == ATTACHMENTS_DIR
+            && let Some(name) = f.path.file_name()
+            && let Some((kind, target)) = kinds.get(&(ATTACHMENTS_DIR.to_owned(), name.to_owned()))
+        {
+            f.attachment = Some(kind.clone());
+            f.target = target.clone();
+        }
+    }
+    Ok(written)
 }
 
 fn write_plan(
@@ -154,6 +210,7 @@ fn write_plan(
             path,
             digest: *digest,
             size,
+            attachment: None,
         });
     }
     Ok(written)

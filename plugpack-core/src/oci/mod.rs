@@ -27,6 +27,7 @@
 //! * Extracting is bounded and never follows a link inside the output directory
 //!   ([`extract()`]).
 
+mod attachments;
 mod error;
 mod extract;
 #[cfg(feature = "tool")]
@@ -38,8 +39,9 @@ mod read;
 #[cfg(feature = "tool")]
 mod rebuild;
 
+pub use attachments::{AttachmentFile, attachment_files, extension as attachment_extension};
 pub use error::Error;
-pub use extract::{ExtractedFile, extract};
+pub use extract::{ExtractedFile, extract, extract_with_attachments};
 #[cfg(feature = "tool")]
 pub use merge::{MergeReport, merge};
 pub use names::MAX_ENTRY_NAME;

@@ -151,6 +151,10 @@ pub struct ReferrerInfo {
     pub layers: Vec<LayerInfo>,
     /// Annotations.
     pub annotations: BTreeMap<String, String>,
+    /// The file name of each layer as `extract --attachments` writes it
+    /// ([`super::attachment_files`]), in layer order.
+    #[serde(default)]
+    pub files: Vec<String>,
 }
 
 /// What a bundle holds, after validation.
@@ -663,6 +667,7 @@ pub fn inspect(layout: &Layout) -> Result<BundleInfo, Error> {
                         subject: subject_digest,
                         layers: info.layers,
                         annotations: info.annotations,
+                        files: Vec::new(),
                     });
                     continue;
                 }
@@ -698,7 +703,7 @@ pub fn inspect(layout: &Layout) -> Result<BundleInfo, Error> {
         }
     }
     manifests.sort_by(|a, b| a.target.cmp(&b.target));
-    Ok(BundleInfo {
+    let mut info = BundleInfo {
         schema: "plugpack-bundle-info/1".to_owned(),
         tag,
         media_type,
@@ -706,7 +711,16 @@ pub fn inspect(layout: &Layout) -> Result<BundleInfo, Error> {
         size,
         manifests,
         referrers,
-    })
+    };
+    let files = super::attachment_files(&info);
+    for r in &mut info.referrers {
+        r.files = files
+            .iter()
+            .filter(|f| f.referrer == r.digest)
+            .map(|f| f.name.clone())
+            .collect();
+    }
+    Ok(info)
 }
 
 fn manifest_info(

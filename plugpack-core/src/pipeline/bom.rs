@@ -10,18 +10,21 @@ use crate::ctx::Ctx;
 use crate::fingerprint;
 use crate::oci::Attachment;
 use crate::project::{LoadOptions, Project};
-use crate::sbom::{self, SbomOptions};
+use crate::sbom::{self, SbomFormat, SbomOptions};
 use crate::types::OutputPath;
 
-/// The SBOM of `artifact` as an OCI referrer of its plugin manifest.
-pub(super) fn sbom_attachment(
+/// The SBOM of `artifact`, once per format in `formats` (CycloneDX when empty), as OCI
+/// referrers of its plugin manifest. Every format is rendered from one document, so they
+/// list the same crates.
+pub(super) fn sbom_attachments(
     project: &Project,
     build: &BuildOutput,
     artifact: &BuiltArtifact,
     abi_fingerprint: Option<(crate::types::Sha256Digest, fingerprint::Detail)>,
     audit_report: &audit::AuditReport,
+    formats: &[SbomFormat],
     ctx: &Ctx,
-) -> Result<Attachment> {
+) -> Result<Vec<Attachment>> {
     let options = SbomOptions {
         abi_fingerprint,
         ..SbomOptions::default()
@@ -33,14 +36,24 @@ pub(super) fn sbom_attachment(
         ctx.reporter()
             .warn(&format!("sbom: {}: {}", finding.package, finding.message));
     }
-    Ok(Attachment {
-        target: artifact.target.clone(),
-        artifact_type: sbom::MEDIA_TYPE.to_owned(),
-        media_type: sbom::MEDIA_TYPE.to_owned(),
-        bytes: doc.to_json()?,
-        title: doc.file_name(),
-        subject_annotations: Default::default(),
-    })
+    let default = [SbomFormat::CyclonedxJson];
+    let formats = if formats.is_empty() {
+        &default[..]
+    } else {
+        formats
+    };
+    let mut attachments = Vec::new();
+    for format in formats {
+        attachments.push(Attachment {
+            target: artifact.target.clone(),
+            artifact_type: format.media_type().to_owned(),
+            media_type: format.media_type().to_owned(),
+            bytes: format.render(&doc)?.0,
+            title: format.file_name(&doc),
+            subject_annotations: Default::default(),
+        });
+    }
+    Ok(attachments)
 }
 
 /// Where `sbom` writes.
@@ -61,6 +74,8 @@ pub enum SbomDestination {
 pub struct SbomRunOptions {
     /// Document options.
     pub sbom: SbomOptions,
+    /// `--format`: CycloneDX (default) or SPDX.
+    pub format: SbomFormat,
     /// Where to write.
     pub output: SbomDestination,
     /// `--no-embed-deps`: do not embed the dependency list (`.dep-v0`) into the artifacts.
@@ -83,7 +98,9 @@ pub struct WrittenSbom {
     pub path: Option<Utf8PathBuf>,
     /// The artifact it describes (with the embedded dependency list, unless disabled).
     pub artifact: Utf8PathBuf,
-    /// `serialNumber`.
+    /// The format written.
+    pub format: SbomFormat,
+    /// CycloneDX `serialNumber` or SPDX `documentNamespace`.
     pub serial_number: String,
     /// SHA-256 of the written bytes.
     pub sha256: crate::types::Sha256Digest,
@@ -156,9 +173,9 @@ pub fn sbom(
     let mut sboms = Vec::new();
     let mut stdout = None;
     for (doc, artifact) in docs.iter().zip(&build.artifacts) {
-        let bytes = doc.to_json()?;
+        let (bytes, serial_number) = options.format.render(doc)?;
         let path = match (&options.output, &dir_output) {
-            (_, Some(dir)) => Some(dir.join(doc.file_name())),
+            (_, Some(dir)) => Some(dir.join(options.format.file_name(doc))),
             (SbomDestination::Path(p), None) => Some(p.clone()),
             _ => None,
         };
@@ -172,7 +189,8 @@ pub fn sbom(
             target: doc.target.clone(),
             path,
             artifact: artifact.path.clone(),
-            serial_number: doc.bom.serial_number.clone(),
+            format: options.format,
+            serial_number,
             sha256: crate::types::Sha256Digest::of_bytes(&bytes),
             components: doc.bom.components.len(),
             findings: doc.findings.clone(),
@@ -193,10 +211,14 @@ pub fn sbom_from_artifact(
     ctx: &Ctx,
 ) -> Result<SbomRun> {
     let doc = sbom::from_artifact(file, &options.sbom, ctx)?;
-    let bytes = doc.to_json()?;
+    let (bytes, serial_number) = options.format.render(&doc)?;
+    let extension = match options.format {
+        SbomFormat::CyclonedxJson => "cdx.json",
+        SbomFormat::SpdxJson => "spdx.json",
+    };
     let path = match &options.output {
         SbomDestination::Path(p) => Some(OutputPath::new(p).file(&format!(
-            "{}.cdx.json",
+            "{}.{extension}",
             file.file_name().unwrap_or("artifact")
         ))),
         SbomDestination::Default | SbomDestination::Stdout => None,
@@ -210,7 +232,8 @@ pub fn sbom_from_artifact(
         target: doc.target.clone(),
         path: path.clone(),
         artifact: file.to_owned(),
-        serial_number: doc.bom.serial_number.clone(),
+        format: options.format,
+        serial_number,
         sha256: crate::types::Sha256Digest::of_bytes(&bytes),
         components: doc.bom.components.len(),
         findings: doc.findings.clone(),

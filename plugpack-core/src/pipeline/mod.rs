@@ -15,16 +15,18 @@
 
 mod abi;
 mod bom;
+mod compliance;
 
 pub use abi::{
     AbiCheck, AbiCheckOptions, FingerprintOptions, FingerprintedArtifact, abi_check, fingerprint,
     fingerprint_artifacts,
 };
 pub use bom::{SbomDestination, SbomRun, SbomRunOptions, WrittenSbom, sbom, sbom_from_artifact};
+pub use compliance::notices;
 
 use abi::{abi_attachment, external_fingerprints};
 pub(crate) use abi::{baseline_path, compare_with_baseline, load_baseline};
-use bom::sbom_attachment;
+use bom::sbom_attachments;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +60,8 @@ pub struct PackageOptions {
     /// a refusal names `cargo plugpack audit -p <package> <these>` (plus `--allow-no-db`
     /// when there was no database), so the hinted command shows the same findings.
     pub audit_rerun_args: Vec<String>,
+    /// `--sbom-format`: the SBOM formats attached per artifact (CycloneDX when empty).
+    pub sbom_formats: Vec<crate::sbom::SbomFormat>,
 }
 
 /// One bundle written by `package`.
@@ -301,7 +305,7 @@ pub fn package(
             revision: revision.clone(),
         };
         // One SBOM per artifact (target), each on its own thread; kept in artifact order.
-        let sboms: Vec<Result<oci::Attachment>> = std::thread::scope(|scope| {
+        let sboms: Vec<Result<Vec<oci::Attachment>>> = std::thread::scope(|scope| {
             let running: Vec<_> = artifacts
                 .iter()
                 .map(|artifact| {
@@ -310,7 +314,10 @@ pub fn package(
                         .find(|f| f.artifact.path == artifact.path)
                         .map(|f| (f.fingerprint.fingerprint, f.fingerprint.detail));
                     let (build, report) = (&build, &report);
-                    scope.spawn(move || sbom_attachment(project, build, artifact, abi, report, ctx))
+                    let formats = &options.sbom_formats;
+                    scope.spawn(move || {
+                        sbom_attachments(project, build, artifact, abi, report, formats, ctx)
+                    })
                 })
                 .collect();
             running
@@ -318,7 +325,10 @@ pub fn package(
                 .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
         });
-        let mut attachments = sboms.into_iter().collect::<Result<Vec<_>>>()?;
+        let mut attachments = Vec::new();
+        for sbom in sboms {
+            attachments.extend(sbom?);
+        }
         for f in fingerprints
             .iter()
             .filter(|f| f.artifact.plugin == plugin.name)
@@ -326,6 +336,14 @@ pub fn package(
             attachments.push(abi_attachment(f)?);
         }
         attachments.extend(audit_attachments);
+        let notices = compliance::plugin_notices(project, &build, plugin, ctx)?;
+        for c in notices.crates.iter().filter(|c| c.missing_license_text) {
+            ctx.reporter().warn(&format!(
+                "notices: {} {}: no licence text in its sources",
+                c.name, c.version
+            ));
+        }
+        attachments.extend(compliance::notices_attachments(&notices, &targets));
         let plugin = &licensed(plugin, ctx);
         ctx.reporter().begin(&format!("writing {output}"));
         let packed = oci::pack(plugin, &artifacts, &attachments, &pack_options);

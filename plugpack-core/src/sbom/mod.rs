@@ -47,6 +47,7 @@ pub mod cyclonedx;
 mod error;
 mod license;
 mod purl;
+pub mod spdx;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -99,6 +100,52 @@ impl SpecVersion {
 impl std::fmt::Display for SpecVersion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Which document format `sbom` writes and `package` attaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SbomFormat {
+    /// CycloneDX JSON (`*.cdx.json`, the default).
+    #[default]
+    CyclonedxJson,
+    /// SPDX 2.3 JSON (`*.spdx.json`), converted from the CycloneDX document ([`spdx`]).
+    SpdxJson,
+}
+
+impl SbomFormat {
+    /// The file name of `sbom`'s document in this format.
+    pub fn file_name(self, sbom: &Sbom) -> String {
+        match self {
+            SbomFormat::CyclonedxJson => sbom.file_name(),
+            SbomFormat::SpdxJson => spdx::file_name(sbom),
+        }
+    }
+
+    /// The media type (OCI `artifactType` of the referrer).
+    pub fn media_type(self) -> &'static str {
+        match self {
+            SbomFormat::CyclonedxJson => MEDIA_TYPE,
+            SbomFormat::SpdxJson => spdx::MEDIA_TYPE,
+        }
+    }
+
+    /// The document's bytes and its identifier (CycloneDX `serialNumber`, SPDX
+    /// `documentNamespace`).
+    pub fn render(self, sbom: &Sbom) -> Result<(Vec<u8>, String), Error> {
+        match self {
+            SbomFormat::CyclonedxJson => Ok((sbom.to_json()?, sbom.bom.serial_number.clone())),
+            SbomFormat::SpdxJson => {
+                let doc = spdx::from_sbom(sbom);
+                let bytes = doc.to_json().map_err(|source| Error::Serialize {
+                    plugin: sbom.plugin.clone(),
+                    target: sbom.target.clone(),
+                    source,
+                })?;
+                Ok((bytes, doc.document_namespace))
+            }
+        }
     }
 }
 
