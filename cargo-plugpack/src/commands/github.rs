@@ -103,3 +103,118 @@ pub fn package(out: &PackageOutput, base: &Utf8Path, ctx: &Ctx) -> Result<(), Cl
     ];
     publish(&runner, &summary, &outputs, base)
 }
+
+/// After `release`: summary (verdicts, every file of the release directory with its sha256,
+/// the ABI check per plugin, pushed references, findings), annotations, outputs `bundles`,
+/// `digests`, `pushed`, `abi-verdict`, `audit-verdict` and `release-manifest`.
+pub fn release(
+    report: &plugpack_core::release::ReleaseReport,
+    base: &Utf8Path,
+    ctx: &Ctx,
+) -> Result<(), CliError> {
+    let Some(runner) = Runner::from_ctx(ctx) else {
+        return Ok(());
+    };
+    let audits: Vec<AuditReport> = report.bundles.iter().map(|b| b.audit.clone()).collect();
+    let top = github::init_ci::repository_top(base);
+    let shown = |p: &Utf8Path| {
+        p.canonicalize_utf8()
+            .ok()
+            .and_then(|c| c.strip_prefix(&top).ok().map(|r| r.to_string()))
+            .unwrap_or_else(|| p.to_string())
+    };
+    let manifest = &report.manifest;
+    let artifacts = manifest
+        .files
+        .iter()
+        .map(|f| Artifact {
+            kind: f.kind.clone(),
+            path: shown(&report.dir.join(&f.name)),
+            digest: f.sha256.to_string(),
+        })
+        .collect();
+    let abi = manifest
+        .plugins
+        .iter()
+        .map(|p| github::AbiChange {
+            plugin: format!("{} v{}", p.name, p.version),
+            baseline: p
+                .abi
+                .baseline_version
+                .clone()
+                .or_else(|| p.abi.baseline.clone())
+                .unwrap_or_else(|| "none".to_owned()),
+            verdict: p
+                .abi
+                .verdict
+                .clone()
+                .unwrap_or_else(|| p.abi.status.clone()),
+            detail: match p.abi.changes {
+                Some(n) => format!("{n} change(s); the version bump covers them"),
+                None => "no baseline configured".to_owned(),
+            },
+        })
+        .collect();
+    let pushed: Vec<String> = manifest
+        .plugins
+        .iter()
+        .flat_map(|p| p.pushed.iter().map(|r| r.reference.clone()))
+        .collect();
+    let summary = ReleaseSummary {
+        title: if manifest.dry_run {
+            "plugpack release (dry run)".to_owned()
+        } else {
+            "plugpack release".to_owned()
+        },
+        verdicts: github::audit_verdicts(&audits),
+        artifacts,
+        abi,
+        pushed: pushed.clone(),
+        audits: audits.clone(),
+    };
+    let lines = |items: Vec<String>| items.join("\n");
+    let outputs = [
+        (
+            "bundles",
+            lines(report.bundles.iter().map(|b| b.path.to_string()).collect()),
+        ),
+        (
+            "digests",
+            lines(
+                manifest
+                    .plugins
+                    .iter()
+                    .map(|p| p.digest.to_string())
+                    .collect(),
+            ),
+        ),
+        ("pushed", lines(pushed)),
+        ("abi-verdict", worst_abi_verdict(manifest)),
+        (
+            "audit-verdict",
+            github::worst_audit_verdict(&audits).to_owned(),
+        ),
+        (
+            "release-manifest",
+            report.dir.join("plugpack-release.json").to_string(),
+        ),
+    ];
+    publish(&runner, &summary, &outputs, base)
+}
+
+/// The largest ABI verdict over the released plugins (`major` > `minor` > `patch`), or
+/// `no-baseline` when none was compared.
+fn worst_abi_verdict(manifest: &plugpack_core::release::ReleaseManifest) -> String {
+    let rank = |v: &str| match v {
+        "major" => 3,
+        "minor" => 2,
+        "patch" => 1,
+        _ => 0,
+    };
+    manifest
+        .plugins
+        .iter()
+        .filter_map(|p| p.abi.verdict.clone())
+        .max_by_key(|v| rank(v))
+        .unwrap_or_else(|| "no-baseline".to_owned())
+}

@@ -122,6 +122,7 @@ pub fn run(
         },
     };
     let report = release::release(&project, &build_options, &options, ctx)?;
+    super::github::release(&report, &project.workspace_root, ctx)?;
     render(&report, global, shell)?;
     Ok(0)
 }

@@ -246,9 +246,57 @@ fn release_with_a_key_signs_provenance_that_verify_checks() {
         .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
         .env("GITHUB_RUN_ID", "42")
         .env("GITHUB_RUN_ATTEMPT", "1");
+    // The runner's files: the release appends its job summary and step outputs.
+    let step_summary = dir.path().join("step-summary.md");
+    let step_output = dir.path().join("step-output.txt");
+    cmd.env("GITHUB_STEP_SUMMARY", &step_summary)
+        .env("GITHUB_OUTPUT", &step_output);
     let stdout = run_ok(&mut cmd);
     assert_eq!(stdout.trim(), out.to_str().unwrap());
     let manifest = check_release_dir(&out);
+    let summary = std::fs::read_to_string(&step_summary).unwrap();
+    assert!(summary.contains("plugpack release"), "{summary}");
+    for file in manifest["files"].as_array().unwrap() {
+        let digest = file["sha256"].as_str().unwrap();
+        assert!(summary.contains(digest), "{digest} missing from\n{summary}");
+    }
+    let outputs = std::fs::read_to_string(&step_output).unwrap();
+    let output = |name: &str| -> String {
+        let start = outputs
+            .lines()
+            .position(|l| l.starts_with(&format!("{name}<<ghadelimiter_")))
+            .unwrap_or_else(|| panic!("no output {name} in\n{outputs}"));
+        let delimiter = outputs
+            .lines()
+            .nth(start)
+            .unwrap()
+            .split_once("<<")
+            .unwrap()
+            .1;
+        outputs
+            .lines()
+            .skip(start + 1)
+            .take_while(|l| *l != delimiter)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        output("release-manifest"),
+        out.join("plugpack-release.json").to_str().unwrap()
+    );
+    assert_eq!(output("abi-verdict"), "no-baseline");
+    assert_eq!(
+        output("audit-verdict"),
+        manifest["plugins"][0]["audit"]["verdict"].as_str().unwrap()
+    );
+    assert_eq!(
+        output("digests"),
+        manifest["plugins"][0]["digest"].as_str().unwrap()
+    );
+    assert_eq!(
+        output("bundles"),
+        out.join("cdylib-plugin-0.3.1.oci.tar").to_str().unwrap()
+    );
     assert_eq!(manifest["dry_run"], false);
     assert_eq!(manifest["tag"]["source"], "github-ref-name");
     assert!(manifest["plugins"][0]["key_id"].is_string());
