@@ -93,6 +93,7 @@ pub mod project;
 pub mod registry;
 #[cfg(feature = "tool")]
 pub mod release;
+#[cfg(feature = "tool")]
 pub mod report;
 #[cfg(feature = "tool")]
 pub mod sbom;

@@ -7,8 +7,9 @@ use std::process::Command;
 
 use crate::support::{self, fixture_manifest, plugpack, repo_root, run, tempdir};
 
-/// Every workflow and action file of the repository, plus two `init-ci` outputs (plain, and
-/// pushing to ghcr.io from a workspace below the repository top).
+/// Every workflow and action file of the repository, the example workflow of
+/// docs/release.md, plus two `init-ci` outputs (plain, and pushing to ghcr.io from a
+/// workspace below the repository top).
 fn files(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let root = repo_root();
     let mut workflows: Vec<PathBuf> = std::fs::read_dir(root.join(".github/workflows"))
@@ -18,6 +19,8 @@ fn files(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
         .collect();
     workflows.sort();
     assert!(workflows.len() >= 2, "{workflows:?}");
+    // The documented three-runner release workflow (docs/release.md) is held to the same rules.
+    workflows.push(root.join("docs/examples/release-three-runners.yml"));
     for (name, extra) in [
         ("plain", vec![]),
         ("ghcr", vec!["--registry", "ghcr.io/acme/plugins"]),

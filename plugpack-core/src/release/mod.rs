@@ -256,8 +256,13 @@ pub fn release(
                 ..sign.clone()
             };
             let published = out_dir.join(bundle.path.file_name().unwrap_or("bundle.oci.tar"));
+            // A spinner on a terminal (nothing in a CI log) while a large bundle is rewritten.
+            ctx.reporter()
+                .begin(&format!("signing {} with SLSA provenance", bundle.plugin));
             let signed =
-                crate::sign::sign_staged(&bundle.path, &published, key, &sign_options, ctx)?;
+                crate::sign::sign_staged(&bundle.path, &published, key, &sign_options, ctx);
+            ctx.reporter().end();
+            let signed = signed?;
             bundle.file_sha256 = Some(signed.file_sha256);
             bundle.info = crate::oci::inspect(&crate::oci::read_bundle(&bundle.path)?)?;
             bundle.signature = Some(signed);
@@ -307,6 +312,8 @@ pub fn release(
         }
         bundle.path = out_dir.join(&name);
     }
+    ctx.reporter()
+        .begin(&format!("hashing {} file(s) for SHA256SUMS", files.len()));
     let manifest = manifest::build(manifest::Inputs {
         staged: &staged,
         files: &files,
@@ -322,7 +329,9 @@ pub fn release(
             .collect::<Vec<_>>(),
         pushed: &pushed,
         epoch: project.epoch,
-    })?;
+    });
+    ctx.reporter().end();
+    let manifest = manifest?;
     publish_dir(run, &staged, &out_dir)?;
     Ok(ReleaseReport {
         dir: out_dir,
