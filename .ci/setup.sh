@@ -39,7 +39,7 @@ fi
 # 3. Toolchains and targets.
 step "rust targets (rust-toolchain.toml) and the test-only nightly toolchain"
 rustup show active-toolchain >/dev/null
-rustup target add wasm32-wasip1 wasm32-unknown-unknown >/dev/null
+rustup target add wasm32-wasip1 wasm32-wasip2 wasm32-unknown-unknown >/dev/null
 # Nightly cargo, test-only: its `--unit-graph` is the ground truth of the dependency-set
 # interop tests (plugpack-core/tests/depset_classes.rs; PLUGPACK_NIGHTLY names another one).
 if ! rustup run "${PLUGPACK_NIGHTLY:-nightly}" cargo -V >/dev/null 2>&1; then
