@@ -27,6 +27,7 @@ mod sign;
 mod support;
 
 mod bundle;
+mod component;
 mod defaults;
 mod flow;
 mod interop_oci;
