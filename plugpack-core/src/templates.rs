@@ -30,6 +30,26 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/wasm/cargo-config.toml.j2"),
     ),
     ("gitignore", include_str!("../../templates/gitignore.j2")),
+    (
+        "component/Cargo.toml",
+        include_str!("../../templates/component/Cargo.toml.j2"),
+    ),
+    (
+        "component/lib.rs",
+        include_str!("../../templates/component/lib.rs.j2"),
+    ),
+    (
+        "component/world.wit",
+        include_str!("../../templates/component/world.wit.j2"),
+    ),
+    (
+        "component/rust-toolchain.toml",
+        include_str!("../../templates/component/rust-toolchain.toml.j2"),
+    ),
+    (
+        "component/cargo-config.toml",
+        include_str!("../../templates/component/cargo-config.toml.j2"),
+    ),
 ];
 
 /// A template failed to render (a bug in the template or its context).
