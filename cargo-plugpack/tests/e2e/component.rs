@@ -342,6 +342,59 @@ fn package_bundles_a_component_as_wkg_does() {
         imports.iter().all(|i| i.contains(':') && i.contains('/')),
         "{imports:?}"
     );
+
+    // The SBOM: the exact crates (wit-bindgen's runtime included) and the WIT packages the
+    // component imports, as libraries the host provides; valid CycloneDX 1.6.
+    let sboms = support::json_blobs(&bundle, |v| v["bomFormat"] == "CycloneDX");
+    assert_eq!(sboms.len(), 1);
+    let sbom = &sboms[0];
+    let errors: Vec<String> = support::cyclonedx_validator("1.6")
+        .iter_errors(sbom)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let components = sbom["components"].as_array().unwrap();
+    let by_ref = |r: &str| components.iter().find(|c| c["bom-ref"] == r).cloned();
+    assert!(
+        components
+            .iter()
+            .any(|c| c["name"] == "wit-bindgen" && c["scope"] == "required"),
+        "{components:#?}"
+    );
+    let host = by_ref("pkg:wit/plugpack/host@1.0.0").expect("the imported host package");
+    assert_eq!(host["type"], "library");
+    assert_eq!(host["name"], "plugpack:host");
+    assert_eq!(host["version"], "1.0.0");
+    assert!(host.get("purl").is_none(), "{host}");
+    assert!(
+        host["properties"]
+            .to_string()
+            .contains("plugpack:host/log@1.0.0"),
+        "{host}"
+    );
+    let wasi_io = components
+        .iter()
+        .find(|c| c["name"] == "wasi:io")
+        .expect("wasi:io, which std imports");
+    assert!(
+        wasi_io["bom-ref"]
+            .as_str()
+            .unwrap()
+            .starts_with("pkg:wit/wasi/io@0.2.")
+    );
+    let root = sbom["metadata"]["component"]["bom-ref"].as_str().unwrap();
+    let deps = sbom["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["ref"] == root)
+        .unwrap();
+    assert!(
+        deps["dependsOn"]
+            .to_string()
+            .contains("pkg:wit/plugpack/host@1.0.0"),
+        "{deps}"
+    );
 }
 
 #[test]
