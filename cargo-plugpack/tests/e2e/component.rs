@@ -487,3 +487,78 @@ fn the_guard_checks_a_component_against_the_host_world() {
     let (_, added) = variant("export-added", dir.path());
     check_file(&utf8(&added), &host).unwrap();
 }
+
+/// A wasmtime host (wasmtime's Python package, which embeds the same runtime through its C
+/// API, with component and WASI p2 support): guard first, then instantiate and call only
+/// what passed; the runtime agrees that the refused variant cannot link.
+#[test]
+#[ignore = "interop: needs python3 with wasmtime (.ci/requirements.txt); run by .ci/test"]
+fn component_host_guards_then_instantiates_with_wasmtime() {
+    support::require_tool("python3");
+    let dir = support::tempdir();
+    let (base_doc, base) = variant("base", dir.path());
+    let (_, import_added) = variant("import-added", dir.path());
+    let host_world = with_wasi(
+        AbiExpectation::from_wit(&utf8(&fixture_dir().join("wit")), Some("plugin")).unwrap(),
+        &read_json(&base_doc),
+    );
+    const HOST: &str = r#"
+import sys, wasmtime
+from wasmtime import component as c
+engine = wasmtime.Engine()
+store = wasmtime.Store(engine)
+store.set_wasi(wasmtime.WasiConfig())
+linker = c.Linker(engine)
+linker.add_wasip2()
+logged = []
+with linker.root() as root:
+    with root.add_instance("plugpack:host/log@1.0.0") as log:
+        log.add_func("log", lambda store, level, message: logged.append((level, message)))
+try:
+    instance = linker.instantiate(store, c.Component.from_file(engine, sys.argv[1]))
+except Exception as e:
+    print("link-error:", e)
+    sys.exit(3)
+api = instance.get_export_index(store, "plugpack:fixture/api@1.2.0")
+func = lambda name: instance.get_func(store, instance.get_export_index(store, name, api))
+p = c.Record(); p.x = 3; p.y = -4
+print(func("describe")(store, p, "green", ["a", "b"]).payload)
+print(func("area")(store, 2))
+print(logged)
+"#;
+    let run_host = |path: &Path| {
+        std::process::Command::new("python3")
+            .arg("-c")
+            .arg(HOST)
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    check_file(&utf8(&base), &host_world).expect("the component fits the host's world");
+    let out = run_host(&base);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "3,-4 Color::Green a+b\n12\n[('debug', 'describe')]"
+    );
+    // Refused by the guard before instantiation; wasmtime agrees it cannot link.
+    let refused = check_file(&utf8(&import_added), &host_world).unwrap_err();
+    assert!(
+        refused.reasons.iter().any(|r| matches!(
+            r,
+            Reason::UnprovidedImport { name, .. } if name == "plugpack:host/clock@1.0.0"
+        )),
+        "{refused}"
+    );
+    let out = run_host(&import_added);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("link-error") && said.contains("now"),
+        "{said}"
+    );
+}
