@@ -215,6 +215,8 @@ fn every_world_change_gets_its_verdict() {
             "import-changed",
             "plugpack:host/log@1.1.0",
         ),
+        // The same world, but the code also uses wasi:http.
+        ("http", "major", "import-added", "wasi:http/types@0.2.4"),
     ];
     for (feature, verdict, kind, path) in cases {
         let (doc, _) = variant(feature, dir.path());
@@ -227,7 +229,7 @@ fn every_world_change_gets_its_verdict() {
                 .any(|c| c["kind"] == kind && c["symbol"].as_str().unwrap().starts_with(path)),
             "{feature}: no {kind} change at {path}: {diff:#}"
         );
-        if feature.starts_with("import") {
+        if feature.starts_with("import") || feature == "http" {
             let reason = changes[0]["reason"].as_str().unwrap();
             assert!(reason.contains("host requirement"), "{reason}");
         }
@@ -486,6 +488,30 @@ fn the_guard_checks_a_component_against_the_host_world() {
     // A component that only adds an export still fits.
     let (_, added) = variant("export-added", dir.path());
     check_file(&utf8(&added), &host).unwrap();
+    // One that also imports wasi:http fits only a host that provides it.
+    let (_, http) = variant("http", dir.path());
+    let bad = check_file(&utf8(&http), &host).unwrap_err();
+    assert!(
+        bad.reasons.iter().any(|r| matches!(
+            r,
+            Reason::UnprovidedImport { name, .. } if name == "wasi:http/types@0.2.4"
+        )),
+        "{bad}"
+    );
+    check_file(
+        &utf8(&http),
+        &host.clone().provide_package("wasi:http", "0.2.4"),
+    )
+    .unwrap();
+    let old_http = host.provide_package("wasi:http", "0.1.0");
+    let bad = check_file(&utf8(&http), &old_http).unwrap_err();
+    assert!(
+        bad.reasons.iter().any(|r| matches!(
+            r,
+            Reason::IncompatibleVersion { name, .. } if name == "wasi:http/types"
+        )),
+        "{bad}"
+    );
 }
 
 /// A wasmtime host (wasmtime's Python package, which embeds the same runtime through its C
