@@ -471,6 +471,61 @@ mod tests {
         assert_eq!(split_signature("func(a: b)"), ("a: b", ""));
     }
 
+    /// Documents of two WIT worlds, written to a temporary directory.
+    fn worlds(old: &str, new: &str) -> (AbiFingerprint, AbiFingerprint) {
+        let dir = tempfile::tempdir().unwrap();
+        let doc = |name: &str, text: &str| {
+            let path = camino::Utf8PathBuf::from_path_buf(dir.path().join(name)).unwrap();
+            std::fs::write(&path, text).unwrap();
+            super::super::component::describe_wit(&path, None).unwrap()
+        };
+        (doc("old.wit", old), doc("new.wit", new))
+    }
+
+    fn verdict(old: &str, new: &str) -> (Bump, Vec<Change>) {
+        let (o, n) = worlds(old, new);
+        let diff = super::super::diff(&o, &n);
+        (diff.verdict, diff.changes)
+    }
+
+    #[test]
+    fn exported_interface_versions_and_returned_cases() {
+        let world = |version: &str, body: &str| {
+            format!(
+                "package a:b@{version};\ninterface api {{\n{body}\n}}\nworld w {{ export api; }}\n"
+            )
+        };
+        let body = "variant out { a, b }\n get: func() -> out;";
+        // Same world, newer minor version of the exported interface: minor.
+        let (bump, changes) = verdict(&world("1.2.0", body), &world("1.3.0", body));
+        assert_eq!(bump, Bump::Minor, "{changes:?}");
+        assert_eq!(changes[0].kind, ChangeKind::InterfaceVersionChanged);
+        assert_eq!(changes[0].symbol, "a:b/api@1.3.0");
+        // Another major: major.
+        let (bump, _) = verdict(&world("1.2.0", body), &world("2.0.0", body));
+        assert_eq!(bump, Bump::Major);
+        // A case added to a type the component returns: major (hosts cannot decode it).
+        let more = "variant out { a, b, c }\n get: func() -> out;";
+        let (bump, changes) = verdict(&world("1.2.0", body), &world("1.2.0", more));
+        assert_eq!(bump, Bump::Major, "{changes:?}");
+        assert_eq!(changes[0].symbol, "a:b/api@1.2.0#get");
+        assert!(changes[0].reason.contains("case `c` added"), "{changes:?}");
+        // Fields reordered: major, and said so.
+        let rec = |fields: &str| format!("record r {{ {fields} }}\n put: func(x: r);");
+        let (bump, changes) = verdict(
+            &world("1.0.0", &rec("x: u8, y: u8")),
+            &world("1.0.0", &rec("y: u8, x: u8")),
+        );
+        assert_eq!(bump, Bump::Major);
+        assert!(
+            changes.iter().any(|c| c.reason.contains("reordered")),
+            "{changes:?}"
+        );
+        // Nothing changed: patch, no changes.
+        let (bump, changes) = verdict(&world("1.0.0", body), &world("1.0.0", body));
+        assert_eq!((bump, changes.len()), (Bump::Patch, 0));
+    }
+
     #[test]
     fn versions_on_one_track_are_compatible() {
         let v = |s: &str| semver::Version::parse(s).unwrap();

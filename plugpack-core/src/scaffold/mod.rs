@@ -319,7 +319,6 @@ mod tests {
                 path: root.join("x"),
                 vcs: Vcs::None,
                 component: false,
-                component: false,
             });
             assert!(matches!(r, Err(Error::BadName(_))), "{bad}");
         }
