@@ -15,7 +15,7 @@
 //! | [`depset`] | [`depset::compute_exact`] | the exact crates compiled into one artifact (SBOM and audit share it), `Cargo.lock` |
 //! | [`sbom`] | [`sbom::generate`] | CycloneDX 1.6/1.5 JSON SBOM per artifact (`*.cdx.json`) |
 //! | [`fingerprint`] | [`fingerprint::fingerprint_file`], [`fingerprint::diff`] | `plugpack-abi/1` documents: exports, DWARF layouts, semver verdicts |
-//! | [`guard`] | [`guard::check_file`] | host-side ABI check before `dlopen`/instantiation |
+//! | [`guard`] | [`guard::check_file`] | host-side ABI check before `dlopen`/instantiation (components: against the host's WIT world) |
 //! | [`audit`] | [`audit::run`], [`audit::scan`], [`audit::scan_lockfile`] | RustSec advisories, yanked crates and the audit policy → `AuditReport` (JSON, SARIF, CycloneDX `vulnerabilities[]`); `db update` |
 //! | [`licenses`] | [`licenses::check`] | SPDX licence evaluation of the linked crates → `LicenseReport` |
 //! | [`oci`] | [`oci::pack`], [`oci::inspect`], [`oci::extract`] | the OCI image-layout tarball (`*.oci.tar`) |
@@ -34,7 +34,7 @@
 //!
 //! | feature | compiles | extra dependencies |
 //! |---|---|---|
-//! | `guard` | [`fingerprint`] (reading artifacts, `plugpack-abi/1` documents, [`fingerprint::diff`]) and [`guard`] | `object`, `gimli`, `wasmparser`, `semver` |
+//! | `guard` | [`fingerprint`] (reading artifacts, `plugpack-abi/1` documents, [`fingerprint::diff`], components' WIT worlds) and [`guard`] | `object`, `gimli`, `wasmparser`, `wit-parser`, `semver` |
 //! | `verify` | [`verify`], the reading half of [`oci`] ([`oci::read_bundle`], [`oci::inspect`], [`oci::extract`]), the key, envelope and statement half of [`sign`] | `ed25519-dalek`, `base64ct`, `zeroize`, `oci-spec`, `tar`, `toml`, `time`, `semver` |
 //! | `registry` | `registry` (push and pull bundles, referrers, registry auth); on in the CLI, off in the lean host build unless asked for | `ureq` (rustls, ring, webpki roots) |
 //! | `tool` (default) | both of the above plus everything `cargo plugpack` needs: `project`, `build`, `depset`, `sbom`, `audit`, `licenses`, `scaffold`, `templates`, `pipeline`, `process`, bundle packing (`oci::pack`, `oci::rebuild`), signing and key generation (`sign::sign_bundle`, `sign::keygen`, `sign::minisign`), loading fingerprints from bundles and running rustdoc (`fingerprint::load`, `fingerprint::diff_paths`, `fingerprint::api::rustdoc`) | `cargo_metadata`, `cargo-config2`, `minijinja`, `spdx`, `rustsec`, `flate2` (also via `object`), `uuid`, `tracing`, `blake2`, `getrandom` |

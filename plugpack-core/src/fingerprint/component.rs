@@ -120,7 +120,10 @@ pub fn is_component(head: &[u8]) -> bool {
     head.len() >= 8 && head.starts_with(b"\0asm") && head[6..8] == [1, 0]
 }
 
-/// Fingerprints component bytes (`path` names the file in errors).
+/// Fingerprints component bytes (`path` names the file in errors). Unlike core modules,
+/// a component is decoded from memory: `wit-parser` needs its type sections whole, and they
+/// follow the embedded core modules, so the file is read in full (components are the
+/// plugin's own code and its world, not debuginfo-heavy libraries).
 pub(crate) fn read(path: &Utf8Path, bytes: &[u8]) -> Result<AbiFingerprint, Error> {
     let decoded = wit_parser::decoding::decode(bytes).map_err(|e| Error::Malformed {
         path: path.to_owned(),
@@ -246,7 +249,7 @@ impl Render<'_> {
             .unwrap_or_else(|| "<anonymous interface>".to_owned())
     }
 
-    /// `pkg:ns/iface#name` (unversioned) of a named type, and its owner's versioned name.
+    /// `pkg:ns/iface#name` (unversioned) of a named type; `None` for an anonymous one.
     fn type_key(&self, id: TypeId) -> Option<String> {
         let def = &self.resolve.types[id];
         let name = def.name.as_ref()?;
@@ -483,11 +486,9 @@ impl Render<'_> {
 
     /// The functions of resource `id` (constructor, methods, statics), from its owner.
     fn resource_functions(&self, id: TypeId) -> Vec<Function> {
-        let functions: Vec<&Function> = match self.resource_owner(id) {
-            Some(TypeOwner::Interface(i)) => {
-                self.resolve.interfaces[i].functions.values().collect()
-            }
-            Some(TypeOwner::World(w)) => self.resolve.worlds[w]
+        let functions: Vec<&Function> = match self.resolve.types[id].owner {
+            TypeOwner::Interface(i) => self.resolve.interfaces[i].functions.values().collect(),
+            TypeOwner::World(w) => self.resolve.worlds[w]
                 .imports
                 .values()
                 .chain(self.resolve.worlds[w].exports.values())
@@ -496,17 +497,13 @@ impl Render<'_> {
                     _ => None,
                 })
                 .collect(),
-            _ => Vec::new(),
+            TypeOwner::None => Vec::new(),
         };
         functions
             .into_iter()
             .filter(|f| resource_of(f) == Some(id))
             .cloned()
             .collect()
-    }
-
-    fn resource_owner(&self, id: TypeId) -> Option<TypeOwner> {
-        Some(self.resolve.types[id].owner)
     }
 
     /// Adds the symbols and the item of one world import or export.

@@ -51,11 +51,7 @@ fn symbols(list: &[Symbol]) -> BTreeMap<String, &Symbol> {
 }
 
 /// The reasons `doc` (a component) does not fit `expectation`.
-pub(super) fn reasons(
-    _path: &Utf8Path,
-    doc: &AbiFingerprint,
-    expectation: &AbiExpectation,
-) -> Vec<Reason> {
+pub(super) fn reasons(doc: &AbiFingerprint, expectation: &AbiExpectation) -> Vec<Reason> {
     let mut reasons = Vec::new();
     let Some(world) = &doc.wit else {
         return vec![Reason::Unreadable {

@@ -7,6 +7,10 @@
 //! *every* reason. Side effects: reads the file; never loads, maps as code or instantiates it
 //! (`dlopen` already runs constructors, wasm instantiation runs the start function).
 //!
+//! A WebAssembly component is checked against the host's WIT world instead
+//! ([`AbiExpectation::from_wit`], `component.rs`): imports the host must provide, at
+//! compatible versions, and the exports it calls, with their WIT types.
+//!
 //! Extra exports are fine: hosts only call what they know. A plugin whose required exports
 //! lack types never satisfies a types-level expectation ("no type info"): the guard cannot
 //! vouch for signatures it cannot see (an extra export without a DWARF description does not
@@ -320,7 +324,7 @@ pub fn check(
         });
     }
     if doc.format == Format::Component && !platform_mismatch {
-        reasons.extend(component::reasons(path, doc, expectation));
+        reasons.extend(component::reasons(doc, expectation));
         return finish(path, doc, expectation, reasons);
     }
     // Types are needed for the exports the host calls: an extra export without a DWARF
