@@ -39,7 +39,7 @@
 //! | `plugpack:license:non-spdx` | crates | `true` when `licenses` holds free text, not SPDX |
 //! | `plugpack:license:missing` | crates | `true` when the crate declares no licence |
 //! | `plugpack:license:file` | crates | `license-file`, relative to the crate |
-//! | `plugpack:wit:interface`, `plugpack:wit:provided-by` | WIT packages a component imports | each imported interface; `host` (see [`wit`]) |
+//! | `plugpack:wit:interface`, `plugpack:wit:provided-by` | WIT packages a component imports | each imported interface; `host` (see `docs/sbom.md`) |
 //! | `plugpack:artifact:*`, `plugpack:target`, `plugpack:plugin:kind`, `plugpack:rustc:version`, `plugpack:cargo:profile`, `plugpack:dependency-set:exact`, `plugpack:dependency-set:inexact-reason` | plugin | the artifact and how it was built |
 
 pub mod auditable;
