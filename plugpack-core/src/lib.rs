@@ -34,7 +34,8 @@
 //!
 //! | feature | compiles | extra dependencies |
 //! |---|---|---|
-//! | `guard` | [`fingerprint`] (reading artifacts, `plugpack-abi/1` documents, [`fingerprint::diff`], components' WIT worlds) and [`guard`] | `object`, `gimli`, `wasmparser`, `wit-parser`, `semver` |
+//! | `guard` | [`fingerprint`] (reading artifacts, `plugpack-abi/1` documents, [`fingerprint::diff`]) and [`guard`] | `object`, `gimli`, `wasmparser`, `semver` |
+//! | `component` | `guard` plus decoding WebAssembly components' WIT worlds and reading host WIT files (`fingerprint::component::describe_wit`, `guard::AbiExpectation::from_wit`) | `wit-parser` |
 //! | `verify` | [`verify`], the reading half of [`oci`] ([`oci::read_bundle`], [`oci::inspect`], [`oci::extract`]), the key, envelope and statement half of [`sign`] | `ed25519-dalek`, `base64ct`, `zeroize`, `oci-spec`, `tar`, `toml`, `time`, `semver` |
 //! | `registry` | `registry` (push and pull bundles, referrers, registry auth); on in the CLI, off in the lean host build unless asked for | `ureq` (rustls, ring, webpki roots) |
 //! | `tool` (default) | both of the above plus everything `cargo plugpack` needs: `project`, `build`, `depset`, `sbom`, `audit`, `licenses`, `scaffold`, `templates`, `pipeline`, `process`, bundle packing (`oci::pack`, `oci::rebuild`), signing and key generation (`sign::sign_bundle`, `sign::keygen`, `sign::minisign`), loading fingerprints from bundles and running rustdoc (`fingerprint::load`, `fingerprint::diff_paths`, `fingerprint::api::rustdoc`) | `cargo_metadata`, `cargo-config2`, `minijinja`, `spdx`, `rustsec`, `flate2` (also via `object`), `uuid`, `tracing`, `blake2`, `getrandom` |

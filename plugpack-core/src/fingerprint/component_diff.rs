@@ -472,6 +472,7 @@ mod tests {
     }
 
     /// Documents of two WIT worlds, written to a temporary directory.
+    #[cfg(feature = "component")]
     fn worlds(old: &str, new: &str) -> (AbiFingerprint, AbiFingerprint) {
         let dir = tempfile::tempdir().unwrap();
         let doc = |name: &str, text: &str| {
@@ -482,6 +483,7 @@ mod tests {
         (doc("old.wit", old), doc("new.wit", new))
     }
 
+    #[cfg(feature = "component")]
     fn verdict(old: &str, new: &str) -> (Bump, Vec<Change>) {
         let (o, n) = worlds(old, new);
         let diff = super::super::diff(&o, &n);
@@ -489,6 +491,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "component")]
     fn exported_interface_versions_and_returned_cases() {
         let world = |version: &str, body: &str| {
             format!(

@@ -177,6 +177,7 @@ impl AbiExpectation {
     /// The expectation of a host whose world is the WIT at `path` (a `.wit` file, or a
     /// directory with its `deps/`); `world` picks one when the package has several. The
     /// host provides the world's imports and calls its exports.
+    #[cfg(feature = "component")]
     pub fn from_wit(
         path: &Utf8Path,
         world: Option<&str>,
@@ -186,10 +187,17 @@ impl AbiExpectation {
     }
 
     /// A host world from a file: a `plugpack-abi/1` document (JSON), or WIT (a `.wit` file
-    /// or a directory).
+    /// or a directory; feature `component`).
     pub fn load(path: &Utf8Path) -> Result<Self, crate::fingerprint::Error> {
         if path.is_dir() || path.extension() == Some("wit") {
+            #[cfg(feature = "component")]
             return Self::from_wit(path, None);
+            #[cfg(not(feature = "component"))]
+            return Err(crate::fingerprint::Error::Unsupported {
+                path: path.to_owned(),
+                reason: "a WIT world; reading WIT needs plugpack-core's `component` feature"
+                    .to_owned(),
+            });
         }
         let bytes = std::fs::read(path).map_err(|source| crate::fingerprint::Error::Read {
             path: path.to_owned(),

@@ -136,8 +136,8 @@ pub fn verify(options: &VerifyOptions, ctx: &crate::ctx::Ctx) -> Result<VerifyRe
     #[cfg(feature = "guard")]
     if let Some(path) = &options.host_abi {
         let expectation = if path.is_dir() || path.extension() == Some("wit") {
-            // A host world in WIT (components).
-            crate::guard::AbiExpectation::from_wit(path, None)
+            // A host world in WIT (components; `load` says when the feature is missing).
+            crate::guard::AbiExpectation::load(path)
         } else {
             let bytes =
                 crate::types::read_small_file(path, MAX_HOST_ABI_FILE).map_err(|source| {
