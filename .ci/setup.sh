@@ -59,6 +59,14 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
 
+# 4c. wasm-tools for the component interop tests (docs/components.md): only its `component`
+# subcommands (wit, semver-check): about 4 CPU-minutes with `--features component` instead
+# of all default features. The version matches the wasmparser/wit-parser plugpack uses.
+if ! wasm-tools --version 2>/dev/null | grep -q '^wasm-tools 1\.263\.'; then
+  step "installing wasm-tools 1.263 (component subcommands) into ${CARGO_HOME:-$HOME/.cargo}/bin (one-time build)"
+  cargo install wasm-tools@1.263.0 --locked --no-default-features --features component
+fi
+
 # 5. Fixture crates' dependencies. The bench plugin's crates too: the dependency-set interop
 # test reads its metadata and unit graph (it is never built by CI).
 step "fetching the fixture crates' dependencies"
