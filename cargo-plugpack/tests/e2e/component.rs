@@ -718,3 +718,71 @@ fn wasm_tools_semver_check_agrees_where_its_predicate_applies() {
         }
     }
 }
+
+/// `verify --host-abi DIR` takes the host's WIT world: a signed component bundle fits the
+/// world it was built from (with the WASI packages the host implements), and one importing
+/// an interface the host lacks fails `abi-incompatible` (exit 1), naming it.
+#[test]
+fn verify_takes_a_host_wit_world() {
+    let dir = support::tempdir();
+    let stem = dir.path().join("k");
+    run_ok(plugpack().args(["keygen", "-q", "-o"]).arg(&stem));
+    let (base_doc, _) = variant("base", dir.path());
+    let doc = read_json(&base_doc);
+    let package = |feature: &str| {
+        let bundle = dir.path().join(format!("{feature}.oci.tar"));
+        let _lock = BUILDS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cmd = plugpack();
+        cmd.arg("package")
+            .arg("--manifest-path")
+            .arg(support::fixture_manifest(FIXTURE))
+            .arg("--target-dir")
+            .arg(target_dir())
+            .args(["--locked", "--offline", "-q", "--profile", "dev", "-o"])
+            .arg(&bundle)
+            .arg("--key")
+            .arg(stem.with_extension("key"));
+        if feature != "base" {
+            cmd.args(["--features", feature]);
+        }
+        run_ok(&mut cmd);
+        bundle
+    };
+    let mut provides: Vec<String> = Vec::new();
+    for item in doc["wit"]["imports"].as_array().unwrap() {
+        if let Some(p) = item["package"].as_str().filter(|p| p.starts_with("wasi:")) {
+            let arg = format!("{p}@{}", item["version"].as_str().unwrap());
+            if !provides.contains(&arg) {
+                provides.extend(["--host-provides".to_owned(), arg]);
+            }
+        }
+    }
+    let verify = |bundle: &Path| {
+        let out = run(plugpack()
+            .args(["verify", "--format", "json"])
+            .arg(bundle)
+            .arg("--key")
+            .arg(stem.with_extension("pub"))
+            .arg("--host-abi")
+            .arg(fixture_dir().join("wit"))
+            .args(&provides));
+        let report = json_lines(&String::from_utf8(out.stdout).unwrap())
+            .pop()
+            .unwrap_or(Value::Null);
+        (out.status.code().unwrap(), report)
+    };
+    let (code, report) = verify(&package("base"));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        report["artifacts"][0]["abi"]["status"], "compatible",
+        "{report:#}"
+    );
+    assert_eq!(report["artifacts"][0]["abi"]["detail"], "wit", "{report:#}");
+    let (code, report) = verify(&package("import-added"));
+    assert_eq!(code, 1, "{report:#}");
+    let text = report["failures"].to_string();
+    assert!(
+        text.contains("abi-incompatible") && text.contains("plugpack:host/clock@1.0.0"),
+        "{report:#}"
+    );
+}
