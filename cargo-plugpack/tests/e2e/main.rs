@@ -28,6 +28,7 @@ mod support;
 
 mod bundle;
 mod component;
+mod component_interop;
 mod defaults;
 mod flow;
 mod interop_oci;

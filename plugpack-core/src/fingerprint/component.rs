@@ -119,6 +119,25 @@ pub fn is_component(head: &[u8]) -> bool {
     head.len() >= 8 && head.starts_with(b"\0asm") && head[6..8] == [1, 0]
 }
 
+/// A component's world (feature `component`); without the feature, a clear refusal.
+pub(crate) fn read(
+    path: &camino::Utf8Path,
+    bytes: &[u8],
+) -> Result<super::AbiFingerprint, super::Error> {
+    #[cfg(feature = "component")]
+    return super::wit_decode::read(path, bytes);
+    #[cfg(not(feature = "component"))]
+    {
+        let _ = bytes;
+        Err(super::Error::Unsupported {
+            path: path.to_owned(),
+            reason: "a wasm component; decoding its WIT world needs plugpack-core's \
+                     `component` feature"
+                .to_owned(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

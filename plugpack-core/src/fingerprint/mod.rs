@@ -537,7 +537,7 @@ fn finish(raw: RawAbi) -> AbiFingerprint {
 /// Fingerprints artifact bytes; `path` only names the file in errors.
 pub fn fingerprint_bytes(path: &Utf8Path, bytes: &[u8]) -> Result<AbiFingerprint, Error> {
     if component::is_component(bytes) {
-        return read_component(path, bytes);
+        return component::read(path, bytes);
     }
     let raw = if bytes.starts_with(b"\0asm") {
         wasm::read(path, &bytes)?
@@ -545,22 +545,6 @@ pub fn fingerprint_bytes(path: &Utf8Path, bytes: &[u8]) -> Result<AbiFingerprint
         native::read(path, bytes, bytes, &bytes, None)?
     };
     Ok(finish(raw))
-}
-
-/// A component's world (feature `component`); without the feature, a clear refusal.
-fn read_component(path: &Utf8Path, bytes: &[u8]) -> Result<AbiFingerprint, Error> {
-    #[cfg(feature = "component")]
-    return wit_decode::read(path, bytes);
-    #[cfg(not(feature = "component"))]
-    {
-        let _ = bytes;
-        Err(Error::Unsupported {
-            path: path.to_owned(),
-            reason: "a wasm component; decoding its WIT world needs plugpack-core's \
-                     `component` feature"
-                .to_owned(),
-        })
-    }
 }
 
 /// The `.dSYM` DWARF file Apple toolchains (and rustc's default `split-debuginfo =
@@ -607,7 +591,7 @@ fn fingerprint_path(path: &Utf8Path, with_dsym: bool) -> Result<AbiFingerprint, 
     source::ReadAt::read_exact_at(&src, 0, &mut head).map_err(read_error(path))?;
     if component::is_component(&head) {
         let bytes = std::fs::read(path).map_err(read_error(path))?;
-        return read_component(path, &bytes);
+        return component::read(path, &bytes);
     }
     let raw = if head.starts_with(b"\0asm") {
         wasm::read(path, &src)?
