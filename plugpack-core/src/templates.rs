@@ -102,7 +102,11 @@ mod tests {
         for (name, _) in TEMPLATES {
             let out = render(
                 name,
-                minijinja::context! { name => "demo-plugin", symbol => "demo_plugin" },
+                minijinja::context! {
+                    name => "demo-plugin",
+                    symbol => "demo_plugin",
+                    wit_name => "demo-plugin",
+                },
             )
             .unwrap();
             assert!(!out.contains("{{"), "{name} left a placeholder");
