@@ -384,6 +384,12 @@ fn package_bundles_a_component_as_wkg_does() {
             .unwrap()
             .starts_with("pkg:wit/wasi/io@0.2.")
     );
+    // The crate set is the exact one (cargo's compilation units for wasm32-wasip2).
+    let root_props = sbom["metadata"]["component"]["properties"].to_string();
+    assert!(
+        root_props.contains(r#"{"name":"plugpack:dependency-set:exact","value":"true"}"#),
+        "{root_props}"
+    );
     let root = sbom["metadata"]["component"]["bom-ref"].as_str().unwrap();
     let deps = sbom["dependencies"]
         .as_array()
