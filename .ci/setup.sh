@@ -39,7 +39,7 @@ fi
 # 3. Toolchains and targets.
 step "rust targets (rust-toolchain.toml) and the test-only nightly toolchain"
 rustup show active-toolchain >/dev/null
-rustup target add wasm32-wasip1 wasm32-unknown-unknown >/dev/null
+rustup target add wasm32-wasip1 wasm32-wasip2 wasm32-unknown-unknown >/dev/null
 # Nightly cargo, test-only: its `--unit-graph` is the ground truth of the dependency-set
 # interop tests (plugpack-core/tests/depset_classes.rs; PLUGPACK_NIGHTLY names another one).
 if ! rustup run "${PLUGPACK_NIGHTLY:-nightly}" cargo -V >/dev/null 2>&1; then
@@ -57,6 +57,14 @@ fi
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   step "installing cargo-fuzz into ${CARGO_HOME:-$HOME/.cargo}/bin (one-time build)"
   cargo install cargo-fuzz --locked
+fi
+
+# 4c. wasm-tools for the component interop tests (docs/components.md): only its `component`
+# subcommands (wit, semver-check): about 4 CPU-minutes with `--features component` instead
+# of all default features. The version matches the wasmparser/wit-parser plugpack uses.
+if ! wasm-tools --version 2>/dev/null | grep -q '^wasm-tools 1\.263\.'; then
+  step "installing wasm-tools 1.263 (component subcommands) into ${CARGO_HOME:-$HOME/.cargo}/bin (one-time build)"
+  cargo install wasm-tools@1.263.0 --locked --no-default-features --features component
 fi
 
 # 5. Fixture crates' dependencies. The bench plugin's crates too: the dependency-set interop

@@ -15,7 +15,7 @@
 //! | [`depset`] | [`depset::compute_exact`] | the exact crates compiled into one artifact (SBOM and audit share it), `Cargo.lock` |
 //! | [`sbom`] | [`sbom::generate`] | CycloneDX 1.6/1.5 JSON SBOM per artifact (`*.cdx.json`) |
 //! | [`fingerprint`] | [`fingerprint::fingerprint_file`], [`fingerprint::diff`] | `plugpack-abi/1` documents: exports, DWARF layouts, semver verdicts |
-//! | [`guard`] | [`guard::check_file`] | host-side ABI check before `dlopen`/instantiation |
+//! | [`guard`] | [`guard::check_file`] | host-side ABI check before `dlopen`/instantiation (components: against the host's WIT world) |
 //! | [`audit`] | [`audit::run`], [`audit::scan`], [`audit::scan_lockfile`] | RustSec advisories, yanked crates and the audit policy → `AuditReport` (JSON, SARIF, CycloneDX `vulnerabilities[]`); `db update` |
 //! | [`licenses`] | [`licenses::check`] | SPDX licence evaluation of the linked crates → `LicenseReport` |
 //! | [`oci`] | [`oci::pack`], [`oci::inspect`], [`oci::extract`] | the OCI image-layout tarball (`*.oci.tar`) |
@@ -41,6 +41,7 @@
 //! | feature | compiles | extra dependencies |
 //! |---|---|---|
 //! | `guard` | [`fingerprint`] (reading artifacts, `plugpack-abi/1` documents, [`fingerprint::diff`]) and [`guard`] | `object`, `gimli`, `wasmparser`, `semver` |
+//! | `component` | `guard` plus decoding WebAssembly components' WIT worlds and reading host WIT files (`fingerprint::component::describe_wit`, `guard::AbiExpectation::from_wit`) | `wit-parser` |
 //! | `verify` | [`verify`], the reading half of [`oci`] ([`oci::read_bundle`], [`oci::inspect`], [`oci::extract`]), the key, envelope and statement half of [`sign`] | `ed25519-dalek`, `base64ct`, `zeroize`, `oci-spec`, `tar`, `toml`, `time`, `semver` |
 //! | `registry` | `registry` (push and pull bundles, referrers, registry auth); on in the CLI, off in the lean host build unless asked for | `ureq` (rustls, ring, webpki roots) |
 //! | `tuf` | `tuf` (TUF 1.0 repositories: `tuf::repo` writes them, `tuf::Client` fetches with the specification's workflow); on in the CLI; implies `verify` | `ureq` (as `registry`) |

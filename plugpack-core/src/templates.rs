@@ -34,6 +34,26 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "github/plugpack-release.yml",
         include_str!("../../templates/github/plugpack-release.yml.j2"),
     ),
+    (
+        "component/Cargo.toml",
+        include_str!("../../templates/component/Cargo.toml.j2"),
+    ),
+    (
+        "component/lib.rs",
+        include_str!("../../templates/component/lib.rs.j2"),
+    ),
+    (
+        "component/world.wit",
+        include_str!("../../templates/component/world.wit.j2"),
+    ),
+    (
+        "component/rust-toolchain.toml",
+        include_str!("../../templates/component/rust-toolchain.toml.j2"),
+    ),
+    (
+        "component/cargo-config.toml",
+        include_str!("../../templates/component/cargo-config.toml.j2"),
+    ),
 ];
 
 /// A template failed to render (a bug in the template or its context).
@@ -88,7 +108,11 @@ mod tests {
         for (name, _) in TEMPLATES.iter().filter(|(n, _)| !n.starts_with("github/")) {
             let out = render(
                 name,
-                minijinja::context! { name => "demo-plugin", symbol => "demo_plugin" },
+                minijinja::context! {
+                    name => "demo-plugin",
+                    symbol => "demo_plugin",
+                    wit_name => "demo-plugin",
+                },
             )
             .unwrap();
             assert!(!out.contains("{{"), "{name} left a placeholder");

@@ -1,4 +1,4 @@
-//! `cargo plugpack new NAME --kind cdylib|wasm [--path DIR] [--vcs git|none]`
+//! `cargo plugpack new NAME --kind cdylib|wasm|component [--path DIR] [--vcs git|none]`
 
 use camino::Utf8PathBuf;
 use clap::{Args, ValueEnum};
@@ -16,6 +16,8 @@ pub enum KindArg {
     Cdylib,
     /// WebAssembly module (wasm32-wasip1 by default).
     Wasm,
+    /// WebAssembly component (wasm32-wasip2; its WIT world in wit/, bindings by wit-bindgen).
+    Component,
 }
 
 /// Arguments of `new`.
@@ -49,8 +51,9 @@ pub fn run(args: &NewArgs, shell: &Shell) -> Result<u8, CliError> {
         name: args.name.clone(),
         kind: match args.kind {
             KindArg::Cdylib => PluginKind::Cdylib,
-            KindArg::Wasm => PluginKind::Wasm,
+            KindArg::Wasm | KindArg::Component => PluginKind::Wasm,
         },
+        component: matches!(args.kind, KindArg::Component),
         path: args
             .path
             .clone()
@@ -65,7 +68,16 @@ pub fn run(args: &NewArgs, shell: &Shell) -> Result<u8, CliError> {
         OutputFormat::Json => shell.json("plugin-created", &made)?,
         OutputFormat::Human => shell.status(
             "Created",
-            &format!("{} plugin `{}` at {}", made.kind, args.name, made.path),
+            &format!(
+                "{} plugin `{}` at {}",
+                if options.component {
+                    "component".to_owned()
+                } else {
+                    made.kind.to_string()
+                },
+                args.name,
+                made.path
+            ),
         ),
     }
     Ok(0)

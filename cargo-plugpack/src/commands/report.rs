@@ -61,6 +61,7 @@ pub fn run(
         allow_downgrade: false,
         host_abi: None,
         provenance: None,
+        host_provides: Vec::new(),
     });
     let options = ReportOptions {
         verify,

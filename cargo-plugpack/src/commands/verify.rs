@@ -1,4 +1,4 @@
-//! `cargo plugpack verify BUNDLE [--key PUB …] [--policy FILE] [--state DIR] [--host-abi FILE]`
+//! `cargo plugpack verify BUNDLE [--key PUB …] [--policy FILE] [--state DIR] [--host-abi FILE|DIR] [--host-provides PKG@VERSION …]`
 
 use camino::Utf8PathBuf;
 use clap::Args;
@@ -31,10 +31,15 @@ pub struct VerifyArgs {
     pub allow_downgrade: bool,
     /// After signature and policy checks pass, also check every plugin artifact with the
     /// ABI guard against this `plugpack-abi/1` document (the interface the host was built
-    /// against, from `cargo plugpack fingerprint -o FILE`); a mismatch is a failure
+    /// against, from `cargo plugpack fingerprint -o FILE`), or, for components, the host's
+    /// WIT world (a `.wit` file or a directory with `deps/`); a mismatch is a failure
     /// (`abi-incompatible`, exit 1).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE|DIR")]
     pub host_abi: Option<Utf8PathBuf>,
+    /// With `--host-abi` (components): a WIT package the host implements whole, at a
+    /// version (`wasi:cli@0.2.6`, as `wasmtime-wasi` does); repeatable.
+    #[arg(long, value_name = "PKG@VERSION", requires = "host_abi")]
+    pub host_provides: Vec<String>,
     /// Registry options, when BUNDLE is a registry reference.
     #[command(flatten)]
     pub registry: super::push::RegistryArgs,
@@ -66,6 +71,7 @@ impl From<&VerifyArgs> for VerifyOptions {
                     source_uri: args.source_uri.clone(),
                     builder_id: args.builder_id.clone(),
                 }),
+            host_provides: args.host_provides.clone(),
         }
     }
 }

@@ -28,6 +28,8 @@ mod support;
 
 mod bundle;
 mod compliance;
+mod component;
+mod component_interop;
 mod defaults;
 mod diff;
 mod flow;

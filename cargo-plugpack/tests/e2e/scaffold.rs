@@ -59,6 +59,20 @@ fn new_wasm_packages_for_wasip1_without_edits() {
 }
 
 #[test]
+fn new_component_packages_for_wasip2_without_edits() {
+    let info = package_scaffold("component");
+    let m = &info["manifests"][0];
+    assert_eq!(m["target"], "wasm32-wasip2");
+    assert_eq!(m["layers"][0]["media_type"], "application/wasm");
+    assert_eq!(m["layers"][0]["title"], "my_component_plugin.wasm");
+    let annotations = m["annotations"].to_string();
+    assert!(
+        annotations.contains("\"dev.plugpack.abi.detail\":\"wit\""),
+        "{annotations}"
+    );
+}
+
+#[test]
 fn new_rejects_invalid_names() {
     let dir = tempdir();
     let err = run_fails(

@@ -1,6 +1,7 @@
 //! Comparing two fingerprints and mapping the difference onto semver.
 //!
-//! Rules: **major** when an export is removed, a function signature or any reachable layout
+//! Components (`detail: wit` on both sides) follow the WIT rules of
+//! [`super::component_diff`]. Other artifacts: **major** when an export is removed, a function signature or any reachable layout
 //! changed (size, alignment, field offset or type), exported data changed type or size, or a
 //! wasm module needs a new import or changed an import's signature; **minor** when exports
 //! were only added; **patch** otherwise (nothing changed, a wasm import was dropped, or a
@@ -15,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{AbiFingerprint, Detail, Error, Field, Symbol, SymbolKind, TypeLayout};
+use super::{AbiFingerprint, Detail, Error, Field, Format, Symbol, SymbolKind, TypeLayout};
 
 /// A semver bump level (ordered: `None < Patch < Minor < Major`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -70,6 +71,11 @@ pub enum ChangeKind {
     /// folded into one body, or split off again). No ABI change by itself: the alias's
     /// recorded types were borrowed from the export it aliased.
     AliasChanged,
+    /// A WIT type a component function reaches changed (fields, cases, flags, resource
+    /// functions).
+    TypeChanged,
+    /// An exported WIT interface changed version.
+    InterfaceVersionChanged,
 }
 
 /// One difference.
@@ -164,7 +170,14 @@ pub fn diff(old: &AbiFingerprint, new: &AbiFingerprint) -> AbiDiff {
             ),
         ));
     }
+    let components = old.format == Format::Component && new.format == Format::Component;
+    if components {
+        changes.extend(super::component_diff::changes(old, new));
+    }
     let by_name = |list: &[Symbol]| -> BTreeMap<String, Symbol> {
+        if components {
+            return BTreeMap::new(); // compared above, by WIT path
+        }
         list.iter().map(|s| (s.name.clone(), s.clone())).collect()
     };
     let (old_exports, new_exports) = (by_name(&old.exports), by_name(&new.exports));

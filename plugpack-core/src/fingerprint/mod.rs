@@ -48,12 +48,16 @@
 
 mod aliases;
 pub mod api;
+pub mod component;
+mod component_diff;
 mod diff;
 mod dwarf;
 mod error;
 mod native;
 mod source;
 mod wasm;
+#[cfg(feature = "component")]
+mod wit_decode;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -84,6 +88,8 @@ pub enum Detail {
     Symbols,
     /// Full function signatures and reachable type layouts from DWARF.
     Types,
+    /// A component's WIT world: interfaces, canonical function signatures and WIT types.
+    Wit,
 }
 
 impl std::fmt::Display for Detail {
@@ -91,6 +97,7 @@ impl std::fmt::Display for Detail {
         f.write_str(match self {
             Detail::Symbols => "symbols",
             Detail::Types => "types",
+            Detail::Wit => "wit",
         })
     }
 }
@@ -107,6 +114,8 @@ pub enum Format {
     Pe,
     /// WebAssembly core module.
     Wasm,
+    /// WebAssembly component (component model, `wasm32-wasip2`).
+    Component,
 }
 
 impl std::fmt::Display for Format {
@@ -116,6 +125,7 @@ impl std::fmt::Display for Format {
             Format::Macho => "macho",
             Format::Pe => "pe",
             Format::Wasm => "wasm",
+            Format::Component => "component",
         })
     }
 }
@@ -337,6 +347,10 @@ pub struct AbiFingerprint {
     /// Platform requirements.
     #[serde(default)]
     pub platform: Platform,
+    /// The WIT world of a component (`detail: wit`); its functions are also the
+    /// `exports`/`imports` symbols, named by WIT path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wit: Option<component::WitWorld>,
     /// Public API hashes from rustdoc JSON (optional extra, outside `fingerprint`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api: Option<api::ApiFingerprint>,
@@ -513,6 +527,7 @@ fn finish(raw: RawAbi) -> AbiFingerprint {
         types: raw.types,
         platform: raw.platform,
         api: None,
+        wit: None,
         fingerprint: Sha256Digest::from_bytes([0; 32]),
     };
     doc.seal();
@@ -521,6 +536,9 @@ fn finish(raw: RawAbi) -> AbiFingerprint {
 
 /// Fingerprints artifact bytes; `path` only names the file in errors.
 pub fn fingerprint_bytes(path: &Utf8Path, bytes: &[u8]) -> Result<AbiFingerprint, Error> {
+    if component::is_component(bytes) {
+        return component::read(path, bytes);
+    }
     let raw = if bytes.starts_with(b"\0asm") {
         wasm::read(path, &bytes)?
     } else {
@@ -571,6 +589,10 @@ fn fingerprint_path(path: &Utf8Path, with_dsym: bool) -> Result<AbiFingerprint, 
     let (src, cache) = open(path)?;
     let mut head = vec![0; source::ReadAt::size(&src).min(8) as usize];
     source::ReadAt::read_exact_at(&src, 0, &mut head).map_err(read_error(path))?;
+    if component::is_component(&head) {
+        let bytes = std::fs::read(path).map_err(read_error(path))?;
+        return component::read(path, &bytes);
+    }
     let raw = if head.starts_with(b"\0asm") {
         wasm::read(path, &src)?
     } else {

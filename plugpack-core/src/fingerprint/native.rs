@@ -57,7 +57,7 @@ pub(crate) fn read<'d, D: ReadRef<'d>>(
         Format::Elf => "ELF",
         Format::Macho => "Mach-O",
         Format::Pe => "PE",
-        Format::Wasm => "wasm",
+        Format::Wasm | Format::Component => "wasm",
     };
     let malformed = |e: object::Error| Error::Malformed {
         path: path.to_owned(),

@@ -191,12 +191,13 @@ pub(crate) fn read(path: &Utf8Path, src: &dyn ReadAt) -> Result<RawAbi, Error> {
         path: path.to_owned(),
         source,
     };
-    // Layer 1 (bytes 6..8) is the component model; core modules are layer 0.
+    // Layer 1 (bytes 6..8) is the component model (`super::component`); core modules are
+    // layer 0.
     let mut head = [0u8; 8];
     if src.read_exact_at(0, &mut head).is_ok() && head[6..8] != [0, 0] {
         return Err(Error::Unsupported {
             path: path.to_owned(),
-            reason: "a wasm component; plugpack fingerprints core modules".to_owned(),
+            reason: "not a core module (unknown wasm layer)".to_owned(),
         });
     }
     let mut stream = Stream {

@@ -7,6 +7,10 @@
 //! *every* reason. Side effects: reads the file; never loads, maps as code or instantiates it
 //! (`dlopen` already runs constructors, wasm instantiation runs the start function).
 //!
+//! A WebAssembly component is checked against the host's WIT world instead
+//! ([`AbiExpectation::from_wit`], `component.rs`): imports the host must provide, at
+//! compatible versions, and the exports it calls, with their WIT types.
+//!
 //! Extra exports are fine: hosts only call what they know. A plugin whose required exports
 //! lack types never satisfies a types-level expectation ("no type info"): the guard cannot
 //! vouch for signatures it cannot see (an extra export without a DWARF description does not
@@ -25,6 +29,8 @@
 //! }
 //! # Ok(()) }
 //! ```
+
+mod component;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -68,6 +74,15 @@ pub struct AbiExpectation {
     /// is checked, as `abi-diff` does.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub aliases: BTreeMap<String, String>,
+    /// For components: the host's WIT world (interfaces it provides and calls, with
+    /// versions). Functions are also in `required_exports` and `provided_imports` (WIT path
+    /// → sha256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wit: Option<crate::fingerprint::component::WitWorld>,
+    /// For components: WIT packages the host implements whole (`wasi:cli` → `0.2.6`, as
+    /// `wasmtime-wasi` does), checked by version only ([`AbiExpectation::provide_package`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub provided_packages: BTreeMap<String, String>,
 }
 
 impl AbiExpectation {
@@ -77,6 +92,7 @@ impl AbiExpectation {
     /// `accepted_fingerprints` to pin it.
     pub fn from_fingerprint(doc: &AbiFingerprint) -> Self {
         let wasm = doc.format == Format::Wasm;
+        let component = doc.format == Format::Component;
         AbiExpectation {
             target: doc.target.clone(),
             format: Some(doc.format),
@@ -87,12 +103,21 @@ impl AbiExpectation {
                 .iter()
                 .map(|s| (s.name.clone(), Some(s.sha256)))
                 .collect(),
-            provided_imports: wasm.then(|| {
-                doc.imports
-                    .iter()
-                    .map(|s| (s.name.clone(), s.signature.clone()))
-                    .collect()
-            }),
+            provided_imports: if component {
+                Some(
+                    doc.imports
+                        .iter()
+                        .map(|s| (s.name.clone(), s.sha256.to_string()))
+                        .collect(),
+                )
+            } else {
+                wasm.then(|| {
+                    doc.imports
+                        .iter()
+                        .map(|s| (s.name.clone(), s.signature.clone()))
+                        .collect()
+                })
+            },
             accepted_fingerprints: BTreeSet::new(),
             require_types: doc.detail == Detail::Types,
             aliases: doc
@@ -100,6 +125,8 @@ impl AbiExpectation {
                 .iter()
                 .filter_map(|s| Some((s.name.clone(), s.alias_of.clone()?)))
                 .collect(),
+            wit: doc.wit.clone(),
+            provided_packages: BTreeMap::new(),
         }
     }
 
@@ -164,6 +191,16 @@ pub enum Reason {
         /// Why (from the fingerprint's notes).
         notes: Vec<String>,
     },
+    /// A component imports or exports an interface at a version the host cannot use
+    /// (another track, or newer than the host provides / older than the host calls).
+    IncompatibleVersion {
+        /// The interface (`pkg:ns/iface`).
+        name: String,
+        /// The version needed.
+        needed: String,
+        /// The version found.
+        found: String,
+    },
     /// The overall fingerprint is not an accepted one.
     FingerprintMismatch {
         /// The plugin's.
@@ -191,6 +228,14 @@ impl std::fmt::Display for Reason {
             Reason::NoTypeInfo { notes } => {
                 write!(f, "no type information ({})", notes.join("; "))
             }
+            Reason::IncompatibleVersion {
+                name,
+                needed,
+                found,
+            } => write!(
+                f,
+                "interface `{name}`: version {needed} needed, {found} found (incompatible)"
+            ),
             Reason::FingerprintMismatch { found } => {
                 write!(f, "fingerprint {found} is not an accepted one")
             }
@@ -278,6 +323,10 @@ pub fn check(
             ),
         });
     }
+    if doc.format == Format::Component && !platform_mismatch {
+        reasons.extend(component::reasons(doc, expectation));
+        return finish(path, doc, expectation, reasons);
+    }
     // Types are needed for the exports the host calls: an extra export without a DWARF
     // description does not make the others unverifiable.
     let untyped = |found: &fingerprint::Symbol| {
@@ -328,6 +377,16 @@ pub fn check(
             }
         }
     }
+    finish(path, doc, expectation, reasons)
+}
+
+/// Adds the fingerprint pin to `reasons` and gives the verdict.
+fn finish(
+    path: &Utf8Path,
+    doc: &AbiFingerprint,
+    expectation: &AbiExpectation,
+    mut reasons: Vec<Reason>,
+) -> Result<Compatible, Incompatible> {
     if !expectation.accepted_fingerprints.is_empty()
         && !expectation.accepted_fingerprints.contains(&doc.fingerprint)
     {

@@ -76,4 +76,14 @@ pub enum Error {
         #[source]
         source: oci_spec::OciSpecError,
     },
+    /// A component's WIT world could not be read for the wasm config (`tool` feature).
+    #[cfg(feature = "tool")]
+    #[error("cannot read the WIT world of component {path}")]
+    Component {
+        /// The artifact.
+        path: Utf8PathBuf,
+        /// Why.
+        #[source]
+        source: Box<crate::fingerprint::Error>,
+    },
 }

@@ -369,6 +369,49 @@ struct WasmConfig<'a> {
     architecture: &'static str,
     os: &'a str,
     layer_digests: Vec<String>,
+    /// For a component: its world's imports and exports by WIT name (and the world as
+    /// `target` when the component names it), as `wkg` publishes components.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    component: Option<ComponentConfig>,
+}
+
+/// The `component` object of the CNCF wasm config.
+#[derive(Serialize)]
+struct ComponentConfig {
+    exports: Vec<String>,
+    imports: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
+}
+
+/// The `component` object of a wasm artifact that is a component (`None` for a core module).
+fn component_config(path: &Utf8Path) -> Result<Option<ComponentConfig>, Error> {
+    use crate::fingerprint::component;
+    let mut head = [0u8; 8];
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|source| Error::ReadSource {
+            path: path.to_owned(),
+            source,
+        })?;
+    if !component::is_component(&head[..n]) {
+        return Ok(None);
+    }
+    let doc = crate::fingerprint::fingerprint_file(path).map_err(|e| Error::Component {
+        path: path.to_owned(),
+        source: Box::new(e),
+    })?;
+    let Some(world) = doc.wit else {
+        return Ok(None);
+    };
+    let names = |items: &[component::WitItem]| items.iter().map(|i| i.name.clone()).collect();
+    Ok(Some(ComponentConfig {
+        exports: names(&world.exports),
+        imports: names(&world.imports),
+        // `wit-component` names the world of a built component `root:component/root`:
+        // no world a registry could resolve, so it is left out (as wkg does without one).
+        target: (world.world != "root:component/root").then_some(world.world),
+    }))
 }
 
 /// Packs `artifacts` (all of one plugin, one per target) and `attachments` into a bundle.
@@ -397,6 +440,7 @@ pub fn pack(
                     architecture: "wasm",
                     os: &os,
                     layer_digests: vec![artifact.sha256.to_string()],
+                    component: component_config(&artifact.path)?,
                 }),
             ),
             PluginKind::Cdylib => (

@@ -113,7 +113,8 @@ pub fn fingerprint_artifacts(
                 .exports
                 .iter()
                 .any(|s| s.detail == Some(fingerprint::Detail::Types));
-        if doc.detail != fingerprint::Detail::Types
+        // A component's WIT world is complete without DWARF (`detail: wit`).
+        if doc.detail == fingerprint::Detail::Symbols
             && artifact.profile != "external"
             && !already_full
         {
@@ -341,7 +342,7 @@ fn finish(
     mut doc: fingerprint::AbiFingerprint,
     ctx: &Ctx,
 ) -> FingerprintedArtifact {
-    if doc.detail != fingerprint::Detail::Types {
+    if doc.detail == fingerprint::Detail::Symbols {
         ctx.reporter().warn(&format!(
             "{}: symbols-level ABI fingerprint only ({})",
             artifact.file_name,

@@ -75,4 +75,13 @@ pub enum Error {
         /// `plugin (target)` list.
         artifacts: String,
     },
+    /// A component's WIT world (the packages it imports) could not be read.
+    #[error("cannot read the WIT world of component {path}")]
+    ComponentWorld {
+        /// The artifact.
+        path: camino::Utf8PathBuf,
+        /// Why.
+        #[source]
+        source: Box<crate::fingerprint::Error>,
+    },
 }

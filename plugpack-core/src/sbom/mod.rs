@@ -39,6 +39,7 @@
 //! | `plugpack:license:non-spdx` | crates | `true` when `licenses` holds free text, not SPDX |
 //! | `plugpack:license:missing` | crates | `true` when the crate declares no licence |
 //! | `plugpack:license:file` | crates | `license-file`, relative to the crate |
+//! | `plugpack:wit:interface`, `plugpack:wit:provided-by` | WIT packages a component imports | each imported interface; `host` (see `docs/sbom.md`) |
 //! | `plugpack:artifact:*`, `plugpack:target`, `plugpack:plugin:kind`, `plugpack:rustc:version`, `plugpack:cargo:profile`, `plugpack:dependency-set:exact`, `plugpack:dependency-set:inexact-reason` | plugin | the artifact and how it was built |
 
 pub mod auditable;
@@ -48,6 +49,7 @@ mod error;
 mod license;
 mod purl;
 pub mod spdx;
+mod wit;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -57,6 +59,7 @@ use serde::{Deserialize, Serialize};
 pub use error::Error;
 pub use license::Licensing;
 pub use purl::cargo_purl;
+pub use wit::wit_ref;
 
 use crate::build::{BuildOutput, BuiltArtifact};
 use crate::ctx::Ctx;
@@ -307,7 +310,31 @@ pub fn generate(
         source: Box::new(source),
     };
     let set = depset::compute_exact(project, build, artifact, ctx).map_err(wrap)?;
-    Ok(from_depset(&set, artifact, project.epoch, options))
+    let mut sbom = from_depset(&set, artifact, project.epoch, options);
+    add_component_imports(&mut sbom, &artifact.path)?;
+    Ok(sbom)
+}
+
+/// For a WebAssembly component: the WIT packages it imports, as components (see
+/// [`wit`]). A core module or native library is left as it is.
+fn add_component_imports(sbom: &mut Sbom, path: &Utf8Path) -> Result<(), Error> {
+    use std::io::Read as _;
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    if !crate::fingerprint::component::is_component(&head[..n]) {
+        return Ok(());
+    }
+    let doc =
+        crate::fingerprint::fingerprint_file(path).map_err(|source| Error::ComponentWorld {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })?;
+    if let Some(world) = &doc.wit {
+        wit::add_imported_packages(sbom, world);
+    }
+    Ok(())
 }
 
 /// Builds the document from a computed set (pure; no I/O).

@@ -72,6 +72,9 @@ pub struct NewOptions {
     pub path: Utf8PathBuf,
     /// Whether to initialise a git repository.
     pub vcs: Vcs,
+    /// With [`PluginKind::Wasm`]: a WebAssembly component (`wasm32-wasip2`, its WIT world in
+    /// `wit/world.wit`, bindings from `wit-bindgen`) instead of a core module.
+    pub component: bool,
 }
 
 /// The scaffolded crate.
@@ -85,6 +88,19 @@ pub struct NewProject {
     pub kind: PluginKind,
     /// Whether `git init` was run (false with [`Vcs::None`] or inside an existing work tree).
     pub git_initialized: bool,
+}
+
+/// A crate name as a WIT package name: kebab-case words that start with a letter
+/// (`my_plugin2` → `my-plugin2`, `a-2b` → `a2b`).
+fn wit_name(name: &str) -> String {
+    let mut out = String::new();
+    for word in name.split(['-', '_']).filter(|w| !w.is_empty()) {
+        if !out.is_empty() && word.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            out.push('-');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 fn valid_name(name: &str) -> bool {
@@ -109,13 +125,16 @@ pub fn new(options: &NewOptions) -> Result<NewProject, Error> {
             return Err(Error::NotEmpty(dest.clone()));
         }
     }
+    let component = options.component && options.kind == PluginKind::Wasm;
     let kind_dir = match options.kind {
         PluginKind::Cdylib => "cdylib",
+        PluginKind::Wasm if component => "component",
         PluginKind::Wasm => "wasm",
     };
     let context = minijinja::context! {
         name => options.name.clone(),
         symbol => options.name.replace('-', "_"),
+        wit_name => wit_name(&options.name),
     };
     let mut files = vec![
         ("Cargo.toml", format!("{kind_dir}/Cargo.toml")),
@@ -123,8 +142,17 @@ pub fn new(options: &NewOptions) -> Result<NewProject, Error> {
         (".gitignore", "gitignore".to_owned()),
     ];
     if options.kind == PluginKind::Wasm {
-        files.push(("rust-toolchain.toml", "wasm/rust-toolchain.toml".to_owned()));
-        files.push((".cargo/config.toml", "wasm/cargo-config.toml".to_owned()));
+        files.push((
+            "rust-toolchain.toml",
+            format!("{kind_dir}/rust-toolchain.toml"),
+        ));
+        files.push((
+            ".cargo/config.toml",
+            format!("{kind_dir}/cargo-config.toml"),
+        ));
+    }
+    if component {
+        files.push(("wit/world.wit", "component/world.wit".to_owned()));
     }
     let parent = match dest.parent() {
         Some(p) if !p.as_str().is_empty() => p.to_owned(),
@@ -185,6 +213,14 @@ fn inside_git_work_tree(dir: &Utf8Path) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn crate_names_become_wit_package_names() {
+        assert_eq!(wit_name("my-plugin"), "my-plugin");
+        assert_eq!(wit_name("my_plugin2"), "my-plugin2");
+        assert_eq!(wit_name("a-2b"), "a2b");
+        assert_eq!(wit_name("a__b"), "a-b");
+    }
+
     fn tmp() -> (tempfile::TempDir, Utf8PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = Utf8PathBuf::from_path_buf(dir.path().to_owned()).unwrap();
@@ -200,6 +236,7 @@ mod tests {
             kind: PluginKind::Wasm,
             path: dest.clone(),
             vcs: Vcs::None,
+            component: false,
         })
         .unwrap();
         assert_eq!(made.files.len(), 5);
@@ -232,6 +269,7 @@ mod tests {
             kind: PluginKind::Cdylib,
             path: dest.clone(),
             vcs: Vcs::None,
+            component: false,
         });
         assert!(matches!(again, Err(Error::NotEmpty(_))));
         // The first scaffold is untouched and no staging directory is left.
@@ -250,6 +288,7 @@ mod tests {
             kind: PluginKind::Cdylib,
             path,
             vcs,
+            component: false,
         };
         let outer = root.join("outer");
         let made = new(&options(outer.clone(), Vcs::Git)).unwrap();
@@ -279,6 +318,7 @@ mod tests {
                 kind: PluginKind::Cdylib,
                 path: root.join("x"),
                 vcs: Vcs::None,
+                component: false,
             });
             assert!(matches!(r, Err(Error::BadName(_))), "{bad}");
         }

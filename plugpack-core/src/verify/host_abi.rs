@@ -129,7 +129,7 @@ fn types_from_attachment(
 ) -> Result<Option<crate::fingerprint::AbiFingerprint>, String> {
     use crate::fingerprint::{self, AbiFingerprint, Detail, SymbolKind};
 
-    if own.detail == Detail::Types {
+    if own.detail != Detail::Symbols {
         return Ok(None);
     }
     let Some(manifest) = info.manifests.iter().find(|m| {

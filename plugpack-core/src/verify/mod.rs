@@ -107,11 +107,16 @@ pub struct VerifyOptions {
     /// `--allow-downgrade`.
     pub allow_downgrade: bool,
     /// `--host-abi`: a `plugpack-abi/1` document of the interface the host was built
-    /// against; every verified artifact must satisfy it ([`Verifier::host_abi`]).
+    /// against, or its WIT world (a `.wit` file or a directory) for components; every
+    /// verified artifact must satisfy it ([`Verifier::host_abi`]).
     #[cfg(feature = "guard")]
     pub host_abi: Option<Utf8PathBuf>,
     /// `--require-provenance` (with `--source-uri`, `--builder-id`).
     pub provenance: Option<ProvenanceRequirement>,
+    /// `--host-provides PKG@VERSION`: WIT packages the host implements whole (WASI through
+    /// `wasmtime-wasi`), see [`crate::guard::AbiExpectation::provide_package`].
+    #[cfg(feature = "guard")]
+    pub host_provides: Vec<String>,
 }
 
 /// Verifies one bundle or layout directory as the CLI does: trust from `--policy` or
@@ -137,17 +142,27 @@ pub fn verify(options: &VerifyOptions, ctx: &crate::ctx::Ctx) -> Result<VerifyRe
     }
     #[cfg(feature = "guard")]
     if let Some(path) = &options.host_abi {
-        let bytes = crate::types::read_small_file(path, MAX_HOST_ABI_FILE).map_err(|source| {
-            Error::ReadHostAbi {
-                path: path.clone(),
-                source,
-            }
+        let expectation = if path.is_dir() || path.extension() == Some("wit") {
+            // A host world in WIT (components; `load` says when the feature is missing).
+            crate::guard::AbiExpectation::load(path)
+        } else {
+            let bytes =
+                crate::types::read_small_file(path, MAX_HOST_ABI_FILE).map_err(|source| {
+                    Error::ReadHostAbi {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+            crate::guard::AbiExpectation::from_json(&bytes)
+        };
+        let mut expectation = expectation.map_err(|source| Error::HostAbi {
+            path: path.clone(),
+            source: Box::new(source),
         })?;
-        let expectation =
-            crate::guard::AbiExpectation::from_json(&bytes).map_err(|source| Error::HostAbi {
-                path: path.clone(),
-                source: Box::new(source),
-            })?;
+        for provided in &options.host_provides {
+            let (package, version) = provided.split_once('@').unwrap_or((provided, ""));
+            expectation = expectation.provide_package(package, version);
+        }
         verifier = verifier.host_abi(expectation);
     }
     if options.bundle.is_dir() {
