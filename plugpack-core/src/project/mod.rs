@@ -219,17 +219,36 @@ pub fn from_metadata(
     }
     plugins.sort_by(|a, b| a.name.cmp(&b.name));
 
-    let cargo_config = CargoConfig::load(ctx, &metadata.workspace_root)?;
+    // Independent questions about the environment, asked at once rather than one after
+    // the other: git (revision, commit time) on one thread, rustc (`-vV`, `--print
+    // sysroot`, kept in the Ctx for the build) on another, cargo's configuration here.
+    let root = &metadata.workspace_root;
+    let epoch_from_env = ctx.source_date_epoch()?;
+    let (cargo_config, (vcs_revision, commit_time)) = std::thread::scope(|threads| {
+        let git_answers = threads.spawn(|| {
+            let revision = git(root, &["rev-parse", "HEAD"]);
+            // Only asked when there is a commit and no SOURCE_DATE_EPOCH.
+            let time = match (&revision, epoch_from_env) {
+                (Some(_), None) => git_commit_time(root),
+                _ => None,
+            };
+            (revision, time)
+        });
+        threads.spawn(|| {
+            // Warm-up only: a failure here is reported where the answer is needed.
+            let _ = ctx.rustc_stdout(root, &["-vV".to_owned()]);
+            let _ = ctx.rustc_stdout(root, &["--print".to_owned(), "sysroot".to_owned()]);
+        });
+        let cargo_config = CargoConfig::load(ctx, root);
+        (cargo_config, git_answers.join().unwrap_or((None, None)))
+    });
+    let cargo_config = cargo_config?;
     let target_dir = options
         .target_dir
         .clone()
         .or_else(|| cargo_config.target_dir.clone())
         .unwrap_or_else(|| metadata.target_directory.clone());
-    let epoch = match ctx.source_date_epoch()? {
-        Some(epoch) => epoch,
-        None => git_commit_time(&metadata.workspace_root).unwrap_or(0),
-    };
-    let vcs_revision = git(&metadata.workspace_root, &["rev-parse", "HEAD"]);
+    let epoch = epoch_from_env.or(commit_time).unwrap_or(0);
     Ok(Project {
         workspace_root: metadata.workspace_root.clone(),
         root_manifest,
