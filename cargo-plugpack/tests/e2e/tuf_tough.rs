@@ -231,3 +231,26 @@ fn tough_verifies_our_delegated_role_but_fetches_its_targets_by_another_path() {
     // follows the reference this fails and the delegated target reads as the top-level one does.
     assert_refused(&result, &format!("targets/{hex}.team-x/{TARGET}"), &out);
 }
+
+/// tough re-serialises metadata with olpc-cjson, which NFC-normalises strings, before it checks
+/// signatures; we sign the bytes as written (as securesystemslib does). A delegation pattern
+/// `e\u{301}quipe/*` made tough reject the whole repository ("Signature threshold of 1 not met
+/// for role targets"); `repo delegate` now refuses non-ASCII patterns (they match no target).
+#[test]
+fn repo_delegate_refuses_a_non_ascii_path_pattern() {
+    let fx = fixture();
+    let dir = support::tempdir();
+    let repo = published(dir.path());
+    let before = std::fs::read(repo.join("targets.json")).unwrap();
+    let stderr = support::run_fails(
+        plugpack()
+            .args(["repo", "delegate"])
+            .arg(&repo)
+            .args(["--name", "team-x", "--paths", "e\u{301}quipe/*", "--key"])
+            .arg(fx.public("other"))
+            .args(fx.online()),
+        2,
+    );
+    assert!(stderr.contains("a path pattern is ASCII"), "{stderr}");
+    assert_eq!(std::fs::read(repo.join("targets.json")).unwrap(), before);
+}
