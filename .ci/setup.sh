@@ -10,6 +10,7 @@
 #     unit-graph ground-truth test compares against (test-only).
 #  4. cargo-audit (interop) and cargo-fuzz, built once into ~/.cargo/bin (a cache CI may keep).
 #  5. The fixture crates' dependencies (crates.io is the only network the tests use).
+#  6. The tough TUF client of the interop test, built once into ~/.cache/plugpack/tough-target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,5 +74,13 @@ step "fetching the fixture crates' dependencies"
 for m in tests/fixtures/*/Cargo.toml bench/fixtures/big-plugin/Cargo.toml; do
   cargo fetch --locked --manifest-path "$m" >/dev/null
 done
+
+# 6. The tough interop client (cargo-plugpack/tests/e2e/tuf_tough.rs): awslabs' TUF client in
+# a crate of its own workspace, so its aws-lc-sys (C, built with cc; no cmake needed) and
+# tokio stay out of the main build. Built once (a few minutes on 2 cores), then a no-op.
+tough_target="$HOME/.cache/plugpack/tough-target"
+step "building the tough interop client into $tough_target (first time: a few minutes)"
+cargo build --release --locked --quiet --manifest-path tests/interop/tough-client/Cargo.toml \
+  --target-dir "$tough_target"
 if [ -x .ci/setup-extra.sh ]; then .ci/setup-extra.sh; fi
 step "done (Python tools: $venv/bin)"

@@ -44,4 +44,5 @@ mod report;
 mod reproducible;
 mod scaffold;
 mod tuf;
+mod tuf_tough;
 mod workspace;

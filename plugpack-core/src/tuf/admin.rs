@@ -323,6 +323,14 @@ pub fn delegate(options: &DelegateOptions<'_>) -> Result<DelegatedRole, Error> {
             "repo delegate needs --paths and --key".to_owned(),
         ));
     }
+    // Target paths are ASCII (`NAME-VERSION.oci.tar`, `ROLE/…`), so a non-ASCII pattern
+    // matches nothing; and clients that NFC-normalise before checking signatures (tough)
+    // would verify other bytes than we signed for a non-NFC one and reject the repository.
+    if let Some(bad) = options.paths.iter().find(|p| !p.is_ascii()) {
+        return Err(Error::Usage(format!(
+            "--paths {bad:?}: a path pattern is ASCII, like the target paths it matches"
+        )));
+    }
     let (Some(tk), Some(sk), Some(tsk)) = (
         options.online.targets,
         options.online.snapshot,
