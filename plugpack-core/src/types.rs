@@ -40,17 +40,23 @@ impl Sha256Digest {
     /// read and required to be equal: the digest is of the content the stamp describes, so
     /// a later equal stamp lets the bundle writer copy the file (in the kernel) without
     /// hashing it again. A file written to while it was read is an error.
+    ///
+    /// A stamp also moves when another process only replaces the file (cargo re-linking the
+    /// same artifact in a concurrent build unlinks the old inode, which changes its status
+    /// time): the file is opened and read again, up to three times, before giving up.
     pub fn of_file_stamped(path: &Utf8Path) -> io::Result<(Self, u64, FileStamp)> {
-        let file = File::open(path)?;
-        let before = FileStamp::of(&file)?;
-        let (digest, size) = Self::of_reader(&file)?;
-        let after = FileStamp::of(&file)?;
-        if before != after || size != before.len {
-            return Err(io::Error::other(
-                "the file changed while it was being read (written to by another process?)",
-            ));
+        for _ in 0..3 {
+            let file = File::open(path)?;
+            let before = FileStamp::of(&file)?;
+            let (digest, size) = Self::of_reader(&file)?;
+            let after = FileStamp::of(&file)?;
+            if before == after && size == before.len {
+                return Ok((digest, size, before));
+            }
         }
-        Ok((digest, size, before))
+        Err(io::Error::other(
+            "the file kept changing while it was being read (written to by another process?)",
+        ))
     }
 
     /// The 64 lowercase hex characters, without the `sha256:` prefix.
