@@ -36,6 +36,7 @@ mod github_interop;
 mod interop_oci;
 mod package;
 mod registry;
+mod registry_merge;
 mod registry_more;
 mod release;
 mod report;

@@ -356,7 +356,10 @@ impl Verifier {
                 }
                 continue;
             }
-            if *requirement == Requirement::Signature {
+            if matches!(
+                *requirement,
+                Requirement::Signature | Requirement::IndexSignature
+            ) {
                 continue;
             }
             if !facts
