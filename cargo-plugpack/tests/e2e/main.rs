@@ -38,6 +38,7 @@ mod package;
 mod registry;
 mod registry_merge;
 mod registry_more;
+mod registry_transfer;
 mod release;
 mod report;
 mod reproducible;

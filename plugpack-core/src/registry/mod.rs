@@ -23,6 +23,7 @@
 mod client;
 mod docker_config;
 mod error;
+mod progress;
 mod pull;
 mod push;
 mod reference;

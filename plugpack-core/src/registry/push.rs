@@ -9,6 +9,7 @@ use oci_spec::image::{ImageIndex, ImageManifest};
 use serde::Serialize;
 
 use super::client::{Client, ClientOptions};
+use super::progress::Progress;
 use super::{Error, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, Reference};
 use crate::Reporter;
 use crate::oci::{Layout, inspect, read_bundle};
@@ -267,13 +268,13 @@ fn upload_missing(
         }
         let size = blobs.get(&digest).copied().unwrap_or_default();
         reporter.begin(&format!("Uploading {digest} ({size} bytes)"));
-        let mut hashing = HashingReader::new(entry.take(size));
+        let mut hashing = Progress::new(HashingReader::new(entry.take(size)), size, reporter);
         let uploaded =
             client.upload_blob(&digest, size, &mut hashing, options.mount_from.as_deref());
         reporter.end();
         let uploaded = uploaded?;
         if uploaded {
-            let (actual, len) = hashing.finish();
+            let (actual, len) = hashing.into_inner().finish();
             if actual != digest || len != size {
                 return Err(Error::Bundle(crate::oci::Error::Invalid {
                     path: layout.path.clone(),
