@@ -82,7 +82,7 @@ impl Verifier {
                         })
                         .map(|(id, ..)| id)
                         .collect();
-                    (keys.len() < root.threshold).then(|| (t, keys.len()))
+                    (keys.len() < root.threshold).then_some((t, keys.len()))
                 })
                 .map(|(t, count)| {
                     if facts.targets.len() == 1 {
