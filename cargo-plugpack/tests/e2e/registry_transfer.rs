@@ -225,3 +225,119 @@ fn plain_http_to_a_non_loopback_registry_needs_insecure_any_host() {
         std::fs::read(&bundle).unwrap()
     );
 }
+
+#[test]
+#[ignore = "interop: needs docker-registry; run by .ci/test"]
+fn chunk_size_uploads_large_blobs_in_patch_chunks() {
+    let registry = Registry::start();
+    let dir = tempdir();
+    let bundle = bundle_with_layer(dir.path(), 300_000);
+    let repo = format!("{}/t/chunked", registry.addr());
+    let out = push(&bundle, &repo, &["--chunk-size", "65536"]);
+    assert!(out.status.success(), "{out:?}");
+    // The ~300 kB layer in five 64 KiB chunks; every other blob is smaller than a chunk.
+    let patches = requests(&registry, "PATCH", "/v2/t/chunked/blobs/uploads/");
+    assert_eq!(patches.len(), 5, "{patches:#?}");
+    assert!(
+        patches.iter().all(|l| l.contains("\" 202 ")),
+        "{patches:#?}"
+    );
+    let pulled = dir.path().join("pulled.oci.tar");
+    assert!(
+        pull(&format!("{repo}:1.2.0"), &pulled, &[])
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::read(&pulled).unwrap(),
+        std::fs::read(&bundle).unwrap()
+    );
+}
+
+/// `tests/data/registry/flaky_proxy.py` in front of `upstream`, breaking the `nth`
+/// request with `method`; killed on drop.
+struct FlakyProxy {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl FlakyProxy {
+    fn start(dir: &Path, upstream: u16, method: &str, nth: u32) -> Self {
+        require_tool("python3");
+        let port_file = dir.join("proxy.port");
+        let child = Command::new("python3")
+            .arg(repo_root().join("tests/data/registry/flaky_proxy.py"))
+            .arg(&port_file)
+            .arg(upstream.to_string())
+            .arg(method)
+            .arg(nth.to_string())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !port_file.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the proxy did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let port = std::fs::read_to_string(&port_file)
+            .unwrap()
+            .parse()
+            .unwrap();
+        Self { child, port }
+    }
+}
+
+impl Drop for FlakyProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[ignore = "interop: needs docker-registry and python3; run by .ci/test"]
+fn a_failed_chunk_is_resumed_from_the_range_the_registry_reports() {
+    let registry = Registry::start();
+    let dir = tempdir();
+    let bundle = bundle_with_layer(dir.path(), 300_000);
+    let port: u16 = registry.addr().rsplit(':').next().unwrap().parse().unwrap();
+    // The third chunk's connection is cut before it reaches the registry.
+    let proxy = FlakyProxy::start(dir.path(), port, "PATCH", 3);
+    let repo = format!("127.0.0.1:{}/t/resume", proxy.port);
+    let out = push(&bundle, &repo, &["--chunk-size", "65536"]);
+    assert!(out.status.success(), "{out:?}");
+    // Five chunks reached the registry; between the second and the third, the client asked
+    // the session's status (its `Range`) before sending the third again.
+    let log = registry.log();
+    let uploads: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" /v2/t/resume/blobs/uploads/") && l.contains("HTTP/1.1\""))
+        .collect();
+    let methods: Vec<&str> = uploads
+        .iter()
+        .filter_map(|l| l.split('"').nth(1)?.split(' ').next())
+        .collect();
+    let patches = methods.iter().filter(|m| **m == "PATCH").count();
+    assert_eq!(patches, 5, "{uploads:#?}");
+    let status = methods
+        .iter()
+        .position(|m| *m == "GET")
+        .expect("no status GET");
+    assert_eq!(
+        methods[..status].iter().filter(|m| **m == "PATCH").count(),
+        2,
+        "{uploads:#?}"
+    );
+    let pulled = dir.path().join("pulled.oci.tar");
+    assert!(
+        pull(&format!("{}/t/resume:1.2.0", registry.addr()), &pulled, &[])
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::read(&pulled).unwrap(),
+        std::fs::read(&bundle).unwrap()
+    );
+}
