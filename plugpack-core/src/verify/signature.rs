@@ -22,8 +22,26 @@ use crate::types::{Sha256Digest, rfc3339};
 /// Keys with a valid signature and the allowed roots they are valid in now.
 type ValidSigners = Vec<(KeyId, Vec<String>)>;
 
-/// A valid envelope: its signers, its statement and the plugin manifests it covers.
-type ValidEnvelope = (ValidSigners, Statement, Vec<Sha256Digest>);
+/// A valid envelope: its signers, its statement and what it covers.
+type ValidEnvelope = (ValidSigners, Statement, Coverage);
+
+/// What a valid statement covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coverage {
+    /// The whole bundle: every manifest and, for a multi-target bundle, the image index.
+    Whole,
+    /// One plugin manifest of a multi-target bundle (a per-target statement).
+    Target(Sha256Digest),
+}
+
+impl Coverage {
+    fn covers(self, manifest: &Sha256Digest) -> bool {
+        match self {
+            Coverage::Whole => true,
+            Coverage::Target(m) => m == *manifest,
+        }
+    }
+}
 
 impl Verifier {
     /// Checks every envelope of the bundle and the thresholds of the rule's roots; pushes
@@ -43,8 +61,8 @@ impl Verifier {
             .into_iter()
             .filter(|e| crate::sign::provenance_of(e).is_none())
             .collect();
-        // Every (key, roots, statement, covered manifests) of a valid envelope.
-        let mut all: Vec<(KeyId, Vec<String>, Statement, Vec<Sha256Digest>)> = Vec::new();
+        // Every (key, roots, statement, coverage) of a valid envelope.
+        let mut all: Vec<(KeyId, Vec<String>, Statement, Coverage)> = Vec::new();
         let mut signature_failures = Vec::new();
         if found.is_empty() {
             signature_failures.push(Failure::new(
@@ -57,7 +75,7 @@ impl Verifier {
                 Ok((signers, statement, covered)) => all.extend(
                     signers
                         .into_iter()
-                        .map(|(id, roots)| (id, roots, statement.clone(), covered.clone())),
+                        .map(|(id, roots)| (id, roots, statement.clone(), covered)),
                 ),
                 Err(f) => signature_failures.push(f),
             }
@@ -78,7 +96,7 @@ impl Verifier {
                     let keys: BTreeSet<&KeyId> = all
                         .iter()
                         .filter(|(_, roots, _, covered)| {
-                            roots.contains(root_name) && covered.contains(&t.manifest)
+                            roots.contains(root_name) && covered.covers(&t.manifest)
                         })
                         .map(|(id, ..)| id)
                         .collect();
@@ -107,9 +125,7 @@ impl Verifier {
         }
         // Per-target statements cover the plugin manifests and their attachments; an
         // attachment of anything else (the image index) needs a whole-bundle statement.
-        let whole = all
-            .iter()
-            .any(|(.., covered)| covered.len() == facts.targets.len());
+        let whole = all.iter().any(|(.., covered)| *covered == Coverage::Whole);
         let uncovered: Vec<String> = if whole {
             Vec::new()
         } else {
@@ -162,7 +178,7 @@ impl Verifier {
     /// Checks one envelope; on success returns the signers, their valid roots, the
     /// statement and the plugin manifests it covers (all of them for a whole-bundle
     /// statement, one for a per-target statement of a multi-target bundle).
-    pub(super) fn check_envelope(
+    fn check_envelope(
         &self,
         found: &crate::sign::FoundEnvelope,
         info: &BundleInfo,
@@ -329,7 +345,7 @@ impl Verifier {
         let p = &statement.predicate;
         let covered = if signed == expected && referrer_subjects_ok {
             whole_bundle_diffs(p, facts)
-                .map(|()| facts.targets.iter().map(|t| t.manifest).collect())
+                .map(|()| Coverage::Whole)
                 .map_err(|diffs| {
                     Failure::new(
                         C::PredicateMismatch,
@@ -365,7 +381,7 @@ impl Verifier {
                     )
                 })?;
             per_target_diffs(p, facts, info, target)
-                .map(|()| vec![target.manifest])
+                .map(|()| Coverage::Target(target.manifest))
                 .map_err(|diffs| {
                     Failure::new(
                         C::PredicateMismatch,
