@@ -98,9 +98,12 @@ impl Client {
             };
             attempt += 1;
             std::thread::sleep(backoff(attempt, None));
-            // How much did the registry keep?
-            let resp = self.send("GET", &location, &[], Replayable::None, op)?;
-            let resp = self.expect(resp, &[204], op)?;
+            // How much did the registry keep? (A registry that dropped the session, as
+            // distribution 2.8 does after a body cut short, answers 404: push again.)
+            let status_op =
+                format!("{op}, asking the upload's status after a failed chunk ({failure})");
+            let resp = self.send("GET", &location, &[], Replayable::None, &status_op)?;
+            let resp = self.expect(resp, &[204], &status_op)?;
             let kept = header(&resp, "range")
                 .and_then(|r| {
                     r.split_once('-')

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """A loopback HTTP/1.1 proxy for tests that breaks one request: `flaky_proxy.py PORT_FILE
-UPSTREAM_PORT METHOD N` forwards every request to 127.0.0.1:UPSTREAM_PORT, except the Nth
-request with METHOD, whose connection it closes after reading its head, before anything
-reaches the registry. Writes its own port to PORT_FILE once listening. Standard library only.
+UPSTREAM_PORT METHOD N [half]` forwards every request to 127.0.0.1:UPSTREAM_PORT, except the
+Nth request with METHOD, whose connection it closes after reading its head, before anything
+reaches the registry (with `half`: after forwarding its head and half its body, so the
+registry sees a request cut short). Writes its own port to PORT_FILE once listening. Standard
+library only.
 """
 import socket
 import sys
 import threading
 
 port_file, upstream, method, nth = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode(), int(sys.argv[4])
+half = sys.argv[5:] == ["half"]
 seen = 0
 lock = threading.Lock()
 
@@ -41,6 +44,14 @@ def serve(client):
                 with lock:
                     seen += 1
                     drop = seen == nth
+                if drop and half:
+                    body = f.read(length)
+                    up = socket.create_connection(("127.0.0.1", upstream))
+                    up.sendall(b"".join(head) + body[: length // 2])
+                    up.shutdown(socket.SHUT_WR)
+                    up.recv(65536)
+                    up.close()
+                    return
                 if drop:
                     return
             body = f.read(length) if length else b""
