@@ -108,6 +108,37 @@ fn per_target_signatures_of_merged_bundles_verify_and_a_missing_or_untrusted_one
     assert_eq!(code, 1, "{report}");
     assert_eq!(codes, ["untrusted-signer", "threshold-not-met"], "{report}");
 
+    // An attachment added to the image index (which no per-target statement could cover)
+    // is refused: the bundle reader accepts referrers of plugin manifests (and of other
+    // referrers) only.
+    let extra = d.join("index-attachment.oci.tar");
+    {
+        let mut rebuilt = plugpack_core::oci::rebuild(&utf8(&merged)).unwrap();
+        let index = rebuilt
+            .builder
+            .index_entries()
+            .iter()
+            .find(|e| e.media_type().to_string().contains("index"))
+            .unwrap()
+            .clone();
+        let attachment = plugpack_core::oci::Attachment {
+            target: String::new(),
+            artifact_type: "application/vnd.cyclonedx+json".to_owned(),
+            media_type: "application/vnd.cyclonedx+json".to_owned(),
+            bytes: br#"{"bomFormat":"CycloneDX"}"#.to_vec(),
+            title: "extra.cdx.json".to_owned(),
+            subject_annotations: Default::default(),
+        };
+        rebuilt
+            .builder
+            .add_referrer(&index, &attachment, "2024-01-02T03:04:05Z")
+            .unwrap();
+        rebuilt.builder.write(&utf8(&extra), rebuilt.epoch).unwrap();
+    }
+    let (code, codes, report) = verify(&extra, &trust);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(codes, ["bundle-invalid"], "{report}");
+
     // A policy requiring `index-signature` refuses per-target statements until the merged
     // index itself is signed.
     let policy = d.join("plugpack-trust.toml");
