@@ -205,6 +205,25 @@ impl Reporter for Shell {
         }
     }
 
+    fn progress(&self, done: u64, total: u64) {
+        let Ok(slot) = self.spinner.lock() else {
+            return;
+        };
+        let Some(bar) = slot.as_ref() else {
+            return;
+        };
+        // The spinner of `begin` becomes a byte bar once the step reports byte counts.
+        if bar.length() != Some(total) {
+            bar.set_length(total);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{msg} {bar:24} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}",
+            ) {
+                bar.set_style(style);
+            }
+        }
+        bar.set_position(done);
+    }
+
     fn end(&self) {
         if let Ok(mut slot) = self.spinner.lock() {
             if let Some(bar) = slot.take() {

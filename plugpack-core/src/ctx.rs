@@ -21,6 +21,9 @@ pub trait Reporter: Send + Sync {
     fn begin(&self, _label: &str) {}
     /// The step started by [`Reporter::begin`] ended.
     fn end(&self) {}
+    /// `done` of `total` bytes of the step started by [`Reporter::begin`] are through (a
+    /// blob upload or download); the CLI draws a byte progress bar on a terminal.
+    fn progress(&self, _done: u64, _total: u64) {}
 }
 
 /// A [`Reporter`] that drops everything (for library users that want silence).

@@ -85,6 +85,10 @@ pub struct PushArgs {
     /// Mount blobs the registry already has in this repository instead of uploading them.
     #[arg(long, value_name = "REPO")]
     pub mount_from: Option<String>,
+    /// Upload blobs larger than BYTES in chunks of BYTES (PATCH, resumed after a failed
+    /// chunk; one chunk is held in memory). Default: one streamed PUT per blob.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    pub chunk_size: Option<u64>,
     /// Registry connection options.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -96,6 +100,7 @@ pub fn run(args: &PushArgs, shell: &Shell, ctx: &Ctx) -> Result<u8, CliError> {
     let options = PushOptions {
         client: args.registry.client_options(&reference, ctx)?,
         mount_from: args.mount_from.clone(),
+        chunk_size: args.chunk_size,
     };
     let report = registry::push(&args.bundle, &reference, &options, shell).map_err(Error::from)?;
     match shell.format() {

@@ -115,6 +115,7 @@ pub fn run(
                     options: plugpack_core::registry::PushOptions {
                         client: args.registry.client_options(&parsed, ctx)?,
                         mount_from: None,
+                        chunk_size: None,
                     },
                 })
             }

@@ -18,6 +18,7 @@ pub(crate) const PASSWORD: &str = "Fixture-Pa55word-9f3c1e";
 /// A running `docker-registry serve`, killed (and its storage removed) on drop.
 pub(crate) struct Registry {
     child: Child,
+    host: String,
     port: u16,
     dir: tempfile::TempDir,
 }
@@ -44,6 +45,11 @@ impl Registry {
         Self::start_with(None, None)
     }
 
+    /// Starts an anonymous registry listening on `host` (an address of this machine).
+    pub fn start_on(host: &str) -> Self {
+        Self::start_on_with(host, None, None)
+    }
+
     /// Starts a registry with distribution's `token` auth: `realm` issues the tokens, signed
     /// by the key of the certificate `cert` (PEM).
     pub fn start_with_token(realm: &str, cert: &Path) -> Self {
@@ -68,12 +74,16 @@ impl Registry {
     }
 
     fn start_with(htpasswd: Option<String>, auth_yaml: Option<String>) -> Self {
+        Self::start_on_with("127.0.0.1", htpasswd, auth_yaml)
+    }
+
+    fn start_on_with(host: &str, htpasswd: Option<String>, auth_yaml: Option<String>) -> Self {
         require_tool("docker-registry");
         let mut last_log = String::new();
         // A free port can be taken between probing and binding; try a few.
         for _ in 0..3 {
             let dir = tempdir();
-            let port = TcpListener::bind("127.0.0.1:0")
+            let port = TcpListener::bind((host, 0))
                 .unwrap()
                 .local_addr()
                 .unwrap()
@@ -81,7 +91,7 @@ impl Registry {
             let storage = dir.path().join("storage");
             std::fs::create_dir_all(&storage).unwrap();
             let mut config = format!(
-                "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}:{port}\n",
                 storage.display()
             );
             if let Some(line) = &htpasswd {
@@ -97,14 +107,19 @@ impl Registry {
             }
             std::fs::write(dir.path().join("config.yml"), config).unwrap();
             let child = spawn_registry(dir.path());
-            let mut registry = Registry { child, port, dir };
+            let mut registry = Registry {
+                child,
+                host: host.to_owned(),
+                port,
+                dir,
+            };
             if registry.wait_ready() {
                 return registry;
             }
             last_log = std::fs::read_to_string(registry.dir.path().join("registry.log"))
                 .unwrap_or_default();
         }
-        panic!("docker-registry did not start on a free 127.0.0.1 port:\n{last_log}");
+        panic!("docker-registry did not start on a free {host} port:\n{last_log}");
     }
 
     fn wait_ready(&mut self) -> bool {
@@ -113,7 +128,7 @@ impl Registry {
             if self.child.try_wait().unwrap().is_some() {
                 return false;
             }
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+            if let Ok(mut s) = TcpStream::connect((self.host.as_str(), self.port)) {
                 let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
                 let mut head = [0u8; 12];
                 if s.read_exact(&mut head).is_ok()
@@ -158,9 +173,14 @@ impl Registry {
             .unwrap_or(0)
     }
 
-    /// `127.0.0.1:PORT`.
+    /// `HOST:PORT` (`127.0.0.1:PORT` unless started with [`Registry::start_on`]).
     pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// The registry's log so far (its HTTP access log included).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
 
     /// The registry's blob data file for `digest` (`sha256:…`).

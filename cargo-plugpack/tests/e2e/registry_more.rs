@@ -100,9 +100,8 @@ fn merged_bundles_keep_per_target_signatures_and_list_both_platforms() {
         "the manifests are the inputs' own, byte for byte"
     );
     assert_eq!(im.referrers.len(), ia.referrers.len() + ib.referrers.len());
-    // The per-target signatures are kept as they were (same referrer digests, same subjects);
-    // `verify` wants one signature over every manifest of a bundle, which `sign` adds to the
-    // merged index.
+    // The per-target signatures are kept as they were (same referrer digests, same subjects)
+    // and, together covering every manifest, verify; `sign` can also sign the merged index.
     for r in ia.referrers.iter().chain(&ib.referrers) {
         assert!(
             im.referrers.iter().any(|m| m == r),
@@ -110,6 +109,7 @@ fn merged_bundles_keep_per_target_signatures_and_list_both_platforms() {
             r.digest
         );
     }
+    assert_eq!(verify_code(&merged, &dir.path().join("s0"), &public), 0);
     sign(&merged, &key);
     assert_eq!(verify_code(&merged, &dir.path().join("s"), &public), 0);
 

@@ -8,6 +8,9 @@ use base64ct::{Base64, Encoding};
 use ureq::http::Response;
 use ureq::{Agent, Body, SendBody};
 
+#[path = "chunked.rs"]
+mod chunked;
+
 use super::reference::{Reference, host_of};
 use super::{Error, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
 use crate::types::{HashingReader, Sha256Digest};
@@ -370,21 +373,9 @@ impl Client {
         mount_from: Option<&str>,
     ) -> Result<bool, Error> {
         let op = format!("upload blob {digest}");
-        let mut path = format!("/v2/{}/blobs/uploads/", self.repository);
-        if let Some(from) = mount_from {
-            path.push_str(&format!("?mount={digest}&from={}", percent_encode(from)));
-        }
-        let headers = [("Content-Length", "0".to_owned())];
-        let resp = self.send("POST", &path, &headers, Replayable::None, &op)?;
-        let resp = self.expect(resp, &[201, 202], &op)?;
-        if resp.status().as_u16() == 201 {
+        let Some(location) = self.start_upload(digest, mount_from, &op)? else {
             return Ok(false);
-        }
-        let location = header(&resp, "location").ok_or_else(|| Error::Unsupported {
-            registry: self.registry.clone(),
-            what: op.clone(),
-            problem: "the upload session has no Location".to_owned(),
-        })?;
+        };
         let sep = if location.contains('?') { '&' } else { '?' };
         let url = self.url(&format!("{location}{sep}digest={digest}"));
         let mut builder = ureq::http::Request::builder()
@@ -404,6 +395,33 @@ impl Client {
             .map_err(|e| self.transport_error(&op, &e))?;
         self.expect(resp, &[201], &op)?;
         Ok(true)
+    }
+
+    /// `POST`s an upload session (mounting from `mount_from` when given); its `Location`,
+    /// or `None` when the registry mounted the blob.
+    fn start_upload(
+        &mut self,
+        digest: &Sha256Digest,
+        mount_from: Option<&str>,
+        op: &str,
+    ) -> Result<Option<String>, Error> {
+        let mut path = format!("/v2/{}/blobs/uploads/", self.repository);
+        if let Some(from) = mount_from {
+            path.push_str(&format!("?mount={digest}&from={}", percent_encode(from)));
+        }
+        let headers = [("Content-Length", "0".to_owned())];
+        let resp = self.send("POST", &path, &headers, Replayable::None, op)?;
+        let resp = self.expect(resp, &[201, 202], op)?;
+        if resp.status().as_u16() == 201 {
+            return Ok(None);
+        }
+        header(&resp, "location")
+            .map(Some)
+            .ok_or_else(|| Error::Unsupported {
+                registry: self.registry.clone(),
+                what: op.to_owned(),
+                problem: "the upload session has no Location".to_owned(),
+            })
     }
 
     /// Streams blob `digest` into `out`, checking its size and digest while it streams.

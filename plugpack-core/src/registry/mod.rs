@@ -2,7 +2,9 @@
 //!
 //! The client ([`Client`]) speaks the OCI distribution API (`/v2/`) over `ureq` (blocking,
 //! rustls): the `/v2/` ping, `Basic` and `Bearer`-token challenge auth, blob `HEAD` and
-//! streamed monolithic upload (`POST` then `PUT ?digest=`; a blob is never held in memory),
+//! streamed monolithic upload (`POST` then `PUT ?digest=`; a blob is never held in memory)
+//! or, with [`PushOptions::chunk_size`], chunked upload (`PATCH` with `Content-Range`,
+//! resumed from the registry's `Range` after a failed chunk), cross-repository mounts,
 //! manifests `PUT` as the exact bytes of the bundle (so every digest, and with it every
 //! signature, survives), `GET` of manifests and blobs with the digest checked while the bytes
 //! stream, tag listing, and the referrers API with the `sha256-<hex>` fallback tag.
@@ -23,6 +25,7 @@
 mod client;
 mod docker_config;
 mod error;
+mod progress;
 mod pull;
 mod push;
 mod reference;

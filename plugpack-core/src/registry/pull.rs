@@ -394,7 +394,11 @@ fn write_bundle(
                 out.write_all(header(&path, size, mtime).map_err(write_err)?.as_bytes())
                     .map_err(write_err)?;
                 reporter.begin(&format!("Downloading {digest} ({size} bytes)"));
-                let got = client.get_blob(digest, size, out);
+                let got = client.get_blob(
+                    digest,
+                    size,
+                    &mut super::progress::Progress::new(&mut *out, size, reporter),
+                );
                 reporter.end();
                 got?;
                 let padding = (512 - size % 512) % 512;

@@ -9,6 +9,7 @@ use oci_spec::image::{ImageIndex, ImageManifest};
 use serde::Serialize;
 
 use super::client::{Client, ClientOptions};
+use super::progress::Progress;
 use super::{Error, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, Reference};
 use crate::Reporter;
 use crate::oci::{Layout, inspect, read_bundle};
@@ -21,6 +22,9 @@ pub struct PushOptions {
     pub client: ClientOptions,
     /// Repository on the same registry to mount blobs from (`--mount-from`).
     pub mount_from: Option<String>,
+    /// Upload blobs larger than this many bytes in chunks of this size (`PATCH`, resumed
+    /// after a failed chunk; one chunk is held in memory); `None`: one streamed `PUT`.
+    pub chunk_size: Option<u64>,
 }
 
 /// What [`push`] did.
@@ -267,13 +271,18 @@ fn upload_missing(
         }
         let size = blobs.get(&digest).copied().unwrap_or_default();
         reporter.begin(&format!("Uploading {digest} ({size} bytes)"));
-        let mut hashing = HashingReader::new(entry.take(size));
-        let uploaded =
-            client.upload_blob(&digest, size, &mut hashing, options.mount_from.as_deref());
+        let mut hashing = Progress::new(HashingReader::new(entry.take(size)), size, reporter);
+        let mount_from = options.mount_from.as_deref();
+        let uploaded = match options.chunk_size {
+            Some(chunk) if size > chunk => {
+                client.upload_blob_chunked(&digest, size, &mut hashing, mount_from, chunk)
+            }
+            _ => client.upload_blob(&digest, size, &mut hashing, mount_from),
+        };
         reporter.end();
         let uploaded = uploaded?;
         if uploaded {
-            let (actual, len) = hashing.finish();
+            let (actual, len) = hashing.into_inner().finish();
             if actual != digest || len != size {
                 return Err(Error::Bundle(crate::oci::Error::Invalid {
                     path: layout.path.clone(),

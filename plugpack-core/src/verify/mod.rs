@@ -19,7 +19,9 @@
 //! (`bad-signature`, `untrusted-signer`); key not revoked and inside its root's window
 //! (`key-revoked`, `key-not-yet-valid`, `key-expired`); the statement's subjects are exactly
 //! this bundle's manifests (`subject-mismatch`, i.e. mix-and-match) and its predicate
-//! matches the bundle (`predicate-mismatch`); not expired, not older than `max_age` and
+//! matches the bundle (`predicate-mismatch`), or, in a multi-target bundle made by `merge`,
+//! each statement covers one plugin manifest and the threshold is met on every manifest
+//! (unless the policy requires `index-signature`); not expired, not older than `max_age` and
 //! not made in the future (`signature-expired`, `signature-too-old`, `signed-in-future`:
 //! `signed_at` more than [`crate::sign::CLOCK_SKEW_SECS`] after the clock); a root's threshold met by distinct keys
 //! (`threshold-not-met`); a policy for the plugin's name (`no-policy-match`); required
@@ -371,7 +373,10 @@ impl Verifier {
                 }
                 continue;
             }
-            if *requirement == Requirement::Signature {
+            if matches!(
+                *requirement,
+                Requirement::Signature | Requirement::IndexSignature
+            ) {
                 continue;
             }
             if !facts

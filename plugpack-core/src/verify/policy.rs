@@ -15,7 +15,8 @@
 //! [[policy]]
 //! pattern = "acme-*"                 # `*` and `?`; most specific match wins
 //! roots = ["release"]
-//! require = ["signature", "sbom"]    # signature, sbom, abi, audit, audit-checked
+//! require = ["signature", "sbom"]    # signature, sbom, abi, audit, audit-checked,
+//!                                    # index-signature
 //! max_age = "90d"                    # s, m, h, d, w
 //! level = "enforce"                  # or "audit": report failures, still pass
 //! ```
@@ -114,6 +115,11 @@ pub enum Requirement {
     /// report (`audit-checked`; implies [`Requirement::Audit`]).
     #[serde(rename = "audit-checked")]
     AuditChecked,
+    /// A multi-target bundle needs one signature over its image index and every manifest
+    /// (`index-signature`); without it, per-target signatures that together cover every
+    /// plugin manifest are accepted (what `merge` of separately signed bundles gives).
+    #[serde(rename = "index-signature")]
+    IndexSignature,
 }
 
 /// Verdicts (`dev.plugpack.audit.verdict`) of an audit that checked advisories against a
@@ -124,7 +130,7 @@ impl Requirement {
     /// The attachment kind (see [`crate::sign::attachment_kind`]).
     pub fn kind(self) -> &'static str {
         match self {
-            Requirement::Signature => "signature",
+            Requirement::Signature | Requirement::IndexSignature => "signature",
             Requirement::Sbom => "sbom",
             Requirement::Abi => "abi",
             Requirement::Audit | Requirement::AuditChecked => "audit",
@@ -337,8 +343,11 @@ impl TrustPolicy {
                         require.insert(Requirement::Audit);
                         require.insert(Requirement::AuditChecked);
                     }
+                    "index-signature" => {
+                        require.insert(Requirement::IndexSignature);
+                    }
                     other => problems.push(format!(
-                        "{at}: unknown requirement `{other}` (signature, sbom, abi, audit, audit-checked)"
+                        "{at}: unknown requirement `{other}` (signature, sbom, abi, audit, audit-checked, index-signature)"
                     )),
                 }
             }
