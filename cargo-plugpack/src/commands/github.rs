@@ -27,6 +27,18 @@ fn publish(
     Ok(())
 }
 
+/// Paths in a summary as the repository shows them (relative to the checkout's top found
+/// from `base`; absolute outside it).
+fn repository_paths(base: &Utf8Path) -> impl Fn(&Utf8Path) -> String {
+    let top = github::init_ci::repository_top(base);
+    move |p: &Utf8Path| {
+        p.canonicalize_utf8()
+            .ok()
+            .and_then(|c| c.strip_prefix(&top).ok().map(|r| r.to_string()))
+            .unwrap_or_else(|| p.to_string())
+    }
+}
+
 /// After `audit`: summary (verdicts, findings), annotations, outputs `audit-verdict`.
 pub fn audit(reports: &[AuditReport], base: &Utf8Path, ctx: &Ctx) -> Result<(), CliError> {
     let Some(runner) = Runner::from_ctx(ctx) else {
@@ -53,14 +65,7 @@ pub fn package(out: &PackageOutput, base: &Utf8Path, ctx: &Ctx) -> Result<(), Cl
         return Ok(());
     };
     let audits: Vec<AuditReport> = out.bundles.iter().map(|b| b.audit.clone()).collect();
-    // Paths in the summary as the repository shows them (absolute outside it).
-    let top = github::init_ci::repository_top(base);
-    let shown = |p: &Utf8Path| {
-        p.canonicalize_utf8()
-            .ok()
-            .and_then(|c| c.strip_prefix(&top).ok().map(|r| r.to_string()))
-            .unwrap_or_else(|| p.to_string())
-    };
+    let shown = repository_paths(base);
     let mut artifacts = Vec::new();
     for b in &out.bundles {
         artifacts.push(Artifact {
@@ -116,13 +121,7 @@ pub fn release(
         return Ok(());
     };
     let audits: Vec<AuditReport> = report.bundles.iter().map(|b| b.audit.clone()).collect();
-    let top = github::init_ci::repository_top(base);
-    let shown = |p: &Utf8Path| {
-        p.canonicalize_utf8()
-            .ok()
-            .and_then(|c| c.strip_prefix(&top).ok().map(|r| r.to_string()))
-            .unwrap_or_else(|| p.to_string())
-    };
+    let shown = repository_paths(base);
     let manifest = &report.manifest;
     let artifacts = manifest
         .files

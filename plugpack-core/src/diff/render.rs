@@ -4,25 +4,7 @@ use std::fmt::Write;
 
 use super::Diff;
 
-/// Escapes Markdown and inline HTML.
-fn md(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '|' | '*' | '_' | '`' | '[' | ']' | '\\' | '#' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' => out.push(' '),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::report::markdown_escape as md;
 
 fn side(s: &super::SideInfo) -> String {
     match (&s.plugin, &s.version) {

@@ -20,6 +20,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::Value;
 
 pub use model::*;
+pub(crate) use render::md as markdown_escape;
 pub use render::{render_html, render_json, render_markdown};
 
 use crate::oci::{self, BundleInfo, Layout};

@@ -65,8 +65,10 @@ pub fn render_html(report: &Report, template: Option<&str>) -> Result<String, Er
     Ok(html)
 }
 
-/// Escapes Markdown and inline HTML in table cells and text.
-fn md(s: &str) -> String {
+/// Escapes Markdown and inline HTML in table cells and text (also used by `diff`'s
+/// Markdown): no character of a crate name, licence or advisory title can start a link,
+/// emphasis, a table cell or an HTML tag; line breaks become spaces, control characters go.
+pub(crate) fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -82,27 +82,17 @@ impl Client {
             if !verify {
                 return Ok(());
             }
-            let report = crate::verify::verify(
-                &crate::verify::VerifyOptions {
-                    bundle: bundle.to_owned(),
-                    keys: options.keys.clone(),
-                    policy: options.policy.clone(),
-                    ..Default::default()
-                },
+            let report = match super::verify_bundle(
+                bundle,
+                &options.keys,
+                options.policy.as_deref(),
                 ctx,
-            )?;
-            if !report.verified {
-                let failures: Vec<String> = report
-                    .failures
-                    .iter()
-                    .map(|f| format!("[{}] {}", f.code, f.message))
-                    .collect();
-                return Err(Error::rejected(
-                    Code::BundleRejected,
-                    &path,
-                    failures.join("; "),
-                ));
-            }
+            )? {
+                Ok(report) => report,
+                Err(failures) => {
+                    return Err(Error::rejected(Code::BundleRejected, &path, failures));
+                }
+            };
             if report.plugin.as_deref() != Some(name.as_str())
                 || report.version.as_deref() != Some(want_version.as_str())
             {

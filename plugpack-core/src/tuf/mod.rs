@@ -245,3 +245,32 @@ impl From<crate::verify::Error> for Error {
         Error::Verify(Box::new(e))
     }
 }
+
+/// Runs `verify` on `bundle` with these keys or this policy (the inner layer: the bundle's
+/// own signatures); `Err(failures)` joins every failure as `[code] message`, for the
+/// rejection that names the bundle.
+pub(crate) fn verify_bundle(
+    bundle: &camino::Utf8Path,
+    keys: &[camino::Utf8PathBuf],
+    policy: Option<&camino::Utf8Path>,
+    ctx: &crate::Ctx,
+) -> Result<Result<crate::verify::VerifyReport, String>, Error> {
+    let report = crate::verify::verify(
+        &crate::verify::VerifyOptions {
+            bundle: bundle.to_owned(),
+            keys: keys.to_vec(),
+            policy: policy.map(camino::Utf8Path::to_owned),
+            ..Default::default()
+        },
+        ctx,
+    )?;
+    if report.verified {
+        return Ok(Ok(report));
+    }
+    Ok(Err(report
+        .failures
+        .iter()
+        .map(|f| format!("[{}] {}", f.code, f.message))
+        .collect::<Vec<_>>()
+        .join("; ")))
+}

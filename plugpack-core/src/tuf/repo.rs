@@ -558,26 +558,16 @@ pub fn add(options: &AddOptions<'_>, ctx: &crate::Ctx) -> Result<Vec<Added>, Err
     // Verify before taking the lock: it is the slow part.
     let mut checked = Vec::new();
     for bundle in &options.bundles {
-        let report = crate::verify::verify(
-            &crate::verify::VerifyOptions {
-                bundle: bundle.clone(),
-                keys: options.keys.clone(),
-                policy: options.policy.clone(),
-                ..Default::default()
-            },
-            ctx,
-        )?;
-        if !report.verified {
-            let failures: Vec<String> = report
-                .failures
-                .iter()
-                .map(|f| format!("[{}] {}", f.code, f.message))
-                .collect();
-            return Err(Error::BundleRefused {
-                bundle: bundle.clone(),
-                failures: failures.join("; "),
-            });
-        }
+        let report =
+            match super::verify_bundle(bundle, &options.keys, options.policy.as_deref(), ctx)? {
+                Ok(report) => report,
+                Err(failures) => {
+                    return Err(Error::BundleRefused {
+                        bundle: bundle.clone(),
+                        failures,
+                    });
+                }
+            };
         let (path, custom) = custom_data(&report, bundle)?;
         checked.push((bundle.clone(), path, custom));
     }
