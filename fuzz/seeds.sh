@@ -75,6 +75,14 @@ for targets in "wasm32-wasip1" "wasm32-wasip1 wasm32-unknown-unknown"; do
   done
   rm -rf "$work/x"
 done
+# TUF metadata: every file of a repository with the signed one-target bundle added (roots,
+# targets, snapshot, timestamp, all canonical JSON signed with the test key).
+mkdir -p "$corpus/tuf_metadata"
+pp repo init "$work/tuf" --root-key "$key" --targets-key "$key" --snapshot-key "$key" \
+  --timestamp-key "$key" -q >/dev/null
+pp repo add "$work/tuf" "$work/b-wasm32-wasip1.oci.tar" --targets-key "$key" --snapshot-key "$key" \
+  --timestamp-key "$key" --key "${key%.key}.pub" -q >/dev/null
+find "$work/tuf" -maxdepth 1 -name '*.json' -exec cp {} "$corpus/tuf_metadata/" \;
 find "$work/state" -name '*.json' -exec cp {} "$corpus/trust_state/" \; 2>/dev/null || true
 ls "$corpus"/trust_state/*.json >/dev/null 2>&1 || printf '{}' > "$corpus/trust_state/empty.json"
 for t in "$corpus"/*; do echo "seeds: $(basename "$t"): $(ls "$t" | wc -l) files"; done
