@@ -48,3 +48,4 @@ mod scaffold;
 mod tuf;
 mod tuf_tough;
 mod workspace;
+mod component_host;
