@@ -11,6 +11,8 @@
 #  4. cargo-audit (interop) and cargo-fuzz, built once into ~/.cargo/bin (a cache CI may keep).
 #  5. The fixture crates' dependencies (crates.io is the only network the tests use).
 #  6. The tough TUF client of the interop test, built once into ~/.cache/plugpack/tough-target.
+#  7. The wasmtime component host of the interop test, built once into
+#     ~/.cache/plugpack/wasmtime-host-target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -82,5 +84,12 @@ tough_target="$HOME/.cache/plugpack/tough-target"
 step "building the tough interop client into $tough_target (first time: a few minutes)"
 cargo build --release --locked --quiet --manifest-path tests/interop/tough-client/Cargo.toml \
   --target-dir "$tough_target"
+# 7. The wasmtime test host (cargo-plugpack/tests/e2e/component_host.rs): wasmtime with only
+# component-model + cranelift, wasmtime-wasi (WASI 0.2) and plugpack-core's guard, in a crate
+# of its own workspace so none of it enters the main build. Built once, then a no-op.
+wasmtime_host_target="$HOME/.cache/plugpack/wasmtime-host-target"
+step "building the wasmtime test host into $wasmtime_host_target (first time: about 10 minutes)"
+cargo build --release --locked --quiet --manifest-path tests/interop/wasmtime-host/Cargo.toml \
+  --target-dir "$wasmtime_host_target"
 if [ -x .ci/setup-extra.sh ]; then .ci/setup-extra.sh; fi
 step "done (Python tools: $venv/bin)"

@@ -29,6 +29,7 @@ mod support;
 mod bundle;
 mod compliance;
 mod component;
+mod component_host;
 mod component_interop;
 mod defaults;
 mod diff;
