@@ -35,6 +35,11 @@ fn wasmtime_host() -> PathBuf {
 /// Runs the host on `component`, with plugpack's guard first unless `guarded` is false.
 fn host(component: &Path, guarded: bool) -> Output {
     let mut cmd = Command::new(wasmtime_host());
+    // The host's world from this checkout (the cached binary may come from another one).
+    cmd.env(
+        "PLUGPACK_HOST_WIT",
+        support::repo_root().join("tests/fixtures/component-plugin/wit"),
+    );
     if !guarded {
         cmd.arg("--no-guard");
     }

@@ -82,13 +82,16 @@ fn main() -> ExitCode {
         }
     };
     let path = Utf8PathBuf::from(path);
+    // The world's WIT at run time: `$PLUGPACK_HOST_WIT`, else where it was compiled from (a
+    // binary cached from another checkout must not read a path that is gone).
+    let host_wit = std::env::var("PLUGPACK_HOST_WIT").unwrap_or_else(|_| HOST_WIT.to_owned());
     if guarded {
-        let host = match AbiExpectation::from_wit(Utf8Path::new(HOST_WIT), Some("plugin")) {
+        let host = match AbiExpectation::from_wit(Utf8Path::new(&host_wit), Some("plugin")) {
             Ok(host) => WASI.iter().fold(host, |host, package| {
                 host.provide_package(package, WASI_VERSION)
             }),
             Err(e) => {
-                eprintln!("cannot read the host's world {HOST_WIT}: {e}");
+                eprintln!("cannot read the host's world {host_wit}: {e}");
                 return ExitCode::from(2);
             }
         };
