@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::support::{self, plugpack, run_ok};
-use crate::tuf::{TARGET, fixture, published};
+use crate::tuf::{TARGET, delegated, fixture, published, rotate_targets_then_root};
 
 /// The built `plugpack-tough-client`; a missing one fails the test loudly.
 fn tough_client() -> PathBuf {
@@ -71,7 +71,6 @@ fn assert_refused(result: &Output, needle: &str, out: &Path) {
 #[test]
 #[ignore = "interop: needs the tough client built by .ci/setup.sh; run by .ci/test"]
 fn tough_loads_our_repository_and_reads_the_exact_target_bytes() {
-    let fx = fixture();
     let dir = support::tempdir();
     let repo = published(dir.path());
     let root = repo.join("1.root.json");
@@ -80,32 +79,7 @@ fn tough_loads_our_repository_and_reads_the_exact_target_bytes() {
 
     // After a targets and a root rotation tough walks the root chain (1 -> 2 -> 3) from the same
     // trusted root and checks the new targets key.
-    run_ok(
-        plugpack()
-            .args(["repo", "rotate"])
-            .arg(&repo)
-            .args(["--role", "targets", "--old-key"])
-            .arg(fx.public("targets"))
-            .arg("--new-key")
-            .arg(fx.key("targets2"))
-            .arg("--root-key")
-            .arg(fx.key("root"))
-            .args(fx.online()),
-    );
-    run_ok(
-        plugpack()
-            .args(["repo", "rotate"])
-            .arg(&repo)
-            .args(["--role", "root", "--old-key"])
-            .arg(fx.key("root"))
-            .arg("--new-key")
-            .arg(fx.key("root2"))
-            .arg("--root-key")
-            .arg(fx.key("root"))
-            .arg("--root-key")
-            .arg(fx.key("root2"))
-            .args(fx.online()),
-    );
+    rotate_targets_then_root(&repo);
     assert!(repo.join("3.root.json").is_file());
     let out = dir.path().join("tough2.oci.tar");
     let result = tough(&repo, &root, TARGET, &out);
@@ -185,23 +159,7 @@ fn tough_rejects_a_tampered_target_and_tampered_targets_metadata() {
 fn tough_verifies_our_delegated_role_but_fetches_its_targets_by_another_path() {
     let fx = fixture();
     let dir = support::tempdir();
-    let repo = dir.path().join("repo");
-    run_ok(
-        plugpack()
-            .args(["repo", "init"])
-            .arg(&repo)
-            .arg("--root-key")
-            .arg(fx.key("root"))
-            .args(fx.online()),
-    );
-    run_ok(
-        plugpack()
-            .args(["repo", "delegate"])
-            .arg(&repo)
-            .args(["--name", "team-x", "--paths", "team-x/*", "--key"])
-            .arg(fx.public("other"))
-            .args(fx.online()),
-    );
+    let repo = delegated(dir.path());
     let online = fx.online();
     run_ok(
         plugpack()

@@ -602,32 +602,7 @@ fn python_tuf_reads_our_repository_from_a_directory_and_over_http() {
     );
 
     // python3 -m http.server on 127.0.0.1, after a root and a targets rotation.
-    run_ok(
-        plugpack()
-            .args(["repo", "rotate"])
-            .arg(&repo)
-            .args(["--role", "targets", "--old-key"])
-            .arg(fx.public("targets"))
-            .arg("--new-key")
-            .arg(fx.key("targets2"))
-            .arg("--root-key")
-            .arg(fx.key("root"))
-            .args(fx.online()),
-    );
-    run_ok(
-        plugpack()
-            .args(["repo", "rotate"])
-            .arg(&repo)
-            .args(["--role", "root", "--old-key"])
-            .arg(fx.key("root"))
-            .arg("--new-key")
-            .arg(fx.key("root2"))
-            .arg("--root-key")
-            .arg(fx.key("root"))
-            .arg("--root-key")
-            .arg(fx.key("root2"))
-            .args(fx.online()),
-    );
+    rotate_targets_then_root(&repo);
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -732,4 +707,60 @@ fn our_fetch_reads_a_repository_python_tuf_wrote_with_our_keys() {
         &out,
     ));
     bad::assert_rejected(&result, "target-hash-mismatch", &out);
+}
+
+/// An initialised repository without targets, with team-x delegated `team-x/*` (key
+/// `other`).
+pub(crate) fn delegated(dir: &Path) -> PathBuf {
+    let fx = fixture();
+    let repo = dir.join("repo");
+    run_ok(
+        plugpack()
+            .args(["repo", "init"])
+            .arg(&repo)
+            .arg("--root-key")
+            .arg(fx.key("root"))
+            .args(fx.online()),
+    );
+    run_ok(
+        plugpack()
+            .args(["repo", "delegate"])
+            .arg(&repo)
+            .args(["--name", "team-x", "--paths", "team-x/*", "--key"])
+            .arg(fx.public("other"))
+            .args(fx.online()),
+    );
+    repo
+}
+
+/// Rotates the targets key (`targets` → `targets2`) and then the root key (`root` → `root2`,
+/// signed by both): root goes to version 3.
+pub(crate) fn rotate_targets_then_root(repo: &Path) {
+    let fx = fixture();
+    run_ok(
+        plugpack()
+            .args(["repo", "rotate"])
+            .arg(repo)
+            .args(["--role", "targets", "--old-key"])
+            .arg(fx.public("targets"))
+            .arg("--new-key")
+            .arg(fx.key("targets2"))
+            .arg("--root-key")
+            .arg(fx.key("root"))
+            .args(fx.online()),
+    );
+    run_ok(
+        plugpack()
+            .args(["repo", "rotate"])
+            .arg(repo)
+            .args(["--role", "root", "--old-key"])
+            .arg(fx.key("root"))
+            .arg("--new-key")
+            .arg(fx.key("root2"))
+            .arg("--root-key")
+            .arg(fx.key("root"))
+            .arg("--root-key")
+            .arg(fx.key("root2"))
+            .args(fx.online()),
+    );
 }

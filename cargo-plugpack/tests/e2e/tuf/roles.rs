@@ -1,37 +1,15 @@
 //! Delegated targets roles and the offline root ceremony (issue 16).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use plugpack_core::tuf::metadata::{self, TargetFile, Targets};
 use plugpack_core::tuf::repo::Repository;
 
 use super::bad::assert_rejected;
-use super::{TARGET, fetch, fixture, key_id, published, python_client, python_client_for};
+use super::{
+    TARGET, delegated, fetch, fixture, key_id, published, python_client, python_client_for,
+};
 use crate::support::{self, plugpack, run, run_ok};
-
-/// An initialised repository without targets, with team-x delegated `team-x/*` (key
-/// `other`).
-fn delegated(dir: &Path) -> PathBuf {
-    let fx = fixture();
-    let repo = dir.join("repo");
-    run_ok(
-        plugpack()
-            .args(["repo", "init"])
-            .arg(&repo)
-            .arg("--root-key")
-            .arg(fx.key("root"))
-            .args(fx.online()),
-    );
-    run_ok(
-        plugpack()
-            .args(["repo", "delegate"])
-            .arg(&repo)
-            .args(["--name", "team-x", "--paths", "team-x/*", "--key"])
-            .arg(fx.public("other"))
-            .args(fx.online()),
-    );
-    repo
-}
 
 fn add_as_team(repo: &Path, role: &str, key: &str) -> std::process::Output {
     let fx = fixture();
