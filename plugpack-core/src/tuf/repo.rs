@@ -360,11 +360,14 @@ impl Repository {
     /// Signs and writes the current root as `N.root.json` and `root.json`.
     pub fn write_root(&mut self, keys: &[&SecretKey]) -> Result<(), Error> {
         let bytes = metadata::sign(&self.root, keys)?;
-        write_file(
-            &self.dir.join(format!("{}.root.json", self.root.version)),
-            &bytes,
-        )?;
-        write_file(&self.dir.join("root.json"), &bytes)
+        self.write_versioned("root", self.root.version, &bytes)
+    }
+
+    /// Writes a role's signed metadata as `VERSION.ROLE.json` (consistent snapshots) and
+    /// as `ROLE.json`.
+    fn write_versioned(&self, role: &str, version: u64, bytes: &[u8]) -> Result<(), Error> {
+        write_file(&self.dir.join(format!("{version}.{role}.json")), bytes)?;
+        write_file(&self.dir.join(format!("{role}.json")), bytes)
     }
 
     /// Bumps, signs and writes the top-level targets.
@@ -373,13 +376,7 @@ impl Repository {
         self.targets.version += 1;
         self.targets.expires = rfc3339(self.now + self.expiry.targets);
         let bytes = metadata::sign(&self.targets, &[key])?;
-        write_file(
-            &self
-                .dir
-                .join(format!("{}.targets.json", self.targets.version)),
-            &bytes,
-        )?;
-        write_file(&self.dir.join("targets.json"), &bytes)?;
+        self.write_versioned("targets", self.targets.version, &bytes)?;
         self.snapshot.meta.insert(
             "targets.json".to_owned(),
             pinned(self.targets.version, &bytes),
@@ -393,13 +390,7 @@ impl Repository {
         self.snapshot.version += 1;
         self.snapshot.expires = rfc3339(self.now + self.expiry.snapshot);
         let bytes = metadata::sign(&self.snapshot, &[key])?;
-        write_file(
-            &self
-                .dir
-                .join(format!("{}.snapshot.json", self.snapshot.version)),
-            &bytes,
-        )?;
-        write_file(&self.dir.join("snapshot.json"), &bytes)?;
+        self.write_versioned("snapshot", self.snapshot.version, &bytes)?;
         self.timestamp.meta.insert(
             "snapshot.json".to_owned(),
             pinned(self.snapshot.version, &bytes),
