@@ -464,3 +464,33 @@ fn chromium_shows_a_hostile_licence_string_as_text() {
     assert_eq!(dom.matches("<script").count(), 1);
     assert!(!stderr.contains(":CONSOLE"), "{stderr}");
 }
+
+/// A file that is not a bundle: `report`, `notices` and `diff` exit 5 naming it, and
+/// `report -o` leaves nothing at the output path.
+#[test]
+fn a_file_that_is_not_a_bundle_is_invalid_input_and_nothing_is_written() {
+    let dir = support::tempdir();
+    let junk = dir.path().join("junk.oci.tar");
+    std::fs::write(&junk, b"this is not a tarball").unwrap();
+    let out = dir.path().join("report.html");
+    let err = support::run_fails(
+        support::plugpack()
+            .arg("report")
+            .arg(&junk)
+            .arg("-o")
+            .arg(&out),
+        5,
+    );
+    assert!(err.contains("junk.oci.tar"), "{err}");
+    assert!(!out.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != "junk.oci.tar")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let err = support::run_fails(support::plugpack().arg("notices").arg(&junk), 5);
+    assert!(err.contains("junk.oci.tar"), "{err}");
+    let err = support::run_fails(support::plugpack().arg("diff").arg(&junk).arg(&junk), 5);
+    assert!(err.contains("junk.oci.tar"), "{err}");
+}
