@@ -238,6 +238,15 @@ impl LayoutBuilder {
         Ok(size)
     }
 
+    /// [`LayoutBuilder::write`], then reads the file back the way [`pack`] does: structure,
+    /// names, sizes and every JSON document, but not the large blobs this write already
+    /// checked (hashed while streamed, or copied under an unchanged stamp of a stamped
+    /// digest). Returns the description of the bundle as written.
+    pub fn write_checked(&self, dest: &Utf8Path, epoch: i64) -> Result<BundleInfo, Error> {
+        self.write(dest, epoch)?;
+        inspect(&read_written_bundle(dest, &self.written_blobs())?)
+    }
+
     /// The digest and size of every blob, each checked against its content while
     /// [`LayoutBuilder::write`] wrote it (file blobs) or hashed from memory (the others).
     fn written_blobs(&self) -> BTreeMap<Sha256Digest, u64> {
@@ -582,14 +591,9 @@ pub fn pack(
         layout.push_index_entry(r);
     }
 
-    layout.write(&options.output, options.epoch)?;
-    // Read back what was written: the returned description is of the file on disk, and a
-    // bundle that would not pass our own validation never goes unnoticed. Every blob's
-    // content was checked against its digest while it was written, so the read-back checks
-    // the structure (tar entries, names, sizes, every JSON document re-hashed and parsed)
-    // without hashing the large blobs a second time.
-    let layout = read_written_bundle(&options.output, &layout.written_blobs())?;
-    inspect(&layout)
+    // The returned description is of the file on disk, read back without hashing the large
+    // blobs a second time (see `write_checked`).
+    layout.write_checked(&options.output, options.epoch)
 }
 
 pub(super) fn referrer_manifest(
