@@ -83,10 +83,11 @@ fn init_tracing(verbose: u8, color: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("PLUGPACK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // Seconds since start on each line: where a run spends its time, without a profiler.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(color)
-        .without_time()
+        .with_timer(tracing_subscriber::fmt::time::uptime())
         .try_init();
 }

@@ -41,13 +41,38 @@ pub struct Ctx {
     env: BTreeMap<String, String>,
     reporter: Arc<dyn Reporter>,
     #[cfg(feature = "tool")]
-    rustc_answers: Arc<Mutex<BTreeMap<RustcQuery, String>>>,
+    rustc_answers: Arc<Mutex<BTreeMap<RustcQuery, RustcAnswer>>>,
 }
 
 /// A rustc query whose answer depends only on its inputs: the rustc, the directory it runs
 /// in (a rustup toolchain file can select another rustc there) and the arguments.
 #[cfg(feature = "tool")]
 type RustcQuery = (String, String, Vec<String>);
+
+/// A rustc answer as a build record keeps it (see [`Ctx::toolchain_answers`]).
+#[cfg(feature = "tool")]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RustcAnswerRecord {
+    /// The rustc asked (`$RUSTC` or `rustc`).
+    pub rustc: String,
+    /// The directory it ran in.
+    pub dir: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Its trimmed stdout.
+    pub answer: String,
+}
+
+/// `-vV` and `--print sysroot`: the questions a build asks before it starts cargo.
+#[cfg(feature = "tool")]
+fn is_toolchain_question(args: &[String]) -> bool {
+    matches!(args, [a] if a == "-vV") || matches!(args, [a, b] if a == "--print" && b == "sysroot")
+}
+
+/// The answer to a [`RustcQuery`] once asked (`None` while asked for the first time, or
+/// after a failure, which is not remembered).
+#[cfg(feature = "tool")]
+type RustcAnswer = Arc<Mutex<Option<String>>>;
 
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -92,15 +117,83 @@ impl Ctx {
         args: &[String],
     ) -> Result<String, crate::process::ProcessError> {
         let key = (self.rustc(), dir.to_string(), args.to_vec());
-        let answers = || self.rustc_answers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(answer) = answers().get(&key) {
+        // One slot per question: a second thread asking the same while the first runs rustc
+        // waits for its answer instead of starting another rustc.
+        let slot = Arc::clone(
+            self.rustc_answers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(key.clone())
+                .or_default(),
+        );
+        let mut answer = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(answer) = answer.as_ref() {
             return Ok(answer.clone());
         }
         let mut cmd = std::process::Command::new(&key.0);
         cmd.args(args).current_dir(dir);
-        let answer = crate::process::stdout_string(&mut cmd)?;
-        answers().insert(key, answer.clone());
-        Ok(answer)
+        let fresh = crate::process::stdout_string(&mut cmd)?;
+        *answer = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// The `rustc -vV` and `rustc --print sysroot` answers this context has, so a build
+    /// record can keep them for [`Ctx::assuming_rustc_answers`] in a later run.
+    #[cfg(feature = "tool")]
+    pub(crate) fn toolchain_answers(&self) -> Vec<RustcAnswerRecord> {
+        let answers = self.rustc_answers.lock().unwrap_or_else(|p| p.into_inner());
+        answers
+            .iter()
+            .filter(|((_, _, args), _)| is_toolchain_question(args))
+            .filter_map(|((rustc, dir, args), slot)| {
+                let answer = slot.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
+                Some(RustcAnswerRecord {
+                    rustc: rustc.clone(),
+                    dir: dir.clone(),
+                    args: args.clone(),
+                    answer,
+                })
+            })
+            .collect()
+    }
+
+    /// A copy of this context whose rustc answers start as `assumed` (answers an earlier run
+    /// recorded, for the rustc this context would run) instead of asking rustc: a build
+    /// started from a build record's plan uses it to start cargo without waiting for two
+    /// rustc runs through the rustup proxy. Whoever uses it must check the assumptions
+    /// against this context's own answers afterwards ([`Ctx::confirms`]).
+    #[cfg(feature = "tool")]
+    pub(crate) fn assuming_rustc_answers(&self, assumed: &[RustcAnswerRecord]) -> Self {
+        let rustc = self.rustc();
+        let seeded: BTreeMap<RustcQuery, RustcAnswer> = assumed
+            .iter()
+            .filter(|a| a.rustc == rustc && is_toolchain_question(&a.args))
+            .map(|a| {
+                (
+                    (a.rustc.clone(), a.dir.clone(), a.args.clone()),
+                    Arc::new(Mutex::new(Some(a.answer.clone()))),
+                )
+            })
+            .collect();
+        Self {
+            env: self.env.clone(),
+            reporter: Arc::clone(&self.reporter),
+            rustc_answers: Arc::new(Mutex::new(seeded)),
+        }
+    }
+
+    /// Whether rustc, asked now through this context, gives every answer in `assumed` that
+    /// [`Ctx::assuming_rustc_answers`] would have used.
+    #[cfg(feature = "tool")]
+    pub(crate) fn confirms(&self, assumed: &[RustcAnswerRecord]) -> bool {
+        let rustc = self.rustc();
+        assumed
+            .iter()
+            .filter(|a| a.rustc == rustc && is_toolchain_question(&a.args))
+            .all(|a| {
+                self.rustc_stdout(camino::Utf8Path::new(&a.dir), &a.args)
+                    .is_ok_and(|now| now == a.answer)
+            })
     }
 
     /// The value of an environment variable in the snapshot.

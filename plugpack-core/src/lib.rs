@@ -32,6 +32,7 @@
 //! | [`types`] | | digests, canonical JSON, atomic writes |
 //! | [`github`] | [`github::publish`] | GitHub Actions: job summary, annotations, step outputs (when `GITHUB_ACTIONS=true`) |
 //! | [`scratch`] | [`scratch::RunDir`] | per-run temporary directories (`.plugpack-run-*`), removed by the next run once their owner is gone |
+//! | [`digest_cache`] | [`digest_cache::DigestCache`] | digests of cargo's artifacts and their embedded copies remembered across runs by file stamp (`<target-dir>/plugpack/digests`), so an up-to-date `package` does not hash them again |
 //!
 //! Start reading at [`pipeline`]; each stage's `mod.rs` documents its inputs, outputs and
 //! side effects.
@@ -45,7 +46,7 @@
 //! | `verify` | [`verify`], the reading half of [`oci`] ([`oci::read_bundle`], [`oci::inspect`], [`oci::extract`]), the key, envelope and statement half of [`sign`] | `ed25519-dalek`, `base64ct`, `zeroize`, `oci-spec`, `tar`, `toml`, `time`, `semver` |
 //! | `registry` | `registry` (push and pull bundles, referrers, registry auth); on in the CLI, off in the lean host build unless asked for | `ureq` (rustls, ring, webpki roots) |
 //! | `tuf` | `tuf` (TUF 1.0 repositories: `tuf::repo` writes them, `tuf::Client` fetches with the specification's workflow); on in the CLI; implies `verify` | `ureq` (as `registry`) |
-//! | `tool` (default) | both of the above plus everything `cargo plugpack` needs: `project`, `build`, `depset`, `sbom`, `audit`, `licenses`, `scaffold`, `templates`, `pipeline`, `process`, bundle packing (`oci::pack`, `oci::rebuild`), signing and key generation (`sign::sign_bundle`, `sign::keygen`, `sign::minisign`), loading fingerprints from bundles and running rustdoc (`fingerprint::load`, `fingerprint::diff_paths`, `fingerprint::api::rustdoc`) | `cargo_metadata`, `cargo-config2`, `minijinja`, `spdx`, `rustsec`, `flate2` (also via `object`), `uuid`, `tracing`, `blake2`, `getrandom` |
+//! | `tool` (default) | both of the above plus everything `cargo plugpack` needs: `project`, `build`, `depset`, `sbom`, `audit`, `licenses`, `scaffold`, `templates`, `pipeline`, `process`, `digest_cache`, bundle packing (`oci::pack`, `oci::rebuild`), signing and key generation (`sign::sign_bundle`, `sign::keygen`, `sign::minisign`), loading fingerprints from bundles and running rustdoc (`fingerprint::load`, `fingerprint::diff_paths`, `fingerprint::api::rustdoc`) | `cargo_metadata`, `cargo-config2`, `minijinja`, `spdx`, `rustsec`, `flate2` (also via `object`), `uuid`, `tracing`, `blake2`, `getrandom` |
 //!
 //! [`ctx`], [`error`], [`scratch`] and [`types`] are always compiled (`camino`, `serde`, `serde_json`,
 //! `sha2`, `tempfile`, `thiserror`). A plugin host that checks a bundle's signature and a
@@ -71,6 +72,8 @@ pub mod ctx;
 pub mod depset;
 #[cfg(feature = "tool")]
 pub mod diff;
+#[cfg(feature = "tool")]
+pub mod digest_cache;
 pub mod error;
 #[cfg(feature = "guard")]
 pub mod fingerprint;

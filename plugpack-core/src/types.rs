@@ -142,7 +142,7 @@ impl<'de> Deserialize<'de> for Sha256Digest {
 /// write through a shared memory mapping updates the times when the page is first dirtied,
 /// not on every store; a file mapped for writing by another process while plugpack runs can
 /// slip through. The copy would then fail `verify`, whose digests are checked again.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileStamp {
     len: u64,
     modified: Option<std::time::SystemTime>,
@@ -176,6 +176,26 @@ impl FileStamp {
     /// True for an empty file.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Whether the file last changed (its status-change time; the modification time where
+    /// there is none) strictly before `time`.
+    pub fn changed_before(&self, time: std::time::SystemTime) -> bool {
+        #[cfg(unix)]
+        {
+            let Ok(since_epoch) = time.duration_since(std::time::UNIX_EPOCH) else {
+                return false;
+            };
+            let (secs, nanos) = self.changed;
+            let Ok(secs) = u64::try_from(secs) else {
+                return true;
+            };
+            std::time::Duration::new(secs, u32::try_from(nanos).unwrap_or(0)) < since_epoch
+        }
+        #[cfg(not(unix))]
+        {
+            self.modified.is_some_and(|m| m < time)
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use clap::Args;
 use plugpack_core::audit::{AuditReport, Code, Finding, Level, Outcome};
 use plugpack_core::pipeline::{self, PackageOptions};
 use plugpack_core::sign::{SIGNING_KEY_ENV, SignOptions};
-use plugpack_core::{Ctx, Reporter, project};
+use plugpack_core::{Ctx, Reporter};
 
 use crate::cli::{GlobalArgs, OutputFormat, ProjectArgs};
 use crate::exit::CliError;
@@ -63,7 +63,6 @@ pub fn run(
     shell: &Shell,
     ctx: &Ctx,
 ) -> Result<u8, CliError> {
-    let project = project::load(ctx, &args.project.load_options()?)?;
     use plugpack_core::Reporter;
     let options = PackageOptions {
         output: args.output.clone(),
@@ -90,7 +89,8 @@ pub fn run(
     if !args.debug && build_options.profile.profile.is_none() {
         build_options.profile.release = true;
     }
-    let out = pipeline::package(&project, &build_options, &options, ctx)?;
+    let (project, out) =
+        pipeline::load_and_package(&args.project.load_options()?, &build_options, &options, ctx)?;
     crate::commands::github::package(&out, &project.workspace_root, ctx)?;
     for bundle in &out.bundles {
         if !global.quiet {

@@ -75,11 +75,16 @@ pub struct ScanOptions {
     pub cache: DbCache,
 }
 
-/// Loaded databases by directory.
+/// Loaded databases by directory (and the location and date they were opened for).
 #[derive(Debug, Clone, Default)]
-pub struct DbCache(
-    std::sync::Arc<std::sync::Mutex<BTreeMap<Utf8PathBuf, std::sync::Arc<db::Database>>>>,
-);
+pub struct DbCache(std::sync::Arc<std::sync::Mutex<BTreeMap<DbKey, DbSlot>>>);
+
+/// What a loaded database depends on: its directory, how reports name it, the audit date.
+type DbKey = (Utf8PathBuf, String, time::Date);
+
+/// One database: `None` until loaded (or after a failure, which is not remembered). A
+/// second thread asking for the same database while it loads waits for it.
+type DbSlot = std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<db::Database>>>>;
 
 impl DbCache {
     fn open(
@@ -88,15 +93,42 @@ impl DbCache {
         location: &str,
         today: time::Date,
     ) -> Result<std::sync::Arc<db::Database>, Error> {
-        if let Some(db) = self.0.lock().ok().and_then(|m| m.get(path).cloned()) {
-            return Ok(db);
+        let slot = std::sync::Arc::clone(
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry((path.to_owned(), location.to_owned(), today))
+                .or_default(),
+        );
+        let mut loaded = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(db) = loaded.as_ref() {
+            return Ok(std::sync::Arc::clone(db));
         }
         let db = std::sync::Arc::new(db::open(path, location, today)?);
-        if let Ok(mut m) = self.0.lock() {
-            m.insert(path.to_owned(), db.clone());
-        }
+        *loaded = Some(std::sync::Arc::clone(&db));
         Ok(db)
     }
+}
+
+/// Starts loading, on a thread of its own, the advisory database an audit with `options`
+/// will most likely use (`--db`, else `$CARGO_HOME/advisory-db` when it exists; a policy's
+/// `db` is not known before the project is loaded), so it is ready when the audit starts
+/// after the build. The audit still resolves its database as always: a different one is
+/// loaded then, and a failure here is only reported there.
+pub fn preload_database(options: &ScanOptions, ctx: &Ctx) {
+    let Ok((path, location, explicit)) =
+        resolve_db(&AuditConfig::default(), Utf8Path::new("."), options, ctx)
+    else {
+        return;
+    };
+    if !explicit && !path.is_dir() {
+        return;
+    }
+    let cache = options.cache.clone();
+    let today = options.today();
+    std::thread::spawn(move || {
+        let _ = cache.open(&path, &location, today);
+    });
 }
 
 impl ScanOptions {
@@ -176,6 +208,7 @@ pub fn scan(
     for artifact in build.artifacts.iter().filter(|a| a.plugin == plugin.name) {
         sets.push(depset::compute_exact(project, build, artifact, ctx)?);
     }
+    tracing::debug!("dependency sets computed");
     let exact = sets.iter().all(|s| s.exact);
     let targets: Vec<String> = sets.iter().map(|s| s.target.clone()).collect();
     // Merge per crate: shipped in any target wins over build-only.
@@ -480,6 +513,7 @@ fn audit_packages(
     });
     let database = database?;
     let yanks = yanks.unwrap_or_default();
+    tracing::debug!("advisory database loaded and yanked releases looked up");
     let scope = policy.scope.unwrap_or_default();
     let in_scope = |p: &DepPackage| match scope {
         DepScope::All => true,

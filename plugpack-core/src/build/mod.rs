@@ -281,22 +281,29 @@ pub fn build(project: &Project, options: &BuildOptions, ctx: &Ctx) -> Result<Bui
             &toolchain.host,
         )
         .map_err(Box::new)?;
-        if let Some(cfg) = rustflags::target_cfg(ctx, &project.workspace_root, target, &user_flags)
-        {
+        let mut flags = user_flags.clone();
+        flags.extend(remaps.iter().cloned());
+        // rustc's `--print cfg` for the target (used after the build, to evaluate
+        // `cfg(...)` dependencies) is asked while cargo runs.
+        let (cfg, built) = std::thread::scope(|threads| {
+            let cfg = threads
+                .spawn(|| rustflags::target_cfg(ctx, &project.workspace_root, target, &user_flags));
+            let built = run_cargo(
+                project,
+                options,
+                ctx,
+                &toolchain,
+                target,
+                &flags,
+                plugins,
+                &mut output,
+            );
+            (cfg.join().ok().flatten(), built)
+        });
+        built?;
+        if let Some(cfg) = cfg {
             output.target_cfg.insert(target.clone(), cfg);
         }
-        let mut flags = user_flags;
-        flags.extend(remaps.iter().cloned());
-        run_cargo(
-            project,
-            options,
-            ctx,
-            &toolchain,
-            target,
-            &flags,
-            plugins,
-            &mut output,
-        )?;
     }
     output
         .artifacts
@@ -437,11 +444,15 @@ fn run_cargo(
                 .full_debuginfo
                 .insert((plugin.name.clone(), target.to_owned()));
         }
+        // Unchanged since the last run (cargo did not relink it): the digest then is still
+        // true (see `digest_cache` for when an entry is trusted).
         let (sha256, size, stamp) =
-            Sha256Digest::of_file_stamped(path).map_err(|source| Error::ReadArtifact {
-                path: path.clone(),
-                source,
-            })?;
+            crate::digest_cache::DigestCache::in_target_dir(&project.target_dir)
+                .digest(path)
+                .map_err(|source| Error::ReadArtifact {
+                    path: path.clone(),
+                    source,
+                })?;
         output.artifacts.push(BuiltArtifact {
             plugin: plugin.name.clone(),
             package: plugin.package_name.clone(),

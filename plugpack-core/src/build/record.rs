@@ -116,6 +116,10 @@ pub struct BuildRecord {
     pub metadata: Metadata,
     /// What the build produced.
     pub build: BuildOutput,
+    /// rustc's `-vV` and `--print sysroot` answers the build used (see [`previous_plan`]);
+    /// absent in records of older plugpack versions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rustc_answers: Vec<crate::ctx::RustcAnswerRecord>,
 }
 
 /// Why a record could not be written or used.
@@ -176,6 +180,7 @@ pub fn write(
     project: &Project,
     options: &BuildOptions,
     build: &BuildOutput,
+    ctx: &Ctx,
 ) -> Result<Utf8PathBuf, Error> {
     let request = BuildRequest::new(&project.options, options)?;
     let path = record_path(&project.target_dir, &request);
@@ -193,6 +198,7 @@ pub fn write(
             .collect(),
         metadata: project.metadata.clone(),
         build: build.clone(),
+        rustc_answers: ctx.toolchain_answers(),
     };
     let bytes = serde_json::to_vec(&record).map_err(|e| Error::Write {
         path: path.clone(),
@@ -262,15 +268,16 @@ pub fn load(
     Ok((project, record.build))
 }
 
-/// The project as the last build with these options saw it, when that build's record exists
-/// and `Cargo.lock` and every local manifest are unchanged since (artifacts are not checked:
-/// the caller is about to build). [`crate::pipeline::load_and_build`] starts building this
+/// The `cargo metadata` output and the rustc answers (`-vV`, `--print sysroot`) the last
+/// build with these options saw, when that build's record exists and `Cargo.lock` and every
+/// local manifest are unchanged since (artifacts are not checked: the caller is about to
+/// build). [`crate::pipeline::load_and_build`] starts building this
 /// plan while `cargo metadata` runs, and checks it against the fresh metadata afterwards.
 pub fn previous_plan(
     ctx: &Ctx,
     load_options: &LoadOptions,
     build_options: &BuildOptions,
-) -> Option<Project> {
+) -> Option<(cargo_metadata::Metadata, Vec<crate::ctx::RustcAnswerRecord>)> {
     let request = BuildRequest::new(load_options, build_options).ok()?;
     let path = record_location(ctx, load_options, &request)?;
     let record: BuildRecord = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
@@ -278,7 +285,7 @@ pub fn previous_plan(
         return None;
     }
     inputs_unchanged(&path, &record).ok()?;
-    project::from_metadata(ctx, load_options, record.metadata).ok()
+    Some((record.metadata, record.rustc_answers))
 }
 
 /// Refuses a record whose inputs or artifacts changed since it was written.

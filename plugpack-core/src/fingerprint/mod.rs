@@ -48,6 +48,8 @@
 
 mod aliases;
 pub mod api;
+#[cfg(feature = "tool")]
+pub mod cache;
 pub mod component;
 mod component_diff;
 mod diff;

@@ -98,12 +98,14 @@ pub fn fingerprint_artifacts(
 ) -> Result<Vec<FingerprintedArtifact>> {
     let mut out = Vec::new();
     let mut companion: Option<BuildOutput> = None;
+    // The artifacts' digests are this run's (or the digest cache's for an unchanged file).
+    let cache = fingerprint::cache::FingerprintCache::in_target_dir(&project.target_dir);
     for artifact in &build.artifacts {
         ctx.reporter().status(
             "Fingerprint",
             &format!("{} ({})", artifact.file_name, artifact.target),
         );
-        let mut doc = fingerprint::fingerprint_file(&artifact.path)?;
+        let mut doc = cache.fingerprint(&artifact.path, artifact.sha256)?;
         // Full debuginfo with DWARF that describes exports: nothing a companion could add.
         // (Stripped or split DWARF describes none, and still gets the companion.)
         let already_full = build
@@ -128,7 +130,10 @@ pub fn fingerprint_artifacts(
                     .find(|a| a.plugin == artifact.plugin && a.target == artifact.target)
             });
             if let Some(twin) = twin {
-                let full = fingerprint::fingerprint_file(&twin.path)?;
+                let full = fingerprint::cache::FingerprintCache::in_target_dir(
+                    &project.target_dir.join("plugpack-abi"),
+                )
+                .fingerprint(&twin.path, twin.sha256)?;
                 let names = |d: &fingerprint::AbiFingerprint| -> Vec<String> {
                     d.exports.iter().map(|s| s.name.clone()).collect()
                 };

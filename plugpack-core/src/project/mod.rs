@@ -165,7 +165,10 @@ pub struct Project {
 /// Loads the workspace and selects its plugin packages.
 pub fn load(ctx: &Ctx, options: &LoadOptions) -> Result<Project, Error> {
     let metadata = run_metadata(&ctx.cargo(), options)?;
-    from_metadata(ctx, options, metadata)
+    tracing::debug!("cargo metadata finished");
+    let project = from_metadata(ctx, options, metadata);
+    tracing::debug!("project loaded");
+    project
 }
 
 /// Runs `cargo metadata` (with `cargo` as the cargo binary) for these options. Needs no
@@ -220,8 +223,8 @@ pub fn from_metadata(
     plugins.sort_by(|a, b| a.name.cmp(&b.name));
 
     // Independent questions about the environment, asked at once rather than one after
-    // the other: git (revision, commit time) on one thread, rustc (`-vV`, `--print
-    // sysroot`, kept in the Ctx for the build) on another, cargo's configuration here.
+    // the other: git (revision, commit time) on one thread, rustc `-vV` and `--print
+    // sysroot` (kept in the Ctx for the build) on two more, cargo's configuration here.
     let root = &metadata.workspace_root;
     let epoch_from_env = ctx.source_date_epoch()?;
     let (cargo_config, (vcs_revision, commit_time)) = std::thread::scope(|threads| {
@@ -234,10 +237,11 @@ pub fn from_metadata(
             };
             (revision, time)
         });
+        // Warm-up only: a failure here is reported where the answer is needed.
+        threads.spawn(|| ctx.rustc_stdout(root, &["-vV".to_owned()]).ok());
         threads.spawn(|| {
-            // Warm-up only: a failure here is reported where the answer is needed.
-            let _ = ctx.rustc_stdout(root, &["-vV".to_owned()]);
-            let _ = ctx.rustc_stdout(root, &["--print".to_owned(), "sysroot".to_owned()]);
+            ctx.rustc_stdout(root, &["--print".to_owned(), "sysroot".to_owned()])
+                .ok()
         });
         let cargo_config = CargoConfig::load(ctx, root);
         (cargo_config, git_answers.join().unwrap_or((None, None)))

@@ -230,7 +230,8 @@ pub fn embed(
     let out = out_dir.join(&artifact.file_name);
     let stamp_path = out_dir.join(format!(".{}.plugpack-embed.json", artifact.file_name));
     let payload_sha256 = Sha256Digest::of_bytes(&payload);
-    if let Some(done) = reuse_embedded(&stamp_path, payload_sha256, &out, artifact) {
+    let digests = crate::digest_cache::DigestCache::at(dir.join(".digests"));
+    if let Some(done) = reuse_embedded(&stamp_path, payload_sha256, &out, artifact, &digests) {
         return Ok(done);
     }
     // Only the magic number decides the format: an ELF file is never read into memory here.
@@ -289,8 +290,10 @@ pub fn embed(
             path: artifact.path.clone(),
         });
     }
+    let hashed_at = std::time::SystemTime::now();
     let (sha256, size, file_stamp) =
         Sha256Digest::of_file_stamped(&out).map_err(io("read", &out))?;
+    digests.remember(&out, file_stamp, sha256, size, hashed_at);
     // The stamp only saves work next time; failing to write it changes nothing else.
     let stamp = EmbedStamp {
         input: artifact.sha256,
@@ -326,13 +329,15 @@ struct EmbedStamp {
 }
 
 /// The embedded copy at `out`, when its stamp says it was made from this artifact and this
-/// payload and its bytes still hash to what the stamp recorded (a missing or unreadable
-/// stamp only means the copy is made again).
+/// payload and its bytes still hash to what the stamp recorded (hashed again unless the
+/// digest cache knows the file unchanged since; a missing or unreadable stamp only means the
+/// copy is made again).
 fn reuse_embedded(
     stamp_path: &Utf8Path,
     payload_sha256: Sha256Digest,
     out: &Utf8Path,
     artifact: &BuiltArtifact,
+    digests: &crate::digest_cache::DigestCache,
 ) -> Option<BuiltArtifact> {
     let stamp: EmbedStamp = serde_json::from_slice(&std::fs::read(stamp_path).ok()?).ok()?;
     if stamp.input != artifact.sha256 || stamp.payload != payload_sha256 {
@@ -341,7 +346,7 @@ fn reuse_embedded(
     if std::fs::metadata(out).ok()?.len() != stamp.size {
         return None;
     }
-    let (sha256, size, file_stamp) = Sha256Digest::of_file_stamped(out).ok()?;
+    let (sha256, size, file_stamp) = digests.digest(out).ok()?;
     (sha256 == stamp.output && size == stamp.size).then(|| BuiltArtifact {
         path: out.to_owned(),
         sha256,
