@@ -276,4 +276,74 @@ mod tests {
         let starts = std::fs::read_to_string(&log).unwrap();
         assert_eq!(starts.lines().count(), 3);
     }
+
+    /// A context assuming recorded answers does not run rustc for them, and `confirms`
+    /// holds only while rustc still gives exactly those answers; an answer recorded for
+    /// another rustc is not assumed. Two threads asking one question start rustc once.
+    #[test]
+    fn assumed_rustc_answers_are_used_then_checked() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let dir = camino::Utf8Path::from_path(dir.path()).unwrap().to_owned();
+        let log = dir.join("starts.log");
+        let sysroot = dir.join("sysroot.txt");
+        std::fs::write(&sysroot, "/toolchains/one").unwrap();
+        let fake = dir.join("fake-rustc");
+        std::fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\necho \"$*\" >> '{log}'\nsleep 0.2\ncase \"$1\" in\n  -vV) echo 'rustc 9.9.9'; echo 'host: x86_64-unknown-linux-gnu' ;;\n  *) cat '{sysroot}' ;;\nesac\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let env = BTreeMap::from([("RUSTC".to_owned(), fake.to_string())]);
+        let ctx = Ctx::with_env(env, Arc::new(SilentReporter));
+        let starts = || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
+        let sysroot_q = ["--print", "sysroot"].map(str::to_owned);
+        let record = |args: &[String], answer: &str| RustcAnswerRecord {
+            rustc: fake.to_string(),
+            dir: dir.to_string(),
+            args: args.to_vec(),
+            answer: answer.to_owned(),
+        };
+        let assumed = vec![
+            record(&sysroot_q, "/toolchains/one"),
+            RustcAnswerRecord {
+                rustc: "another-rustc".to_owned(),
+                ..record(&["-vV".to_owned()], "rustc 0.0.0")
+            },
+        ];
+        let planning = ctx.assuming_rustc_answers(&assumed);
+        assert_eq!(
+            planning.rustc_stdout(&dir, &sysroot_q).unwrap(),
+            "/toolchains/one"
+        );
+        assert_eq!(starts(), 0, "an assumed answer ran rustc");
+        // The answer recorded for another rustc is not assumed: this one is asked.
+        assert!(
+            planning
+                .rustc_stdout(&dir, &["-vV".to_owned()])
+                .unwrap()
+                .starts_with("rustc 9.9.9")
+        );
+        assert_eq!(starts(), 1);
+        // Two threads asking the same question of a fresh context: one rustc start.
+        std::thread::scope(|s| {
+            let a = s.spawn(|| ctx.rustc_stdout(&dir, &sysroot_q).unwrap());
+            let b = s.spawn(|| ctx.rustc_stdout(&dir, &sysroot_q).unwrap());
+            assert_eq!(a.join().unwrap(), b.join().unwrap());
+        });
+        assert_eq!(starts(), 2);
+        assert!(ctx.confirms(&assumed));
+        // The toolchain moved: the fresh context no longer confirms the assumption.
+        std::fs::write(&sysroot, "/toolchains/two").unwrap();
+        let fresh = Ctx::with_env(ctx.env.clone(), Arc::new(SilentReporter));
+        assert!(!fresh.confirms(&assumed));
+    }
 }

@@ -400,3 +400,76 @@ fn runs_as_a_cargo_subcommand() {
     assert_eq!(lines[0]["reason"], "plugin-artifact");
     assert_eq!(lines[0]["plugin"], "cdylib-plugin");
 }
+
+/// The caches an up-to-date `package` reads (digests by file stamp, fingerprints by digest,
+/// the build record's plan and rustc answers) change nothing: a warm run writes the cold
+/// run's bytes, and after a source change the new artifact's digest and exports are what the
+/// bundle says. (The digest cache trusts an entry only from the run after the one that made
+/// it settled, hence three runs and the pause: issue 12, "Cache what only depends on an
+/// artifact's digest".)
+#[test]
+fn warm_caches_write_the_cold_bundle_and_a_rebuilt_artifact_is_seen() {
+    let dir = tempdir();
+    let lib = "#[unsafe(no_mangle)]\npub extern \"C\" fn answer() -> u32 { 42 }\n";
+    let manifest = scratch_crate(dir.path(), "[lib]\ncrate-type = [\"cdylib\"]\n", lib);
+    let target = dir.path().join("target");
+    let package = |name: &str| {
+        let out = dir.path().join(name);
+        run_ok(
+            on_scratch(
+                &manifest,
+                "package",
+                &["--profile", "dev", "-o", out.to_str().unwrap()],
+            )
+            .env("CARGO_TARGET_DIR", &target),
+        );
+        std::fs::read(out).unwrap()
+    };
+    let cold = package("cold.oci.tar");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(package("settling.oci.tar"), cold);
+    assert_eq!(package("warm.oci.tar"), cold);
+    for cache in ["digests", "fingerprints"] {
+        let entries = std::fs::read_dir(target.join("plugpack").join(cache))
+            .unwrap_or_else(|e| panic!("no {cache} cache: {e}"))
+            .count();
+        assert!(entries > 0, "the {cache} cache is empty");
+    }
+
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        format!("{lib}#[unsafe(no_mangle)]\npub extern \"C\" fn more() -> u32 {{ 7 }}\n"),
+    )
+    .unwrap();
+    let changed = package("changed.oci.tar");
+    assert_ne!(changed, cold);
+    let out = dir.path().join("extracted");
+    run_ok(plugpack().args([
+        "extract",
+        dir.path().join("changed.oci.tar").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--attachments",
+    ]));
+    let abi_file = std::fs::read_dir(out.join("attachments"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".abi.json"))
+        .expect("an ABI attachment");
+    let abi: serde_json::Value = serde_json::from_slice(&std::fs::read(abi_file).unwrap()).unwrap();
+    let exports: Vec<&str> = abi["exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert!(exports.contains(&"more"), "{exports:?}");
+    // The layer is the artifact built now (its embedded copy, byte for byte).
+    let artifact = target.join("plugpack/embedded/x86_64-unknown-linux-gnu/libscratch.so");
+    let inspected = inspect_json(&dir.path().join("changed.oci.tar"));
+    let digest = sha256_file(&artifact);
+    assert!(
+        inspected["manifests"][0]["layers"][0]["digest"] == digest.as_str(),
+        "layer digest {digest} not in {inspected}"
+    );
+}

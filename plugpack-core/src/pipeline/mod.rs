@@ -723,4 +723,54 @@ mod tests {
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
         assert_eq!(shell_quote(""), "''");
     }
+
+    /// `publish` puts the new bundle at the destination whether or not one was there (the
+    /// old one ends at the staged path), and never swaps a directory or a link into the run
+    /// directory: those are renamed over as before (which refuses a directory).
+    #[test]
+    fn publish_replaces_a_file_and_leaves_directories_and_links_alone() {
+        use camino::Utf8PathBuf;
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::from_path_buf(dir.path().to_owned()).unwrap();
+        let staged = root.join("staged.oci.tar");
+        let dest = root.join("out.oci.tar");
+        std::fs::write(&staged, b"new").unwrap();
+        super::publish(&staged, &dest).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+        std::fs::write(&staged, b"newer").unwrap();
+        super::publish(&staged, &dest).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"newer");
+        if cfg!(target_os = "linux") {
+            assert_eq!(
+                std::fs::read(&staged).unwrap(),
+                b"new",
+                "old bundle not swapped out"
+            );
+        }
+        // A directory at the destination stays where it is, with its content.
+        let dir_dest = root.join("a-dir");
+        std::fs::create_dir(&dir_dest).unwrap();
+        std::fs::write(dir_dest.join("keep"), b"x").unwrap();
+        std::fs::write(&staged, b"third").unwrap();
+        assert!(super::publish(&staged, &dir_dest).is_err());
+        assert_eq!(std::fs::read(dir_dest.join("keep")).unwrap(), b"x");
+        assert_eq!(std::fs::read(&staged).unwrap(), b"third");
+        // A symlink at the destination is replaced by the file, its target untouched.
+        #[cfg(unix)]
+        {
+            let target = root.join("target-file");
+            std::fs::write(&target, b"target").unwrap();
+            let link = root.join("link.oci.tar");
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            super::publish(&staged, &link).unwrap();
+            assert_eq!(std::fs::read(&link).unwrap(), b"third");
+            assert!(
+                !std::fs::symlink_metadata(&link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            assert_eq!(std::fs::read(&target).unwrap(), b"target");
+        }
+    }
 }
