@@ -69,6 +69,16 @@ fn is_toolchain_question(args: &[String]) -> bool {
     matches!(args, [a] if a == "-vV") || matches!(args, [a, b] if a == "--print" && b == "sysroot")
 }
 
+/// `--print cfg --target T FLAGS…`: fixed by the rustc build and toolchain (confirmed by the
+/// toolchain questions) and the arguments, except for a target given as a JSON spec file
+/// (its content can change) and flags naming the build machine's CPU (`native`), whose answer
+/// depends on the machine a shared target directory was last used on.
+#[cfg(feature = "tool")]
+fn is_derived_question(args: &[String]) -> bool {
+    matches!(args, [a, b, ..] if a == "--print" && b == "cfg")
+        && !args.iter().any(|a| a.ends_with(".json") || a.contains("native"))
+}
+
 /// The answer to a [`RustcQuery`] once asked (`None` while asked for the first time, or
 /// after a failure, which is not remembered).
 #[cfg(feature = "tool")]
@@ -137,14 +147,14 @@ impl Ctx {
         Ok(fresh)
     }
 
-    /// The `rustc -vV` and `rustc --print sysroot` answers this context has, so a build
-    /// record can keep them for [`Ctx::assuming_rustc_answers`] in a later run.
+    /// The `rustc -vV`, `--print sysroot` and `--print cfg` answers this context has, so a
+    /// build record can keep them for [`Ctx::assuming_rustc_answers`] in a later run.
     #[cfg(feature = "tool")]
     pub(crate) fn toolchain_answers(&self) -> Vec<RustcAnswerRecord> {
         let answers = self.rustc_answers.lock().unwrap_or_else(|p| p.into_inner());
         answers
             .iter()
-            .filter(|((_, _, args), _)| is_toolchain_question(args))
+            .filter(|((_, _, args), _)| is_toolchain_question(args) || is_derived_question(args))
             .filter_map(|((rustc, dir, args), slot)| {
                 let answer = slot.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
                 Some(RustcAnswerRecord {
@@ -167,7 +177,9 @@ impl Ctx {
         let rustc = self.rustc();
         let seeded: BTreeMap<RustcQuery, RustcAnswer> = assumed
             .iter()
-            .filter(|a| a.rustc == rustc && is_toolchain_question(&a.args))
+            .filter(|a| {
+                a.rustc == rustc && (is_toolchain_question(&a.args) || is_derived_question(&a.args))
+            })
             .map(|a| {
                 (
                     (a.rustc.clone(), a.dir.clone(), a.args.clone()),
@@ -182,8 +194,11 @@ impl Ctx {
         }
     }
 
-    /// Whether rustc, asked now through this context, gives every answer in `assumed` that
-    /// [`Ctx::assuming_rustc_answers`] would have used.
+    /// Whether rustc, asked now through this context, gives the `-vV` and `--print sysroot`
+    /// answers in `assumed` that [`Ctx::assuming_rustc_answers`] would have used: the same
+    /// rustc build (`-vV` names its commit) in the same toolchain directory. The assumed
+    /// `--print cfg` answers follow from those (see [`is_derived_question`]) and are not
+    /// asked again.
     #[cfg(feature = "tool")]
     pub(crate) fn confirms(&self, assumed: &[RustcAnswerRecord]) -> bool {
         let rustc = self.rustc();
@@ -194,6 +209,30 @@ impl Ctx {
                 self.rustc_stdout(camino::Utf8Path::new(&a.dir), &a.args)
                     .is_ok_and(|now| now == a.answer)
             })
+    }
+
+    /// Takes over every rustc answer `other` has (after [`Ctx::confirms`] showed that its
+    /// assumptions hold for this context), so a build record written with this context
+    /// keeps them for the next run.
+    #[cfg(feature = "tool")]
+    pub(crate) fn adopt_rustc_answers(&self, other: &Ctx) {
+        let theirs: Vec<(RustcQuery, String)> = {
+            let map = other.rustc_answers.lock().unwrap_or_else(|p| p.into_inner());
+            map.iter()
+                .filter_map(|(k, slot)| {
+                    let answer = slot.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
+                    Some((k.clone(), answer))
+                })
+                .collect()
+        };
+        let mut ours = self.rustc_answers.lock().unwrap_or_else(|p| p.into_inner());
+        for (key, answer) in theirs {
+            let slot = ours.entry(key).or_default();
+            let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+            if slot.is_none() {
+                *slot = Some(answer);
+            }
+        }
     }
 
     /// The value of an environment variable in the snapshot.

@@ -144,24 +144,31 @@ pub fn load_and_build(
     embed_dependencies: bool,
     ctx: &Ctx,
 ) -> Result<(Project, BuildOutput)> {
-    let Some((recorded, assumed)) = build::record::previous_plan(ctx, load_options, build_options)
-    else {
-        let project = crate::project::load(ctx, load_options)?;
-        let build = build_plugins(&project, build_options, embed_dependencies, ctx)?;
-        return Ok((project, build));
-    };
-    tracing::debug!("building from the last build record's plan while cargo metadata runs");
-    // The planned build also assumes the record's rustc answers (`-vV`, `--print sysroot`),
-    // so cargo starts without waiting for rustc; they are checked against rustc below.
-    let planning_ctx = ctx.assuming_rustc_answers(&assumed);
-    let (fresh, planned, built) = std::thread::scope(|scope| {
-        // The fresh project: cargo metadata, then git, rustc and cargo's configuration.
+    std::thread::scope(|scope| {
+        // The fresh project, always: cargo metadata, then git, rustc and cargo's
+        // configuration. It starts first; reading the record overlaps with it.
         let (metadata_done, metadata_finished) = std::sync::mpsc::channel::<()>();
         let fresh = scope.spawn(move || {
             let metadata = crate::project::run_metadata(&ctx.cargo(), load_options);
             drop(metadata_done);
             crate::project::from_metadata(ctx, load_options, metadata?)
         });
+        let join_fresh = |fresh: std::thread::ScopedJoinHandle<'_, _>| -> Result<Project> {
+            Ok(fresh
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?)
+        };
+        let Some((recorded, assumed)) =
+            build::record::previous_plan(ctx, load_options, build_options)
+        else {
+            let project = join_fresh(fresh)?;
+            let build = build_plugins(&project, build_options, embed_dependencies, ctx)?;
+            return Ok((project, build));
+        };
+        tracing::debug!("building from the last build record's plan");
+        // The planned build also assumes the record's rustc answers (`-vV`, `--print
+        // sysroot`), so cargo starts without waiting for rustc; they are checked below.
+        let planning_ctx = ctx.assuming_rustc_answers(&assumed);
         let planned = crate::project::from_metadata(&planning_ctx, load_options, recorded);
         // cargo build starts once cargo metadata has exited: both take cargo's package cache
         // lock, and two cargo runs waiting on each other took longer here (70 ms) than one
@@ -171,22 +178,24 @@ pub fn load_and_build(
             .as_ref()
             .ok()
             .map(|planned| build::build(planned, build_options, &planning_ctx));
-        (fresh.join(), planned, built)
-    });
-    let project = fresh.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-    let build = match (planned, built) {
-        (Ok(planned), Some(built)) if same_plan(&planned, &project) && ctx.confirms(&assumed) => {
-            built?
-        }
-        _ => {
-            tracing::debug!(
-                "the fresh metadata or toolchain changed the build plan; building again"
-            );
-            build::build(&project, build_options, ctx)?
-        }
-    };
-    let build = finish_build(&project, build_options, build, embed_dependencies, ctx)?;
-    Ok((project, build))
+        let project = join_fresh(fresh)?;
+        let build = match (planned, built) {
+            (Ok(planned), Some(built))
+                if same_plan(&planned, &project) && ctx.confirms(&assumed) =>
+            {
+                ctx.adopt_rustc_answers(&planning_ctx);
+                built?
+            }
+            _ => {
+                tracing::debug!(
+                    "the fresh metadata or toolchain changed the build plan; building again"
+                );
+                build::build(&project, build_options, ctx)?
+            }
+        };
+        let build = finish_build(&project, build_options, build, embed_dependencies, ctx)?;
+        Ok((project, build))
+    })
 }
 
 /// Whether a build from `planned` is the build `fresh` asks for: the same plugins with the
@@ -314,7 +323,9 @@ fn package_built(
     // Fingerprints (possibly a debuginfo companion build) and the audits do not depend on
     // each other: they run on two threads. Errors are reported in the old order
     // (fingerprint first).
-    let (fingerprints, reports) = std::thread::scope(|scope| {
+    let (fingerprints, reports, revision) = std::thread::scope(|scope| {
+        // The revision asks `git status` (dirty tree?): one more process, beside the rest.
+        let revision = scope.spawn(|| revision(project, ctx));
         let fingerprints = scope.spawn(|| {
             let fingerprints = if options.artifacts.is_empty() {
                 fingerprint_artifacts(project, build_options, &build, ctx)
@@ -328,12 +339,14 @@ fn package_built(
         let fingerprints = fingerprints
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (fingerprints, reports)
+        let revision = revision
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (fingerprints, reports, revision)
     });
     let fingerprints = fingerprints?;
     let mut reports = reports?;
     tracing::debug!("fingerprints and audits done");
-    let revision = revision(project, ctx);
     let mut bundles = Vec::new();
     for plugin in &project.plugins {
         let artifacts: Vec<BuiltArtifact> = build
