@@ -61,39 +61,83 @@ pub fn state(dirs: &[Utf8PathBuf], name: &str, version: &str) -> YankState {
 /// [`state`], reading each cache file into `buffer` (cleared first): a caller looking up
 /// hundreds of crates reuses one allocation instead of faulting in fresh pages for every
 /// file (some index files are megabytes).
+///
+/// A cache file lists versions oldest first and a lockfile mostly pins recent ones, so the
+/// file is read from its end, in windows that double (64 KiB, 128 KiB, …), until the version
+/// is found or the whole file was read: for most crates only the last window is read.
 pub fn state_with_buffer(
     dirs: &[Utf8PathBuf],
     name: &str,
     version: &str,
     buffer: &mut Vec<u8>,
 ) -> YankState {
-    use std::io::Read;
     let rel = relative_path(name);
+    // Entries are `version \0 json \0` pairs after an `etag \0` header, so every version is
+    // between two NULs (JSON holds none): find `\0version\0`, parse only the JSON after it.
+    let needle = [b"\0", version.as_bytes(), b"\0"].concat();
     for dir in dirs {
-        buffer.clear();
-        let read = std::fs::File::open(dir.join(&rel)).and_then(|mut f| f.read_to_end(buffer));
-        if read.is_err() {
+        let Ok(file) = std::fs::File::open(dir.join(&rel)) else {
             continue;
+        };
+        let Ok(len) = file.metadata().map(|m| m.len()) else {
+            continue;
+        };
+        if let Some(found) = find_from_end(&file, len, &needle, version, buffer) {
+            return found;
         }
+    }
+    YankState::Unknown
+}
+
+/// Searches `file` (of `len` bytes) for the entry of `version`, reading windows from the
+/// end into `buffer`, which always holds the file from some offset to its end.
+fn find_from_end(
+    file: &std::fs::File,
+    len: u64,
+    needle: &[u8],
+    version: &str,
+    buffer: &mut Vec<u8>,
+) -> Option<YankState> {
+    const FIRST_WINDOW: u64 = 64 * 1024;
+    buffer.clear();
+    let mut start = len;
+    let mut window = FIRST_WINDOW;
+    while start > 0 {
+        let from = start.saturating_sub(window);
+        let mut chunk = vec![0u8; usize::try_from(start - from).ok()?];
+        read_exact_at(file, &mut chunk, from).ok()?;
+        chunk.extend_from_slice(buffer);
+        *buffer = chunk;
+        start = from;
+        window = window.saturating_mul(2);
         let bytes = buffer.as_slice();
-        // Entries are `version \0 json \0` pairs after an `etag \0` header, so every
-        // version is between two NULs: find `\0version\0`, parse only the JSON after it.
-        let needle = [b"\0", version.as_bytes(), b"\0"].concat();
-        for at in memchr::memmem::find_iter(bytes, &needle) {
+        for at in memchr::memmem::find_iter(bytes, needle) {
             let rest = &bytes[at + needle.len()..];
             let json = &rest[..memchr::memchr(0, rest).unwrap_or(rest.len())];
             if let Ok(entry) = serde_json::from_slice::<Entry>(json) {
                 if entry.vers == version {
-                    return if entry.yanked {
+                    return Some(if entry.yanked {
                         YankState::Yanked
                     } else {
                         YankState::NotYanked
-                    };
+                    });
                 }
             }
         }
     }
-    YankState::Unknown
+    None
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(mut file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buf)
 }
 
 #[cfg(test)]
@@ -115,5 +159,41 @@ mod tests {
         assert_eq!(state(&dirs, "smallvec", "9.9.9"), YankState::Unknown);
         assert_eq!(state(&dirs, "other", "1.0.0"), YankState::Unknown);
         assert_eq!(relative_path("syn"), "3/s/syn");
+    }
+
+    /// Read from the end in growing windows: a version at the very start of a file larger
+    /// than several windows, one straddling a window boundary, and the newest one are found;
+    /// a version only mentioned inside another entry's JSON is not taken for an entry.
+    #[test]
+    fn finds_versions_anywhere_in_a_large_cache_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Utf8Path::from_path(tmp.path()).unwrap();
+        let cache = home.join("registry/index/index.crates.io-1949cf8c6b5b557f/.cache/bi/gc");
+        std::fs::create_dir_all(&cache).unwrap();
+        let mut bytes = vec![3u8, 2, 0, 0, 0];
+        bytes.extend_from_slice(b"etag\0");
+        let padding = "x".repeat(900);
+        for patch in 0..2000 {
+            let yanked = patch % 7 == 0;
+            bytes.extend_from_slice(
+                format!(
+                    "0.1.{patch}\0{{\"name\":\"bigcrate\",\"vers\":\"0.1.{patch}\",\"yanked\":{yanked},\"pad\":\"{padding}\"}}\0"
+                )
+                .as_bytes(),
+            );
+        }
+        assert!(bytes.len() > 1_500_000);
+        std::fs::write(cache.join("bigcrate"), &bytes).unwrap();
+        let dirs = cache_dirs(home);
+        for patch in [0, 1, 7, 69, 70, 71, 999, 1000, 1995, 1999] {
+            let expected = if patch % 7 == 0 {
+                YankState::Yanked
+            } else {
+                YankState::NotYanked
+            };
+            assert_eq!(state(&dirs, "bigcrate", &format!("0.1.{patch}")), expected, "0.1.{patch}");
+        }
+        assert_eq!(state(&dirs, "bigcrate", "0.1.2000"), YankState::Unknown);
+        assert_eq!(state(&dirs, "bigcrate", "x"), YankState::Unknown);
     }
 }
