@@ -138,7 +138,13 @@ fn read_advisories(
                 let Ok(dir) = Utf8PathBuf::from_path_buf(entry.path()) else {
                     continue;
                 };
-                if !dir.is_dir() {
+                // The entry's type comes with the listing; only a link is followed (stat).
+                let is_dir = match entry.file_type() {
+                    Ok(t) if t.is_symlink() => dir.is_dir(),
+                    Ok(t) => t.is_dir(),
+                    Err(_) => dir.is_dir(),
+                };
+                if !is_dir {
                     continue;
                 }
                 for file in std::fs::read_dir(&dir).map_err(unreadable)? {
@@ -159,20 +165,51 @@ fn read_advisories(
         Err(e) => return Err(unreadable(e)),
     }
     files.sort();
+    // Reading and parsing (TOML front matter, Markdown) is most of the work: two threads
+    // each take one half of the sorted list; the results are then taken in file order, so
+    // the digest and every list come out exactly as from one thread.
+    let read_and_parse = |files: &[Utf8PathBuf]| -> Vec<ParsedFile> {
+        files
+            .iter()
+            .map(|file| {
+                let rel = file.strip_prefix(path).unwrap_or(file).as_str().to_owned();
+                match std::fs::read_to_string(file) {
+                    Ok(text) => {
+                        let parsed = text.parse::<rustsec::Advisory>().map_err(|e| {
+                            // toml's messages span several lines with a source excerpt;
+                            // keep one line.
+                            e.to_string()
+                                .split_whitespace()
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        });
+                        ParsedFile::Read { rel, text, parsed }
+                    }
+                    Err(e) => ParsedFile::Unreadable {
+                        rel,
+                        error: e.to_string(),
+                    },
+                }
+            })
+            .collect()
+    };
+    let (first, second) = files.split_at(files.len() / 2);
+    let parsed: Vec<ParsedFile> = std::thread::scope(|threads| {
+        let other = threads.spawn(|| read_and_parse(second));
+        let mut parsed = read_and_parse(first);
+        parsed.extend(other.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        parsed
+    });
     let mut by_crate: BTreeMap<String, Vec<rustsec::Advisory>> = BTreeMap::new();
     let mut malformed = Vec::new();
     let mut hasher = sha2::Sha256::new();
     let mut newest: Option<String> = None;
     let mut count = 0;
-    for file in &files {
-        let rel = file.strip_prefix(path).unwrap_or(file).as_str().to_owned();
-        let text = match std::fs::read_to_string(file) {
-            Ok(t) => t,
-            Err(e) => {
-                malformed.push(MalformedFile {
-                    file: rel,
-                    error: e.to_string(),
-                });
+    for file in parsed {
+        let (rel, text, parsed) = match file {
+            ParsedFile::Read { rel, text, parsed } => (rel, text, parsed),
+            ParsedFile::Unreadable { rel, error } => {
+                malformed.push(MalformedFile { file: rel, error });
                 continue;
             }
         };
@@ -180,7 +217,7 @@ fn read_advisories(
         hasher.update([0]);
         hasher.update((text.len() as u64).to_le_bytes());
         hasher.update(text.as_bytes());
-        match text.parse::<rustsec::Advisory>() {
+        match parsed {
             Ok(advisory) => {
                 let date = advisory.metadata.date.as_str().to_owned();
                 if newest.as_ref().is_none_or(|n| *n < date) {
@@ -192,15 +229,7 @@ fn read_advisories(
                     .or_default()
                     .push(advisory);
             }
-            Err(e) => malformed.push(MalformedFile {
-                file: rel,
-                // toml's messages span several lines with a source excerpt; keep one line.
-                error: e
-                    .to_string()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            }),
+            Err(error) => malformed.push(MalformedFile { file: rel, error }),
         }
     }
     Ok((
@@ -210,6 +239,18 @@ fn read_advisories(
         newest,
         count,
     ))
+}
+
+/// One advisory file as read by [`read_advisories`].
+enum ParsedFile {
+    /// Read; parsed, or the one-line parse error.
+    Read {
+        rel: String,
+        text: String,
+        parsed: Result<rustsec::Advisory, String>,
+    },
+    /// Not readable.
+    Unreadable { rel: String, error: String },
 }
 
 #[allow(clippy::too_many_arguments)]

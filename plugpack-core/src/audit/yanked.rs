@@ -63,7 +63,7 @@ pub fn state(dirs: &[Utf8PathBuf], name: &str, version: &str) -> YankState {
 /// file (some index files are megabytes).
 ///
 /// A cache file lists versions oldest first and a lockfile mostly pins recent ones, so the
-/// file is read from its end, in windows that double (64 KiB, 128 KiB, …), until the version
+/// file is read from its end, in windows that double (16 KiB, 32 KiB, …), until the version
 /// is found or the whole file was read: for most crates only the last window is read.
 pub fn state_with_buffer(
     dirs: &[Utf8PathBuf],
@@ -98,7 +98,7 @@ fn find_from_end(
     version: &str,
     buffer: &mut Vec<u8>,
 ) -> Option<YankState> {
-    const FIRST_WINDOW: u64 = 64 * 1024;
+    const FIRST_WINDOW: u64 = 16 * 1024;
     buffer.clear();
     let mut start = len;
     let mut window = FIRST_WINDOW;
