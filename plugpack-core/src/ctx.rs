@@ -35,6 +35,107 @@ impl Reporter for SilentReporter {
     fn warn(&self, _message: &str) {}
 }
 
+/// A [`Reporter`] that holds status lines and warnings back until [`HeldReporter::release`]
+/// passes them on (and everything after them), or [`HeldReporter::discard`] drops them:
+/// `package` from a build record's plan runs the stages before it knows the plan is still
+/// true, and a stale plan's lines must not reach the user next to the fresh run's.
+/// Spinners and byte progress are dropped while held.
+#[cfg(feature = "tool")]
+pub(crate) struct HeldReporter {
+    inner: Arc<dyn Reporter>,
+    held: Mutex<Option<Vec<HeldLine>>>,
+}
+
+#[cfg(feature = "tool")]
+enum HeldLine {
+    Status(String, String),
+    Warn(String),
+}
+
+#[cfg(feature = "tool")]
+impl HeldReporter {
+    /// Holds what is reported until released.
+    pub(crate) fn new(inner: Arc<dyn Reporter>) -> Self {
+        Self {
+            inner,
+            held: Mutex::new(Some(Vec::new())),
+        }
+    }
+
+    /// Passes on what was held, in order, and everything from now on.
+    pub(crate) fn release(&self) {
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner()).take();
+        for line in held.unwrap_or_default() {
+            match line {
+                HeldLine::Status(verb, message) => self.inner.status(&verb, &message),
+                HeldLine::Warn(message) => self.inner.warn(&message),
+            }
+        }
+    }
+
+    /// Drops what was held; later lines are dropped too.
+    pub(crate) fn discard(&self) {
+        if let Some(held) = self.held.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            held.clear();
+        }
+    }
+
+    /// True while lines are held (not yet released).
+    fn holding(&self, line: impl FnOnce() -> HeldLine) -> bool {
+        match self.held.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            Some(held) => {
+                held.push(line());
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+#[cfg(feature = "tool")]
+impl Reporter for HeldReporter {
+    fn status(&self, verb: &str, message: &str) {
+        if !self.holding(|| HeldLine::Status(verb.to_owned(), message.to_owned())) {
+            self.inner.status(verb, message);
+        }
+    }
+    fn warn(&self, message: &str) {
+        if !self.holding(|| HeldLine::Warn(message.to_owned())) {
+            self.inner.warn(message);
+        }
+    }
+    fn begin(&self, label: &str) {
+        if self
+            .held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+        {
+            self.inner.begin(label);
+        }
+    }
+    fn end(&self) {
+        if self
+            .held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+        {
+            self.inner.end();
+        }
+    }
+    fn progress(&self, done: u64, total: u64) {
+        if self
+            .held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+        {
+            self.inner.progress(done, total);
+        }
+    }
+}
+
 /// Everything a stage may learn about its environment.
 #[derive(Clone)]
 pub struct Ctx {
@@ -76,7 +177,9 @@ fn is_toolchain_question(args: &[String]) -> bool {
 #[cfg(feature = "tool")]
 fn is_derived_question(args: &[String]) -> bool {
     matches!(args, [a, b, ..] if a == "--print" && b == "cfg")
-        && !args.iter().any(|a| a.ends_with(".json") || a.contains("native"))
+        && !args
+            .iter()
+            .any(|a| a.ends_with(".json") || a.contains("native"))
 }
 
 /// The answer to a [`RustcQuery`] once asked (`None` while asked for the first time, or
@@ -140,11 +243,28 @@ impl Ctx {
         if let Some(answer) = answer.as_ref() {
             return Ok(answer.clone());
         }
+        tracing::debug!(?args, %dir, "asking rustc");
         let mut cmd = std::process::Command::new(&key.0);
         cmd.args(args).current_dir(dir);
         let fresh = crate::process::stdout_string(&mut cmd)?;
+        tracing::debug!(?args, "rustc answered");
         *answer = Some(fresh.clone());
         Ok(fresh)
+    }
+
+    /// This context reporting to `reporter` instead (the rustc answers stay shared).
+    #[cfg(feature = "tool")]
+    pub(crate) fn with_reporter(&self, reporter: Arc<dyn Reporter>) -> Self {
+        Self {
+            reporter,
+            ..self.clone()
+        }
+    }
+
+    /// The reporter itself, to wrap it.
+    #[cfg(feature = "tool")]
+    pub(crate) fn reporter_arc(&self) -> Arc<dyn Reporter> {
+        Arc::clone(&self.reporter)
     }
 
     /// The `rustc -vV`, `--print sysroot` and `--print cfg` answers this context has, so a
@@ -217,7 +337,10 @@ impl Ctx {
     #[cfg(feature = "tool")]
     pub(crate) fn adopt_rustc_answers(&self, other: &Ctx) {
         let theirs: Vec<(RustcQuery, String)> = {
-            let map = other.rustc_answers.lock().unwrap_or_else(|p| p.into_inner());
+            let map = other
+                .rustc_answers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             map.iter()
                 .filter_map(|(k, slot)| {
                     let answer = slot.lock().unwrap_or_else(|p| p.into_inner()).clone()?;

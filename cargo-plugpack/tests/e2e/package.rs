@@ -339,6 +339,50 @@ fn compile_errors_reach_the_user_and_exit_4_without_a_bundle() {
     assert!(!out.exists());
 }
 
+/// The same after a successful package left a build record: the build from the record's plan
+/// fails, the plan is still true, and its error stands: cargo's diagnostic and plugpack's
+/// message appear once each (no second build prints them again), and the earlier bundle
+/// stays as it was.
+#[test]
+fn a_compile_error_after_a_recorded_build_is_reported_once() {
+    let dir = tempdir();
+    let manifest = scratch_crate(
+        dir.path(),
+        "[lib]\ncrate-type = [\"cdylib\"]\n",
+        "#[unsafe(no_mangle)]\npub extern \"C\" fn fine() -> u32 { 1 }\n",
+    );
+    let out = dir.path().join("scratch.oci.tar");
+    run_ok(&mut on_scratch(
+        &manifest,
+        "package",
+        &["-o", out.to_str().unwrap()],
+    ));
+    let before = std::fs::read(&out).unwrap();
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub fn broken() -> u32 { \"nope\" }\n",
+    )
+    .unwrap();
+    let err = run_fails(
+        &mut on_scratch(&manifest, "package", &["-o", out.to_str().unwrap()]),
+        4,
+    );
+    assert_eq!(
+        err.matches("error[E0308]: mismatched types").count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("cargo build failed for scratch").count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        std::fs::read(&out).unwrap() == before,
+        "the earlier bundle changed"
+    );
+}
+
 #[test]
 fn a_missing_target_names_the_rustup_command() {
     let err = run_fails(
@@ -427,8 +471,14 @@ fn warm_caches_write_the_cold_bundle_and_a_rebuilt_artifact_is_seen() {
     };
     let cold = package("cold.oci.tar");
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    assert_eq!(package("settling.oci.tar"), cold);
-    assert_eq!(package("warm.oci.tar"), cold);
+    assert!(
+        package("settling.oci.tar") == cold,
+        "a settling run wrote other bytes"
+    );
+    assert!(
+        package("warm.oci.tar") == cold,
+        "a warm run wrote other bytes"
+    );
     for cache in ["digests", "fingerprints"] {
         let entries = std::fs::read_dir(target.join("plugpack").join(cache))
             .unwrap_or_else(|e| panic!("no {cache} cache: {e}"))
@@ -471,5 +521,56 @@ fn warm_caches_write_the_cold_bundle_and_a_rebuilt_artifact_is_seen() {
     assert!(
         inspected["manifests"][0]["layers"][0]["digest"] == digest.as_str(),
         "layer digest {digest} not in {inspected}"
+    );
+}
+
+/// `package` of an up-to-date plugin works from the last build record's plan while cargo
+/// metadata runs beside it; nothing is published unless the fresh metadata is the recorded
+/// one. A record whose metadata says something cargo no longer says (here: a description
+/// edited into it) is caught: the bundle is the one fresh metadata gives, and the record is
+/// rewritten from it.
+#[test]
+fn a_stale_build_record_plan_is_caught_before_anything_is_published() {
+    let dir = tempdir();
+    let lib = "#[unsafe(no_mangle)]\npub extern \"C\" fn answer() -> u32 { 42 }\n";
+    let manifest = scratch_crate(
+        dir.path(),
+        "description = \"the real description\"\nlicense = \"MIT\"\n[lib]\ncrate-type = [\"cdylib\"]\n",
+        lib,
+    );
+    let target = dir.path().join("target");
+    let package = |name: &str| {
+        let out = dir.path().join(name);
+        run_ok(
+            on_scratch(
+                &manifest,
+                "package",
+                &["--profile", "dev", "-o", out.to_str().unwrap()],
+            )
+            .env("CARGO_TARGET_DIR", &target),
+        );
+        std::fs::read(out).unwrap()
+    };
+    let first = package("first.oci.tar");
+    let records: Vec<_> = std::fs::read_dir(target.join("plugpack/build-records"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let [record] = records.as_slice() else {
+        panic!("one build record expected: {records:?}")
+    };
+    let text = std::fs::read_to_string(record).unwrap();
+    assert!(text.contains("the real description"));
+    std::fs::write(
+        record,
+        text.replace("the real description", "a stale description"),
+    )
+    .unwrap();
+    let second = package("second.oci.tar");
+    assert!(second == first, "the stale plan's bundle was published");
+    let text = std::fs::read_to_string(record).unwrap();
+    assert!(
+        text.contains("the real description") && !text.contains("a stale description"),
+        "the record was not rewritten from fresh metadata"
     );
 }

@@ -175,14 +175,17 @@ fn read_advisories(
                 let rel = file.strip_prefix(path).unwrap_or(file).as_str().to_owned();
                 match std::fs::read_to_string(file) {
                     Ok(text) => {
-                        let parsed = text.parse::<rustsec::Advisory>().map_err(|e| {
-                            // toml's messages span several lines with a source excerpt;
-                            // keep one line.
-                            e.to_string()
-                                .split_whitespace()
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        });
+                        let parsed = text
+                            .parse::<rustsec::Advisory>()
+                            .map(Box::new)
+                            .map_err(|e| {
+                                // toml's messages span several lines with a source excerpt;
+                                // keep one line.
+                                e.to_string()
+                                    .split_whitespace()
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            });
                         ParsedFile::Read { rel, text, parsed }
                     }
                     Err(e) => ParsedFile::Unreadable {
@@ -197,7 +200,11 @@ fn read_advisories(
     let parsed: Vec<ParsedFile> = std::thread::scope(|threads| {
         let other = threads.spawn(|| read_and_parse(second));
         let mut parsed = read_and_parse(first);
-        parsed.extend(other.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        parsed.extend(
+            other
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        );
         parsed
     });
     let mut by_crate: BTreeMap<String, Vec<rustsec::Advisory>> = BTreeMap::new();
@@ -227,7 +234,7 @@ fn read_advisories(
                 by_crate
                     .entry(advisory.metadata.package.as_str().to_owned())
                     .or_default()
-                    .push(advisory);
+                    .push(*advisory);
             }
             Err(error) => malformed.push(MalformedFile { file: rel, error }),
         }
@@ -247,7 +254,7 @@ enum ParsedFile {
     Read {
         rel: String,
         text: String,
-        parsed: Result<rustsec::Advisory, String>,
+        parsed: Result<Box<rustsec::Advisory>, String>,
     },
     /// Not readable.
     Unreadable { rel: String, error: String },

@@ -191,7 +191,11 @@ mod tests {
             } else {
                 YankState::NotYanked
             };
-            assert_eq!(state(&dirs, "bigcrate", &format!("0.1.{patch}")), expected, "0.1.{patch}");
+            assert_eq!(
+                state(&dirs, "bigcrate", &format!("0.1.{patch}")),
+                expected,
+                "0.1.{patch}"
+            );
         }
         assert_eq!(state(&dirs, "bigcrate", "0.1.2000"), YankState::Unknown);
         assert_eq!(state(&dirs, "bigcrate", "x"), YankState::Unknown);

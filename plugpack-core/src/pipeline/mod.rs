@@ -112,20 +112,31 @@ pub fn build_plugins(
     finish_build(project, build_options, build, embed_dependencies, ctx)
 }
 
+/// Embeds the dependency lists into the artifacts' final copies when `embed` is set.
+fn embed_dependencies_unless(
+    project: &Project,
+    mut build: BuildOutput,
+    embed: bool,
+    ctx: &Ctx,
+) -> Result<BuildOutput> {
+    tracing::debug!("cargo build finished");
+    if embed {
+        sbom::embed_dependency_lists(project, &mut build, ctx)?;
+        tracing::debug!("dependency lists embedded");
+    }
+    Ok(build)
+}
+
 /// What every build through the pipeline does after cargo: embed the dependency lists (unless
 /// disabled) and keep the result as a [`build::record`].
 fn finish_build(
     project: &Project,
     build_options: &BuildOptions,
-    mut build: BuildOutput,
+    build: BuildOutput,
     embed_dependencies: bool,
     ctx: &Ctx,
 ) -> Result<BuildOutput> {
-    tracing::debug!("cargo build finished");
-    if embed_dependencies {
-        sbom::embed_dependency_lists(project, &mut build, ctx)?;
-        tracing::debug!("dependency lists embedded");
-    }
+    let build = embed_dependencies_unless(project, build, embed_dependencies, ctx)?;
     let record = build::record::write(project, build_options, &build, ctx)?;
     tracing::debug!("build record: {record}");
     Ok(build)
@@ -251,7 +262,14 @@ pub fn package(
     } else {
         external_artifacts(project, build_options, options, ctx)?
     };
-    package_built(project, build_options, options, build, signing_key, ctx)
+    package_built(
+        project,
+        build_options,
+        options,
+        build,
+        signing_key.as_ref(),
+        ctx,
+    )
 }
 
 /// Loads the project and packages it, like [`crate::project::load`] followed by [`package`],
@@ -271,15 +289,142 @@ pub fn load_and_package(
     }
     let signing_key = signing_key_checked(options, ctx)?;
     audit::preload_database(&options.audit, ctx);
-    let (project, build) = load_and_build(
+    if let Some(done) = package_from_record(
         load_options,
         build_options,
-        !options.no_embed_dependencies,
+        options,
+        signing_key.as_ref(),
+        ctx,
+    )? {
+        return Ok(done);
+    }
+    let project = crate::project::load(ctx, load_options)?;
+    check_output_for(&project, options)?;
+    let build = build_plugins(&project, build_options, !options.no_embed_dependencies, ctx)?;
+    let output = package_built(
+        &project,
+        build_options,
+        options,
+        build,
+        signing_key.as_ref(),
         ctx,
     )?;
-    check_output_for(&project, options)?;
-    let output = package_built(&project, build_options, options, build, signing_key, ctx)?;
     Ok((project, output))
+}
+
+/// `package` of an up-to-date plugin, from the last build record's plan: when the record is
+/// fresh ([`build::record::previous_plan`]), cargo builds from the recorded plan (and rustc
+/// answers) at once, every later stage runs on that plan, and `cargo metadata` runs beside
+/// them (after cargo build, not with it: both take cargo's package cache lock). Nothing is
+/// published before the fresh metadata is checked: it must be the recorded metadata exactly,
+/// give the same plan, and rustc must give the recorded answers. When it does not (or the
+/// speculative run failed), the staged bundles are dropped and `None` sends the caller down
+/// the ordinary path (fresh metadata, then build), whose result and errors then stand.
+fn package_from_record(
+    load_options: &crate::project::LoadOptions,
+    build_options: &BuildOptions,
+    options: &PackageOptions,
+    signing_key: Option<&crate::sign::SecretKey>,
+    ctx: &Ctx,
+) -> Result<Option<(Project, PackageOutput)>> {
+    let Some((recorded, assumed)) = build::record::previous_plan(ctx, load_options, build_options)
+    else {
+        return Ok(None);
+    };
+    tracing::debug!("packaging from the last build record's plan");
+    // Status lines and warnings of the planned run wait for the verdict on the plan.
+    let held = std::sync::Arc::new(crate::ctx::HeldReporter::new(ctx.reporter_arc()));
+    let planning_ctx = ctx
+        .assuming_rustc_answers(&assumed)
+        .with_reporter(held.clone());
+    let recorded_json = serde_json::to_value(&recorded).ok();
+    std::thread::scope(|scope| {
+        // rustc is asked for the assumed answers at once, beside the build (the fresh
+        // project's own questions to rustc then find them answered).
+        let confirmed = scope.spawn(|| ctx.confirms(&assumed));
+        // git is asked beside the build too: the build does not need the revision.
+        let Ok(epoch_from_env) = ctx.source_date_epoch() else {
+            return Ok(None);
+        };
+        let root = recorded.workspace_root.clone();
+        let vcs = scope.spawn(move || crate::project::vcs_answers(&root, epoch_from_env));
+        let Ok(planned) =
+            crate::project::from_metadata_without_vcs(&planning_ctx, load_options, recorded)
+        else {
+            return Ok(None);
+        };
+        if check_output_for(&planned, options).is_err() {
+            return Ok(None);
+        }
+        let built = build::build(&planned, build_options, &planning_ctx);
+        let Ok(vcs) = vcs.join() else {
+            return Ok(None);
+        };
+        let planned = crate::project::with_vcs(planned, vcs);
+        let fresh = scope.spawn(|| crate::project::load(ctx, load_options));
+        // Joined (and judged) once, before the first bundle is published.
+        let verdict = std::sync::OnceLock::<bool>::new();
+        let mut fresh = Some(fresh);
+        let mut confirmed = Some(confirmed);
+        let mut still_true = || {
+            *verdict.get_or_init(|| {
+                let rustc_same = confirmed.take().is_some_and(|c| c.join().unwrap_or(false));
+                let Some(Ok(Ok(project))) = fresh.take().map(|f| f.join()) else {
+                    return false;
+                };
+                let same = rustc_same
+                    && recorded_json.is_some()
+                    && serde_json::to_value(&project.metadata).ok() == recorded_json
+                    && same_plan(&planned, &project);
+                tracing::debug!("fresh metadata and rustc checked: plan still true: {same}");
+                if same {
+                    held.release();
+                } else {
+                    held.discard();
+                }
+                same
+            })
+        };
+        // A failed build (a compile error) stands when the plan was true, so cargo's
+        // messages are not printed a second time by a fresh build.
+        let built = match built {
+            Ok(built) => built,
+            Err(e) if still_true() => return Err(e.into()),
+            Err(_) => return Ok(None),
+        };
+        // The build record is written only once the plan is known to be true (below).
+        let packaged = embed_dependencies_unless(
+            &planned,
+            built,
+            !options.no_embed_dependencies,
+            &planning_ctx,
+        )
+        .and_then(|build| {
+            package_built_checked(
+                &planned,
+                build_options,
+                options,
+                build,
+                signing_key,
+                &planning_ctx,
+                &mut still_true,
+            )
+        });
+        match packaged {
+            Ok(Some(output)) => {
+                ctx.adopt_rustc_answers(&planning_ctx);
+                let record = build::record::write(&planned, build_options, &output.build, ctx)?;
+                tracing::debug!("build record: {record}");
+                Ok(Some((planned, output)))
+            }
+            // An error of the planned run stands only if the plan was true.
+            Err(e) if still_true() => Err(e),
+            _ => {
+                tracing::debug!("the build record's plan is stale; packaging from fresh metadata");
+                Ok(None)
+            }
+        }
+    })
 }
 
 /// `-o FILE` names one bundle, so it needs exactly one selected plugin.
@@ -315,9 +460,33 @@ fn package_built(
     build_options: &BuildOptions,
     options: &PackageOptions,
     build: BuildOutput,
-    signing_key: Option<crate::sign::SecretKey>,
+    signing_key: Option<&crate::sign::SecretKey>,
     ctx: &Ctx,
 ) -> Result<PackageOutput> {
+    let output = package_built_checked(
+        project,
+        build_options,
+        options,
+        build,
+        signing_key,
+        ctx,
+        &mut || true,
+    )?;
+    output
+        .ok_or_else(|| Error::Usage("internal: an unconditional package was withdrawn".to_owned()))
+}
+
+/// [`package_built`], asking `still_true` before the first bundle is published: `None` (and
+/// nothing published, the staged files removed) when it says the inputs changed.
+fn package_built_checked(
+    project: &Project,
+    build_options: &BuildOptions,
+    options: &PackageOptions,
+    build: BuildOutput,
+    signing_key: Option<&crate::sign::SecretKey>,
+    ctx: &Ctx,
+    still_true: &mut dyn FnMut() -> bool,
+) -> Result<Option<PackageOutput>> {
     let output_path = options.output.as_deref().map(crate::types::OutputPath::new);
     let profile = build_options.profile.name();
     // Fingerprints (possibly a debuginfo companion build) and the audits do not depend on
@@ -450,7 +619,7 @@ fn package_built(
         tracing::debug!("bundle written");
         let mut info = packed?;
         let mut file_sha256 = None;
-        let signature = match (&signing_key, &options.sign) {
+        let signature = match (signing_key, &options.sign) {
             (Some(key), Some(sign_options)) => {
                 let signed = crate::sign::sign_staged(&staged, &output, key, sign_options, ctx)?;
                 info = oci::inspect(&oci::read_bundle(&staged)?)?;
@@ -459,6 +628,9 @@ fn package_built(
             }
             _ => None,
         };
+        if !still_true() {
+            return Ok(None);
+        }
         publish(&staged, &output)?;
         if let Some(minisig) = signature.as_ref().and_then(|s| s.minisig.as_ref()) {
             publish(&Utf8PathBuf::from(format!("{staged}.minisig")), minisig)?;
@@ -475,7 +647,7 @@ fn package_built(
             audit: report,
         });
     }
-    Ok(PackageOutput { build, bundles })
+    Ok(Some(PackageOutput { build, bundles }))
 }
 
 /// Audits every plugin's exact dependency set before anything is written: a denied

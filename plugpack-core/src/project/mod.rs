@@ -193,6 +193,60 @@ pub fn from_metadata(
     options: &LoadOptions,
     metadata: Metadata,
 ) -> Result<Project, Error> {
+    // git (revision, commit time) answers on its own thread while the rest is read.
+    let root = metadata.workspace_root.clone();
+    let epoch_from_env = ctx.source_date_epoch()?;
+    std::thread::scope(|threads| {
+        let vcs = threads.spawn(|| vcs_answers(&root, epoch_from_env));
+        let project = from_metadata_without_vcs(ctx, options, metadata);
+        let vcs = vcs.join().unwrap_or(VcsAnswers {
+            epoch_from_env,
+            ..VcsAnswers::default()
+        });
+        project.map(|project| with_vcs(project, vcs))
+    })
+}
+
+/// What git says about the workspace at `root`: its `HEAD` commit and, when there is one and
+/// no `SOURCE_DATE_EPOCH` (`epoch_from_env`), the commit's time. Two `git` runs at most.
+#[derive(Debug, Clone, Default)]
+pub struct VcsAnswers {
+    revision: Option<String>,
+    commit_time: Option<i64>,
+    epoch_from_env: Option<i64>,
+}
+
+/// Asks git for the [`VcsAnswers`] of `root` (a caller can do it beside other work).
+pub fn vcs_answers(root: &Utf8Path, epoch_from_env: Option<i64>) -> VcsAnswers {
+    let revision = git(root, &["rev-parse", "HEAD"]);
+    // Only asked when there is a commit and no SOURCE_DATE_EPOCH.
+    let commit_time = match (&revision, epoch_from_env) {
+        (Some(_), None) => git_commit_time(root),
+        _ => None,
+    };
+    VcsAnswers {
+        revision,
+        commit_time,
+        epoch_from_env,
+    }
+}
+
+/// The project with git's answers: its revision and, without `SOURCE_DATE_EPOCH`, its
+/// timestamp (the commit time, else 0).
+pub fn with_vcs(mut project: Project, vcs: VcsAnswers) -> Project {
+    project.epoch = vcs.epoch_from_env.or(vcs.commit_time).unwrap_or(0);
+    project.vcs_revision = vcs.revision;
+    project
+}
+
+/// [`from_metadata`] without asking git: no revision yet and the timestamp only from
+/// `SOURCE_DATE_EPOCH` (0 without); [`with_vcs`] completes it. `package` builds from a
+/// record's plan with it, so cargo need not wait for git.
+pub fn from_metadata_without_vcs(
+    ctx: &Ctx,
+    options: &LoadOptions,
+    metadata: Metadata,
+) -> Result<Project, Error> {
     let root_manifest = metadata.workspace_root.join("Cargo.toml");
     let workspace_config = if root_manifest.exists() {
         cfg::read(&root_manifest, Table::Workspace)?
@@ -222,29 +276,19 @@ pub fn from_metadata(
     }
     plugins.sort_by(|a, b| a.name.cmp(&b.name));
 
-    // Independent questions about the environment, asked at once rather than one after
-    // the other: git (revision, commit time) on one thread, rustc `-vV` and `--print
-    // sysroot` (kept in the Ctx for the build) on two more, cargo's configuration here.
+    // Independent questions asked at once rather than one after the other: rustc `-vV` and
+    // `--print sysroot` (kept in the Ctx for the build) on two threads, cargo's
+    // configuration here.
     let root = &metadata.workspace_root;
     let epoch_from_env = ctx.source_date_epoch()?;
-    let (cargo_config, (vcs_revision, commit_time)) = std::thread::scope(|threads| {
-        let git_answers = threads.spawn(|| {
-            let revision = git(root, &["rev-parse", "HEAD"]);
-            // Only asked when there is a commit and no SOURCE_DATE_EPOCH.
-            let time = match (&revision, epoch_from_env) {
-                (Some(_), None) => git_commit_time(root),
-                _ => None,
-            };
-            (revision, time)
-        });
+    let cargo_config = std::thread::scope(|threads| {
         // Warm-up only: a failure here is reported where the answer is needed.
         threads.spawn(|| ctx.rustc_stdout(root, &["-vV".to_owned()]).ok());
         threads.spawn(|| {
             ctx.rustc_stdout(root, &["--print".to_owned(), "sysroot".to_owned()])
                 .ok()
         });
-        let cargo_config = CargoConfig::load(ctx, root);
-        (cargo_config, git_answers.join().unwrap_or((None, None)))
+        CargoConfig::load(ctx, root)
     });
     let cargo_config = cargo_config?;
     let target_dir = options
@@ -252,7 +296,7 @@ pub fn from_metadata(
         .clone()
         .or_else(|| cargo_config.target_dir.clone())
         .unwrap_or_else(|| metadata.target_directory.clone());
-    let epoch = epoch_from_env.or(commit_time).unwrap_or(0);
+    let epoch = epoch_from_env.unwrap_or(0);
     Ok(Project {
         workspace_root: metadata.workspace_root.clone(),
         root_manifest,
@@ -263,7 +307,7 @@ pub fn from_metadata(
         metadata,
         options: options.clone(),
         epoch,
-        vcs_revision,
+        vcs_revision: None,
     })
 }
 
