@@ -162,6 +162,49 @@ pub struct RustcAnswerRecord {
     pub args: Vec<String>,
     /// Its trimmed stdout.
     pub answer: String,
+    /// For `-vV` of the default `rustc`: the toolchain's files that fix the answer
+    /// (`<sysroot>/bin/rustc` and `<sysroot>/lib/librustc_driver-*`) with their stamps when it
+    /// was given. While the sysroot is the same and none of them changed, the answer is the
+    /// same without starting rustc ([`Ctx::confirms`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchanged_files: Vec<(String, crate::types::FileStamp)>,
+}
+
+/// `<sysroot>/bin/rustc` and every `<sysroot>/lib/librustc_driver-*` with their stamps, or
+/// nothing when either is missing (then nothing is vouched for).
+#[cfg(feature = "tool")]
+fn toolchain_files(sysroot: &str) -> Vec<(String, crate::types::FileStamp)> {
+    let stamp = |path: &std::path::Path| {
+        std::fs::File::open(path)
+            .and_then(|f| crate::types::FileStamp::of(&f))
+            .ok()
+    };
+    let root = std::path::Path::new(sysroot);
+    let rustc = root.join("bin").join("rustc");
+    let Some(rustc_stamp) = stamp(&rustc) else {
+        return Vec::new();
+    };
+    let mut drivers: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("lib"))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with("librustc_driver-"))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    drivers.sort();
+    let mut files = vec![(rustc.to_string_lossy().into_owned(), rustc_stamp)];
+    for driver in drivers {
+        match stamp(&driver) {
+            Some(s) => files.push((driver.to_string_lossy().into_owned(), s)),
+            None => return Vec::new(),
+        }
+    }
+    if files.len() < 2 {
+        return Vec::new();
+    }
+    files
 }
 
 /// `-vV` and `--print sysroot`: the questions a build asks before it starts cargo.
@@ -272,7 +315,7 @@ impl Ctx {
     #[cfg(feature = "tool")]
     pub(crate) fn toolchain_answers(&self) -> Vec<RustcAnswerRecord> {
         let answers = self.rustc_answers.lock().unwrap_or_else(|p| p.into_inner());
-        answers
+        let mut records = answers
             .iter()
             .filter(|((_, _, args), _)| is_toolchain_question(args) || is_derived_question(args))
             .filter_map(|((rustc, dir, args), slot)| {
@@ -282,9 +325,28 @@ impl Ctx {
                     dir: dir.clone(),
                     args: args.clone(),
                     answer,
+                    unchanged_files: Vec::new(),
                 })
             })
-            .collect()
+            .collect::<Vec<_>>();
+        drop(answers);
+        // `-vV` of the default rustc: note the toolchain files behind the answer.
+        let sysroot_of = |dir: &str| {
+            records
+                .iter()
+                .find(|r| r.dir == dir && r.rustc == "rustc" && r.args == ["--print", "sysroot"])
+                .map(|r| r.answer.clone())
+        };
+        let sysroots: Vec<Option<String>> = records
+            .iter()
+            .map(|r| (r.rustc == "rustc" && r.args == ["-vV"]).then(|| sysroot_of(&r.dir)).flatten())
+            .collect();
+        for (record, sysroot) in records.iter_mut().zip(sysroots) {
+            if let Some(sysroot) = sysroot {
+                record.unchanged_files = toolchain_files(&sysroot);
+            }
+        }
+        records
     }
 
     /// A copy of this context whose rustc answers start as `assumed` (answers an earlier run
@@ -322,13 +384,65 @@ impl Ctx {
     #[cfg(feature = "tool")]
     pub(crate) fn confirms(&self, assumed: &[RustcAnswerRecord]) -> bool {
         let rustc = self.rustc();
-        assumed
+        let mut questions: Vec<&RustcAnswerRecord> = assumed
             .iter()
             .filter(|a| a.rustc == rustc && is_toolchain_question(&a.args))
-            .all(|a| {
-                self.rustc_stdout(camino::Utf8Path::new(&a.dir), &a.args)
-                    .is_ok_and(|now| now == a.answer)
-            })
+            .collect();
+        // The sysroot first: an unchanged `-vV` can then be vouched for by its files.
+        questions.sort_by_key(|a| a.args != ["--print", "sysroot"]);
+        questions.into_iter().all(|a| {
+            let dir = camino::Utf8Path::new(&a.dir);
+            if self.files_vouch_for(a) {
+                return true;
+            }
+            self.rustc_stdout(dir, &a.args)
+                .is_ok_and(|now| now == a.answer)
+        })
+    }
+
+    /// Whether `record` (a `-vV` of the default rustc) still holds without asking: this
+    /// context already has the same sysroot answer for its directory and none of the files
+    /// it names changed. The answer is then kept as this context's own.
+    #[cfg(feature = "tool")]
+    fn files_vouch_for(&self, record: &RustcAnswerRecord) -> bool {
+        if record.unchanged_files.is_empty() || record.rustc != "rustc" || self.rustc() != "rustc"
+        {
+            return false;
+        }
+        let sysroot_q = ["--print".to_owned(), "sysroot".to_owned()];
+        let known = |args: &[String]| -> Option<String> {
+            let key = (self.rustc(), record.dir.clone(), args.to_vec());
+            let slot = self
+                .rustc_answers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&key)
+                .cloned()?;
+            let answer = slot.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            answer
+        };
+        let Some(sysroot) = known(&sysroot_q) else {
+            return false;
+        };
+        if toolchain_files(&sysroot) != record.unchanged_files {
+            return false;
+        }
+        let key = (self.rustc(), record.dir.clone(), record.args.clone());
+        let slot = Arc::clone(
+            self.rustc_answers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(key)
+                .or_default(),
+        );
+        let mut answer = slot.lock().unwrap_or_else(|p| p.into_inner());
+        match answer.as_ref() {
+            Some(now) => *now == record.answer,
+            None => {
+                *answer = Some(record.answer.clone());
+                true
+            }
+        }
     }
 
     /// Takes over every rustc answer `other` has (after [`Ctx::confirms`] showed that its
@@ -473,6 +587,7 @@ mod tests {
             dir: dir.to_string(),
             args: args.to_vec(),
             answer: answer.to_owned(),
+            unchanged_files: Vec::new(),
         };
         let assumed = vec![
             record(&sysroot_q, "/toolchains/one"),
@@ -507,5 +622,55 @@ mod tests {
         std::fs::write(&sysroot, "/toolchains/two").unwrap();
         let fresh = Ctx::with_env(ctx.env.clone(), Arc::new(SilentReporter));
         assert!(!fresh.confirms(&assumed));
+    }
+
+    /// `-vV` of the default rustc is vouched for by its toolchain's files: with the same
+    /// sysroot and unchanged `bin/rustc` and `librustc_driver`, the recorded answer holds
+    /// without starting rustc (here it is deliberately not rustc's real answer, which a
+    /// started rustc would contradict); with any of those files different, rustc is asked.
+    #[test]
+    fn unchanged_toolchain_files_vouch_for_the_version_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = camino::Utf8Path::from_path(dir.path()).unwrap().to_owned();
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k == "PATH" || k == "HOME" || k.starts_with("RUSTUP"))
+            .collect();
+        let ctx = Ctx::with_env(env.clone(), Arc::new(SilentReporter));
+        let sysroot_q = ["--print", "sysroot"].map(str::to_owned);
+        let sysroot = ctx.rustc_stdout(&dir, &sysroot_q).unwrap();
+        let files = toolchain_files(&sysroot);
+        assert!(files.len() >= 2, "no rustc and driver under {sysroot}");
+        let assumed = |files: Vec<(String, crate::types::FileStamp)>| {
+            vec![
+                RustcAnswerRecord {
+                    rustc: "rustc".to_owned(),
+                    dir: dir.to_string(),
+                    args: sysroot_q.to_vec(),
+                    answer: sysroot.clone(),
+                    unchanged_files: Vec::new(),
+                },
+                RustcAnswerRecord {
+                    rustc: "rustc".to_owned(),
+                    dir: dir.to_string(),
+                    args: vec!["-vV".to_owned()],
+                    answer: "rustc 0.0.0-vouched".to_owned(),
+                    unchanged_files: files,
+                },
+            ]
+        };
+        let fresh = Ctx::with_env(env.clone(), Arc::new(SilentReporter));
+        assert!(fresh.confirms(&assumed(files.clone())));
+        assert_eq!(
+            fresh.rustc_stdout(&dir, &["-vV".to_owned()]).unwrap(),
+            "rustc 0.0.0-vouched",
+            "the vouched answer is kept"
+        );
+        // Another stamp for the driver: rustc is asked, and contradicts the record.
+        let other = dir.join("other");
+        std::fs::write(&other, b"x").unwrap();
+        let mut changed = files;
+        changed[1].1 = crate::types::FileStamp::of(&std::fs::File::open(&other).unwrap()).unwrap();
+        let fresh = Ctx::with_env(env, Arc::new(SilentReporter));
+        assert!(!fresh.confirms(&assumed(changed)));
     }
 }

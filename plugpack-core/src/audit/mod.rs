@@ -127,6 +127,10 @@ pub fn preload_database(options: &ScanOptions, ctx: &Ctx) {
     let cache = options.cache.clone();
     let today = options.today();
     std::thread::spawn(move || {
+        // It has time until the build is done: let cargo and rustc have the CPUs first (on
+        // Linux a thread has its own nice value, and threads it starts inherit it).
+        #[cfg(target_os = "linux")]
+        let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
         let _ = cache.open(&path, &location, today);
     });
 }
