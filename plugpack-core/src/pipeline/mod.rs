@@ -357,6 +357,12 @@ fn package_from_record(
             return Ok(None);
         }
         let built = build::build(&planned, build_options, &planning_ctx);
+        // rustc was asked beside the build; another toolchain now (`rustup update`, a
+        // toolchain file) makes the plan stale before any stage runs on it.
+        if !confirmed.join().unwrap_or(false) {
+            tracing::debug!("rustc's answers changed since the build record; packaging afresh");
+            return Ok(None);
+        }
         let Ok(vcs) = vcs.join() else {
             return Ok(None);
         };
@@ -365,15 +371,12 @@ fn package_from_record(
         // Joined (and judged) once, before the first bundle is published.
         let verdict = std::sync::OnceLock::<bool>::new();
         let mut fresh = Some(fresh);
-        let mut confirmed = Some(confirmed);
         let mut still_true = || {
             *verdict.get_or_init(|| {
-                let rustc_same = confirmed.take().is_some_and(|c| c.join().unwrap_or(false));
                 let Some(Ok(Ok(project))) = fresh.take().map(|f| f.join()) else {
                     return false;
                 };
-                let same = rustc_same
-                    && recorded_json.is_some()
+                let same = recorded_json.is_some()
                     && serde_json::to_value(&project.metadata).ok() == recorded_json
                     && same_plan(&planned, &project);
                 tracing::debug!("fresh metadata and rustc checked: plan still true: {same}");
