@@ -188,7 +188,11 @@ fn toolchain_files(sysroot: &str) -> Vec<(String, crate::types::FileStamp)> {
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok())
-                .filter(|e| e.file_name().to_string_lossy().starts_with("librustc_driver-"))
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with("librustc_driver-")
+                })
                 .map(|e| e.path())
                 .collect()
         })
@@ -339,7 +343,11 @@ impl Ctx {
         };
         let sysroots: Vec<Option<String>> = records
             .iter()
-            .map(|r| (r.rustc == "rustc" && r.args == ["-vV"]).then(|| sysroot_of(&r.dir)).flatten())
+            .map(|r| {
+                (r.rustc == "rustc" && r.args == ["-vV"])
+                    .then(|| sysroot_of(&r.dir))
+                    .flatten()
+            })
             .collect();
         for (record, sysroot) in records.iter_mut().zip(sysroots) {
             if let Some(sysroot) = sysroot {
@@ -405,8 +413,7 @@ impl Ctx {
     /// it names changed. The answer is then kept as this context's own.
     #[cfg(feature = "tool")]
     fn files_vouch_for(&self, record: &RustcAnswerRecord) -> bool {
-        if record.unchanged_files.is_empty() || record.rustc != "rustc" || self.rustc() != "rustc"
-        {
+        if record.unchanged_files.is_empty() || record.rustc != "rustc" || self.rustc() != "rustc" {
             return false;
         }
         let sysroot_q = ["--print".to_owned(), "sysroot".to_owned()];
@@ -418,8 +425,7 @@ impl Ctx {
                 .unwrap_or_else(|p| p.into_inner())
                 .get(&key)
                 .cloned()?;
-            let answer = slot.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            answer
+            slot.lock().unwrap_or_else(|p| p.into_inner()).clone()
         };
         let Some(sysroot) = known(&sysroot_q) else {
             return false;
