@@ -113,18 +113,9 @@ impl DigestCache {
             size,
             hashed_at,
         };
-        let Ok(json) = serde_json::to_vec(&entry) else {
-            return;
-        };
-        if std::fs::create_dir_all(&self.dir).is_err() {
-            return;
+        if let Ok(json) = serde_json::to_vec(&entry) {
+            crate::types::write_cache_entry(&self.dir, entry_path, &json);
         }
-        let write = || -> io::Result<()> {
-            let mut file = crate::types::AtomicFile::create(entry_path)?;
-            io::Write::write_all(&mut file, &json)?;
-            file.commit_without_fsync()
-        };
-        let _ = write();
     }
 
     fn entry_path(&self, path: &Utf8Path) -> Utf8PathBuf {

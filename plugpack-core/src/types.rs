@@ -425,6 +425,19 @@ impl OutputPath {
     }
 }
 
+/// Writes a cache file that only saves work (a digest or fingerprint entry): creates `dir`,
+/// then replaces `dest` in it with a rename, without `fsync` (a torn entry after a power loss
+/// fails to parse and is ignored). Failures are ignored too.
+pub fn write_cache_entry(dir: &Utf8Path, dest: &Utf8Path, bytes: &[u8]) {
+    let write = || -> io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let mut file = AtomicFile::create(dest)?;
+        file.write_all(bytes)?;
+        file.commit_without_fsync()
+    };
+    let _ = write();
+}
+
 /// Writes `bytes` to `dest` atomically (see [`AtomicFile`]).
 pub fn write_atomic(dest: &Utf8Path, bytes: &[u8]) -> io::Result<()> {
     let mut file = AtomicFile::create(dest)?;

@@ -445,6 +445,24 @@ fn runs_as_a_cargo_subcommand() {
     assert_eq!(lines[0]["plugin"], "cdylib-plugin");
 }
 
+/// `package --profile dev -o OUT` of a scratch crate into its own target directory; the
+/// bundle's bytes.
+fn package_scratch_dev(
+    manifest: &std::path::Path,
+    target: &std::path::Path,
+    out: &std::path::Path,
+) -> Vec<u8> {
+    run_ok(
+        on_scratch(
+            manifest,
+            "package",
+            &["--profile", "dev", "-o", out.to_str().unwrap()],
+        )
+        .env("CARGO_TARGET_DIR", target),
+    );
+    std::fs::read(out).unwrap()
+}
+
 /// The caches an up-to-date `package` reads (digests by file stamp, fingerprints by digest,
 /// the build record's plan and rustc answers) change nothing: a warm run writes the cold
 /// run's bytes, and after a source change the new artifact's digest and exports are what the
@@ -457,18 +475,7 @@ fn warm_caches_write_the_cold_bundle_and_a_rebuilt_artifact_is_seen() {
     let lib = "#[unsafe(no_mangle)]\npub extern \"C\" fn answer() -> u32 { 42 }\n";
     let manifest = scratch_crate(dir.path(), "[lib]\ncrate-type = [\"cdylib\"]\n", lib);
     let target = dir.path().join("target");
-    let package = |name: &str| {
-        let out = dir.path().join(name);
-        run_ok(
-            on_scratch(
-                &manifest,
-                "package",
-                &["--profile", "dev", "-o", out.to_str().unwrap()],
-            )
-            .env("CARGO_TARGET_DIR", &target),
-        );
-        std::fs::read(out).unwrap()
-    };
+    let package = |name: &str| package_scratch_dev(&manifest, &target, &dir.path().join(name));
     let cold = package("cold.oci.tar");
     std::thread::sleep(std::time::Duration::from_millis(2100));
     assert!(
@@ -539,18 +546,7 @@ fn a_stale_build_record_plan_is_caught_before_anything_is_published() {
         lib,
     );
     let target = dir.path().join("target");
-    let package = |name: &str| {
-        let out = dir.path().join(name);
-        run_ok(
-            on_scratch(
-                &manifest,
-                "package",
-                &["--profile", "dev", "-o", out.to_str().unwrap()],
-            )
-            .env("CARGO_TARGET_DIR", &target),
-        );
-        std::fs::read(out).unwrap()
-    };
+    let package = |name: &str| package_scratch_dev(&manifest, &target, &dir.path().join(name));
     let first = package("first.oci.tar");
     let records: Vec<_> = std::fs::read_dir(target.join("plugpack/build-records"))
         .unwrap()

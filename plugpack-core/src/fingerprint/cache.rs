@@ -77,15 +77,9 @@ impl FingerprintCache {
         };
         let same = serde_json::from_slice::<Entry>(&json)
             .is_ok_and(|back| back.fingerprint == entry.fingerprint);
-        if !same || std::fs::create_dir_all(&self.dir).is_err() {
-            return;
+        if same {
+            crate::types::write_cache_entry(&self.dir, entry_path, &json);
         }
-        let write = || -> std::io::Result<()> {
-            let mut file = crate::types::AtomicFile::create(entry_path)?;
-            std::io::Write::write_all(&mut file, &json)?;
-            file.commit_without_fsync()
-        };
-        let _ = write();
     }
 
     fn entry_path(&self, path: &Utf8Path) -> Utf8PathBuf {
