@@ -150,7 +150,7 @@ pub struct Ctx {
 #[cfg(feature = "tool")]
 type RustcQuery = (String, String, Vec<String>);
 
-/// A rustc answer as a build record keeps it (see [`Ctx::toolchain_answers`]).
+/// A rustc answer as a build record keeps it (see `Ctx::toolchain_answers`).
 #[cfg(feature = "tool")]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RustcAnswerRecord {
@@ -165,7 +165,7 @@ pub struct RustcAnswerRecord {
     /// For `-vV` of the default `rustc`: the toolchain's files that fix the answer
     /// (`<sysroot>/bin/rustc` and `<sysroot>/lib/librustc_driver-*`) with their stamps when it
     /// was given. While the sysroot is the same and none of them changed, the answer is the
-    /// same without starting rustc ([`Ctx::confirms`]).
+    /// same without starting rustc (`Ctx::confirms`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unchanged_files: Vec<(String, crate::types::FileStamp)>,
 }
