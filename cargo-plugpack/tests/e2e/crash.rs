@@ -9,29 +9,6 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-/// A valid wasm module of about `size` bytes: the header and one custom section `pad`.
-/// Large enough that writing, hashing and re-reading the bundle takes a while, so kills land
-/// inside the write and signing steps.
-fn big_module(path: &Path, size: usize) {
-    let name = b"pad";
-    let mut body = vec![name.len() as u8];
-    body.extend_from_slice(name);
-    body.resize(size, 0x5a);
-    let mut module = b"\0asm\x01\0\0\0\0".to_vec();
-    let mut len = body.len();
-    loop {
-        let byte = (len & 0x7f) as u8;
-        len >>= 7;
-        if len == 0 {
-            module.push(byte);
-            break;
-        }
-        module.push(byte | 0x80);
-    }
-    module.extend_from_slice(&body);
-    std::fs::write(path, module).unwrap();
-}
-
 struct Setup {
     _dir: tempfile::TempDir,
     root: PathBuf,
@@ -48,7 +25,9 @@ fn setup(module_size: usize) -> Setup {
     let out_dir = root.join("out");
     std::fs::create_dir(&out_dir).unwrap();
     let module = root.join("plugin.wasm");
-    big_module(&module, module_size);
+    // Large enough that writing, hashing and re-reading the bundle takes a while, so kills
+    // land inside the write and signing steps.
+    padded_wasm_module(&module, module_size);
     let stem = root.join("release");
     run_ok(plugpack().args(["keygen", "-q", "-o"]).arg(&stem));
     Setup {

@@ -9,38 +9,12 @@ use crate::registry::{Registry, pull, push};
 use crate::support::*;
 
 /// A one-target wasm bundle of the wasm fixture whose module carries a custom section of
-/// `size` bytes (the module is a valid, empty wasm module otherwise).
+/// about `size` bytes (the module is a valid, empty wasm module otherwise).
 fn bundle_with_layer(dir: &Path, size: usize) -> PathBuf {
-    let mut payload = vec![1u8, b'x'];
-    payload.resize(size, 0x5a);
-    let mut module = vec![0, b'a', b's', b'm', 1, 0, 0, 0, 0];
-    let mut len = payload.len();
-    loop {
-        let byte = (len & 0x7f) as u8;
-        len >>= 7;
-        if len == 0 {
-            module.push(byte);
-            break;
-        }
-        module.push(byte | 0x80);
-    }
-    module.extend(payload);
     let wasm = dir.join("big.wasm");
-    std::fs::write(&wasm, module).unwrap();
+    padded_wasm_module(&wasm, size);
     let bundle = dir.join("big.oci.tar");
-    run_ok(&mut on_fixture(
-        "package",
-        "wasm-plugin",
-        &[
-            "-q",
-            "-o",
-            bundle.to_str().unwrap(),
-            "--artifact",
-            wasm.to_str().unwrap(),
-            "--target",
-            "wasm32-wasip1",
-        ],
-    ));
+    package_prebuilt_wasm(&wasm, &bundle);
     bundle
 }
 

@@ -33,19 +33,7 @@ fn tiny_bundle(dir: &Path, name: &str, extra_byte: u8) -> PathBuf {
     let module = dir.join(format!("{name}.wasm"));
     std::fs::write(&module, tiny_module(extra_byte)).unwrap();
     let out = dir.join(format!("{name}.oci.tar"));
-    run_ok(&mut on_fixture(
-        "package",
-        "wasm-plugin",
-        &[
-            "-q",
-            "-o",
-            out.to_str().unwrap(),
-            "--artifact",
-            module.to_str().unwrap(),
-            "--target",
-            "wasm32-wasip1",
-        ],
-    ));
+    package_prebuilt_wasm(&module, &out);
     out
 }
 

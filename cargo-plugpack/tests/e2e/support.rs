@@ -112,6 +112,46 @@ pub fn sha256_file(path: &Path) -> String {
     format!("sha256:{:x}", sha2::Sha256::digest(&bytes))
 }
 
+/// Writes a valid, otherwise empty wasm module at `path` whose one custom section (named
+/// `pad`) makes it about `size` bytes: a large artifact without a build.
+pub fn padded_wasm_module(path: &Path, size: usize) {
+    let name = b"pad";
+    let mut body = vec![name.len() as u8];
+    body.extend_from_slice(name);
+    body.resize(size, 0x5a);
+    let mut module = b"\0asm\x01\0\0\0\0".to_vec();
+    let mut len = body.len();
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        if len == 0 {
+            module.push(byte);
+            break;
+        }
+        module.push(byte | 0x80);
+    }
+    module.extend_from_slice(&body);
+    std::fs::write(path, module).unwrap();
+}
+
+/// `package -q -o BUNDLE --artifact MODULE --target wasm32-wasip1` on the wasm fixture: a
+/// one-target bundle from a prebuilt module, no build.
+pub fn package_prebuilt_wasm(module: &Path, bundle: &Path) {
+    run_ok(&mut on_fixture(
+        "package",
+        "wasm-plugin",
+        &[
+            "-q",
+            "-o",
+            bundle.to_str().unwrap(),
+            "--artifact",
+            module.to_str().unwrap(),
+            "--target",
+            "wasm32-wasip1",
+        ],
+    ));
+}
+
 /// Packages a fixture into `dir/<fixture>.oci.tar` and returns the path. `package` builds
 /// release by default; unless `extra` chooses a profile (`--release`, `--profile`,
 /// `--debug`), this passes `--profile dev` so tests that do not care about the profile share

@@ -262,14 +262,15 @@ pub fn package(
     } else {
         external_artifacts(project, build_options, options, ctx)?
     };
-    package_built(
+    published(package_built(
         project,
         build_options,
         options,
         build,
         signing_key.as_ref(),
         ctx,
-    )
+        &mut || true,
+    )?)
 }
 
 /// Loads the project and packages it, like [`crate::project::load`] followed by [`package`],
@@ -301,14 +302,15 @@ pub fn load_and_package(
     let project = crate::project::load(ctx, load_options)?;
     check_output_for(&project, options)?;
     let build = build_plugins(&project, build_options, !options.no_embed_dependencies, ctx)?;
-    let output = package_built(
+    let output = published(package_built(
         &project,
         build_options,
         options,
         build,
         signing_key.as_ref(),
         ctx,
-    )?;
+        &mut || true,
+    )?)?;
     Ok((project, output))
 }
 
@@ -403,7 +405,7 @@ fn package_from_record(
             &planning_ctx,
         )
         .and_then(|build| {
-            package_built_checked(
+            package_built(
                 &planned,
                 build_options,
                 options,
@@ -456,32 +458,18 @@ fn signing_key_checked(
     Ok(signing_key)
 }
 
-/// [`package`] after the build: fingerprints, audits, SBOMs, notices, then one bundle per
-/// plugin, signed when a key was given.
-fn package_built(
-    project: &Project,
-    build_options: &BuildOptions,
-    options: &PackageOptions,
-    build: BuildOutput,
-    signing_key: Option<&crate::sign::SecretKey>,
-    ctx: &Ctx,
-) -> Result<PackageOutput> {
-    let output = package_built_checked(
-        project,
-        build_options,
-        options,
-        build,
-        signing_key,
-        ctx,
-        &mut || true,
-    )?;
+/// The output of a [`package_built`] whose `still_true` always held (it then always
+/// publishes).
+fn published(output: Option<PackageOutput>) -> Result<PackageOutput> {
     output
         .ok_or_else(|| Error::Usage("internal: an unconditional package was withdrawn".to_owned()))
 }
 
-/// [`package_built`], asking `still_true` before the first bundle is published: `None` (and
-/// nothing published, the staged files removed) when it says the inputs changed.
-fn package_built_checked(
+/// [`package`] after the build: fingerprints, audits, SBOMs, notices, then one bundle per
+/// plugin, signed when a key was given. `still_true` is asked before the first bundle is
+/// published: `None` (nothing published, the staged files removed) when it says the inputs
+/// changed; callers without a plan to check pass `|| true` ([`published`]).
+fn package_built(
     project: &Project,
     build_options: &BuildOptions,
     options: &PackageOptions,

@@ -26,6 +26,29 @@ impl Fixture {
     pub(crate) fn public(&self, name: &str) -> PathBuf {
         self.keys.join(format!("{name}.pub"))
     }
+    /// `repo init REPO --root-key <root>.key` with the online keys.
+    pub(crate) fn init_repo(&self, repo: &Path, root: &str) {
+        run_ok(
+            plugpack()
+                .args(["repo", "init"])
+                .arg(repo)
+                .arg("--root-key")
+                .arg(self.key(root))
+                .args(self.online()),
+        );
+    }
+    /// `repo add REPO <the fixture bundle> --key signer.pub` with the online keys.
+    pub(crate) fn add_bundle(&self, repo: &Path) {
+        run_ok(
+            plugpack()
+                .args(["repo", "add"])
+                .arg(repo)
+                .arg(&self.bundle)
+                .arg("--key")
+                .arg(self.public("signer"))
+                .args(self.online()),
+        );
+    }
     /// `--targets-key … --snapshot-key … --timestamp-key …`
     pub(crate) fn online(&self) -> Vec<String> {
         ["targets", "snapshot", "timestamp"]
@@ -74,23 +97,8 @@ pub(crate) fn fixture() -> &'static Fixture {
 pub(crate) fn published(dir: &Path) -> PathBuf {
     let fx = fixture();
     let repo = dir.join("repo");
-    run_ok(
-        plugpack()
-            .args(["repo", "init"])
-            .arg(&repo)
-            .arg("--root-key")
-            .arg(fx.key("root"))
-            .args(fx.online()),
-    );
-    run_ok(
-        plugpack()
-            .args(["repo", "add"])
-            .arg(&repo)
-            .arg(&fx.bundle)
-            .arg("--key")
-            .arg(fx.public("signer"))
-            .args(fx.online()),
-    );
+    fx.init_repo(&repo, "root");
+    fx.add_bundle(&repo);
     repo
 }
 
@@ -444,15 +452,7 @@ fn revoke_removes_a_root_key_in_a_new_root_version() {
     assert!(root["signed"]["keys"].get(&root2).is_none());
     let ids = &root["signed"]["roles"]["root"]["keyids"];
     assert_eq!(ids.as_array().unwrap().len(), 1);
-    run_ok(
-        plugpack()
-            .args(["repo", "add"])
-            .arg(&repo)
-            .arg(&fx.bundle)
-            .arg("--key")
-            .arg(fx.public("signer"))
-            .args(fx.online()),
-    );
+    fx.add_bundle(&repo);
     run_ok(&mut fetch(
         repo.to_str().unwrap(),
         &repo.join("1.root.json"),
@@ -714,14 +714,7 @@ fn our_fetch_reads_a_repository_python_tuf_wrote_with_our_keys() {
 pub(crate) fn delegated(dir: &Path) -> PathBuf {
     let fx = fixture();
     let repo = dir.join("repo");
-    run_ok(
-        plugpack()
-            .args(["repo", "init"])
-            .arg(&repo)
-            .arg("--root-key")
-            .arg(fx.key("root"))
-            .args(fx.online()),
-    );
+    fx.init_repo(&repo, "root");
     run_ok(
         plugpack()
             .args(["repo", "delegate"])

@@ -327,23 +327,8 @@ fn a_state_directory_shared_with_another_repository_does_not_carry_its_root_over
     assert!(fetch_from(&a, "2.oci.tar").status.success());
     // Repository B, another root key: its own bootstrap root is what counts.
     let b = dir.path().join("b/repo");
-    run_ok(
-        plugpack()
-            .args(["repo", "init"])
-            .arg(&b)
-            .arg("--root-key")
-            .arg(fx.key("root2"))
-            .args(fx.online()),
-    );
-    run_ok(
-        plugpack()
-            .args(["repo", "add"])
-            .arg(&b)
-            .arg(&fx.bundle)
-            .arg("--key")
-            .arg(fx.public("signer"))
-            .args(fx.online()),
-    );
+    fx.init_repo(&b, "root2");
+    fx.add_bundle(&b);
     let result = fetch_from(&b, "3.oci.tar");
     assert!(result.status.success(), "{result:?}");
 }
