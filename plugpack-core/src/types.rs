@@ -438,6 +438,24 @@ pub fn write_cache_entry(dir: &Utf8Path, dest: &Utf8Path, bytes: &[u8]) {
     let _ = write();
 }
 
+/// This plugpack's version and executable (size and modification time): entries written by
+/// any other build of the reader are not used (by the fingerprint and advisory caches).
+pub(crate) fn reader_identity() -> String {
+    let exe = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| {
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            format!("{}:{modified}", m.len())
+        })
+        .unwrap_or_else(|_| "unknown".to_owned());
+    format!("{} {exe}", env!("CARGO_PKG_VERSION"))
+}
+
 /// Writes `bytes` to `dest` atomically (see [`AtomicFile`]).
 pub fn write_atomic(dest: &Utf8Path, bytes: &[u8]) -> io::Result<()> {
     let mut file = AtomicFile::create(dest)?;

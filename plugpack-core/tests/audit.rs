@@ -304,3 +304,111 @@ fn yanked_state_comes_from_the_local_index_cache_only() {
     assert!(summary.unknown.contains(&"smallvec@1.6.0".to_owned()));
     assert!(!summary.unknown.contains(&"memchr@2.8.3".to_owned()));
 }
+
+/// Runs git in `dir` with a fixed author and date; returns trimmed stdout.
+fn git(dir: &Utf8Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_AUTHOR_DATE", "2024-09-30T12:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2024-09-30T12:00:00Z")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A checkout is identified by its commit only while `crates/` is exactly that commit's; the
+/// parsed snapshot of a clean commit is what the next load reads, and a change of any kind
+/// (deleted, untracked, ignored, staged) is seen and identified by content instead.
+#[test]
+fn a_checkout_is_its_commit_only_while_its_advisories_are_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = Utf8Path::from_path(tmp.path()).unwrap().join("advisory-db");
+    let fixture = repo().join("tests/data/advisory-db/crates");
+    for dir in std::fs::read_dir(&fixture).unwrap() {
+        let dir = dir.unwrap();
+        let dest = db.join("crates").join(dir.file_name().to_str().unwrap());
+        std::fs::create_dir_all(&dest).unwrap();
+        for file in std::fs::read_dir(dir.path()).unwrap() {
+            let file = file.unwrap();
+            std::fs::copy(file.path(), dest.join(file.file_name().to_str().unwrap())).unwrap();
+        }
+    }
+    git(&db, &["init", "-q"]);
+    git(&db, &["add", "-A"]);
+    git(&db, &["commit", "-q", "-m", "fixture"]);
+    let commit = git(&db, &["rev-parse", "HEAD"]);
+    let open = || audit::db::open(&db, "x", date("2024-10-05")).unwrap();
+
+    let first = open();
+    assert_eq!(first.info.identity.kind, "git-commit");
+    assert_eq!(first.info.identity.value, commit);
+    assert_eq!(first.info.updated, "2024-09-30");
+    assert_eq!((first.info.advisories, first.info.malformed.len()), (9, 1));
+    let snapshot = db.join(".git/plugpack-advisories.json");
+    assert!(snapshot.is_file());
+    // The next load reads the snapshot and gets the same database.
+    let second = open();
+    assert_eq!(second.info, first.info);
+    assert_eq!(second.by_crate, first.by_crate);
+    // (It is what was read: a date edited into it shows.)
+    let text = std::fs::read_to_string(&snapshot).unwrap();
+    std::fs::write(&snapshot, text.replace("\"2024-09-30\"", "\"2001-01-01\"")).unwrap();
+    assert_eq!(open().info.updated, "2001-01-01");
+
+    let content = |db: &audit::db::Database, advisories: usize| {
+        assert_eq!(db.info.identity.kind, "content-sha256", "{:?}", db.info);
+        assert_eq!(db.info.advisories, advisories);
+        assert_eq!(db.info.url, None);
+    };
+    // Deleted.
+    let advisory = db.join("crates/aovec/RUSTSEC-2020-0099.md");
+    let advisory_text = std::fs::read_to_string(&advisory).unwrap();
+    std::fs::remove_file(&advisory).unwrap();
+    content(&open(), 8);
+    git(&db, &["checkout", "--", "."]);
+    assert_eq!(open().info.identity.value, commit);
+    // Untracked, then ignored.
+    let extra = db.join("crates/extra/RUSTSEC-2020-0099.md");
+    std::fs::create_dir_all(extra.parent().unwrap()).unwrap();
+    std::fs::write(&extra, &advisory_text).unwrap();
+    content(&open(), 10);
+    std::fs::write(db.join(".git/info/exclude"), "extra/\n").unwrap();
+    content(&open(), 10);
+    std::fs::remove_dir_all(extra.parent().unwrap()).unwrap();
+    // Staged.
+    std::fs::write(
+        &advisory,
+        advisory_text.replace("[advisory]", "[advisory]\nwithdrawn = \"2024-01-01\""),
+    )
+    .unwrap();
+    git(&db, &["add", "-A"]);
+    content(&open(), 9);
+    // Committed: the new commit, and a snapshot of it.
+    git(&db, &["commit", "-q", "-m", "withdraw"]);
+    let next = git(&db, &["rev-parse", "HEAD"]);
+    let third = open();
+    assert_eq!(third.info.identity.value, next);
+    assert!(std::fs::read_to_string(&snapshot).unwrap().contains(&next));
+    let withdrawn = |db: &audit::db::Database| db.by_crate["aovec"][0].metadata.withdrawn.is_some();
+    assert!(withdrawn(&third));
+    assert!(withdrawn(&open()));
+
+    // Loads at the same time (each may write the snapshot) see the same database, and the
+    // snapshot left behind reads back.
+    std::fs::remove_file(&snapshot).unwrap();
+    let all: Vec<audit::db::Database> = std::thread::scope(|threads| {
+        let handles: Vec<_> = (0..4).map(|_| threads.spawn(open)).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for db in all.iter().chain([&open()]) {
+        assert_eq!(db.info, third.info);
+        assert_eq!(db.by_crate, third.by_crate);
+    }
+}

@@ -9,7 +9,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use super::Error;
+use super::{Error, snapshot};
 use crate::Ctx;
 use crate::process;
 
@@ -19,7 +19,8 @@ pub const ADVISORY_DB_URL: &str = "https://github.com/rustsec/advisory-db.git";
 /// How the database is identified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DbIdentity {
-    /// `git-commit` (a checkout) or `content-sha256` (a plain directory).
+    /// `git-commit` (a checkout whose `crates/` is exactly its `HEAD` commit's) or
+    /// `content-sha256` (a plain directory, or a checkout with local changes there).
     pub kind: String,
     /// The commit id, or the SHA-256 over every advisory file's path and content.
     pub value: String,
@@ -83,6 +84,12 @@ pub fn cargo_home(ctx: &crate::Ctx) -> Option<Utf8PathBuf> {
 
 /// Loads every `crates/<name>/RUSTSEC-*.md` under `path`; a file that does not parse is
 /// recorded in [`DbInfo::malformed`] instead of failing the load.
+///
+/// A git checkout whose `crates/` `git status` finds clean is identified by its commit (and
+/// dated by it); one with local changes (modified, deleted, staged, untracked or ignored files
+/// there) is not that commit, and is identified by its content like a plain directory. The
+/// advisories of a clean commit are parsed once and then read from a snapshot in the git
+/// directory (see `snapshot`).
 pub fn open(path: &Utf8Path, location: &str, today: time::Date) -> Result<Database, Error> {
     let unreadable = |source| Error::DbUnreadable {
         path: path.to_owned(),
@@ -95,17 +102,76 @@ pub fn open(path: &Utf8Path, location: &str, today: time::Date) -> Result<Databa
             "not a directory",
         )));
     }
-    // Asking git who the database is (up to two `git` runs) overlaps with reading it.
+    // The top of a work tree has `.git` (a directory, or a file in a linked worktree); a
+    // directory without it is not a checkout of its own, whatever repository it sits in, and
+    // costs no `git` run. Snapshots are kept only in a `.git` directory.
+    let dot_git = path.join(".git");
+    let (is_checkout, git_dir) = match std::fs::symlink_metadata(&dot_git) {
+        Ok(m) => (true, m.is_dir().then_some(dot_git)),
+        Err(_) => (false, None),
+    };
     std::thread::scope(|scope| {
-        let git = scope.spawn(|| git_identity(path));
-        let read = read_advisories(path, unreadable);
-        let git = git.join().unwrap_or(None);
-        let (by_crate, malformed, content_sha256, newest, count) = read?;
+        // Asking git about the checkout overlaps with reading the snapshot, or, when there is
+        // none, with reading every advisory.
+        let git = scope.spawn(|| is_checkout.then(|| checkout_state(path, true)).flatten());
+        let snapshot = git_dir.as_deref().and_then(snapshot::load);
+        let early = snapshot
+            .is_none()
+            .then(|| read_advisories(path, unreadable));
+        let checkout = git.join().unwrap_or(None);
+        let clean = checkout.as_ref().filter(|c| c.clean);
+        if let Some(c) = clean {
+            if let Some(s) = snapshot.filter(|s| s.commit == c.commit) {
+                tracing::debug!(commit = %c.commit, "advisory database read from its snapshot");
+                return describe(
+                    path,
+                    location,
+                    today,
+                    Some((s.commit, s.date, c.url.clone())),
+                    s.by_crate,
+                    s.malformed,
+                    String::new(),
+                    None,
+                    s.count,
+                );
+            }
+        }
+        let (by_crate, malformed, content_sha256, newest, count) = match early {
+            Some(read) => read?,
+            None => read_advisories(path, unreadable)?,
+        };
+        // The commit stands for what was read only if the checkout was clean at it before
+        // the read and still is after it.
+        let commit = clean.and_then(|c| {
+            let date = commit_date(path, &c.commit)?;
+            let after = checkout_state(path, false)?;
+            (after.clean && after.commit == c.commit)
+                .then(|| (c.commit.clone(), date, c.url.clone()))
+        });
+        if checkout.is_some() && commit.is_none() {
+            tracing::debug!(
+                "advisory database checkout has local changes under crates/: identified by content"
+            );
+        }
+        let (by_crate, malformed) = match (&commit, &git_dir) {
+            (Some((commit, date, _)), Some(git_dir)) => {
+                let snapshot = snapshot::Snapshot {
+                    commit: commit.clone(),
+                    date: date.clone(),
+                    by_crate,
+                    malformed,
+                    count,
+                };
+                snapshot::store(git_dir, &snapshot);
+                (snapshot.by_crate, snapshot.malformed)
+            }
+            _ => (by_crate, malformed),
+        };
         describe(
             path,
             location,
             today,
-            git,
+            commit,
             by_crate,
             malformed,
             content_sha256,
@@ -310,23 +376,76 @@ fn describe(
     })
 }
 
-/// `(commit, YYYY-MM-DD, origin URL)` when `path` is the top of a git checkout.
-fn git_identity(path: &Utf8Path) -> Option<(String, String, Option<String>)> {
-    let git = |args: &[&str]| {
-        let mut cmd = Command::new("git");
-        cmd.arg("-C").arg(path).args(args);
-        process::stdout_string(&mut cmd).ok()
-    };
-    // The top of a work tree has `.git` (a directory, or a file in a linked worktree); a
-    // directory without it is not a checkout of its own, whatever repository it sits in, and
-    // costs no `git` run.
-    if std::fs::symlink_metadata(path.join(".git")).is_err() {
-        return None;
-    }
-    let head = git(&["log", "-1", "--format=%H%n%cs"])?;
-    let (commit, date) = head.trim().split_once('\n')?;
-    let url = git(&["remote", "get-url", "origin"]).and_then(|u| public_url(&u));
-    Some((commit.to_owned(), date.to_owned(), url))
+/// What git says about a checkout's advisories.
+struct Checkout {
+    /// `HEAD`'s commit.
+    commit: String,
+    /// Whether `crates/` is exactly that commit's: nothing modified, deleted, staged,
+    /// untracked or ignored there, as `git status` sees it.
+    clean: bool,
+    /// The `origin` URL fit to record (asked only `with_url`).
+    url: Option<String>,
+}
+
+/// Runs `git -C path ARGS` and returns its stdout; `None` when git fails or is missing.
+/// `GIT_OPTIONAL_LOCKS=0`: a status here never writes the index (and so never gets in the
+/// way of a `db update` or of the user's own git commands running at the same time).
+fn git(path: &Utf8Path, args: &[&str]) -> Option<String> {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
+        .arg(path)
+        .args(args)
+        .env("GIT_OPTIONAL_LOCKS", "0");
+    process::output(&mut cmd)
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `git status` of `crates/` in the checkout at `path` (and its `origin` URL, asked at the
+/// same time, `with_url`); `None` when git cannot tell (not a repository, no commit yet, no
+/// git).
+fn checkout_state(path: &Utf8Path, with_url: bool) -> Option<Checkout> {
+    std::thread::scope(|threads| {
+        let url = with_url.then(|| {
+            threads
+                .spawn(|| git(path, &["remote", "get-url", "origin"]).and_then(|u| public_url(&u)))
+        });
+        let status = git(
+            path,
+            &[
+                "status",
+                "--porcelain=v2",
+                "--branch",
+                "-z",
+                "--untracked-files=normal",
+                "--ignored=traditional",
+                "--",
+                "crates",
+            ],
+        );
+        let url = url.and_then(|t| t.join().ok()).flatten();
+        let status = status?;
+        let mut commit = None;
+        let mut clean = true;
+        for entry in status.split('\0').filter(|e| !e.is_empty()) {
+            match entry.strip_prefix("# branch.oid ") {
+                Some(oid) => commit = Some(oid.to_owned()),
+                // Any entry but a header is a change (a rename's second path included).
+                None => clean &= entry.starts_with("# "),
+            }
+        }
+        // `(initial)`: a repository without a commit.
+        let commit =
+            commit.filter(|c| c.len() >= 40 && c.bytes().all(|b| b.is_ascii_hexdigit()))?;
+        Some(Checkout { commit, clean, url })
+    })
+}
+
+/// The commit date of `commit`, `YYYY-MM-DD`.
+fn commit_date(path: &Utf8Path, commit: &str) -> Option<String> {
+    let date = git(path, &["show", "-s", "--format=%cs", commit, "--"])?;
+    let date = date.trim();
+    (!date.is_empty()).then(|| date.to_owned())
 }
 
 /// A remote URL fit to record: `scheme://host/…` or `user@host:path` with any credentials
@@ -408,9 +527,12 @@ pub fn update(path: &Utf8Path, url: Option<&str>, offline: bool) -> Result<DbIde
         }
         run(clone.arg(url).arg(path))?;
     }
-    let (commit, _, _) = git_identity(path).ok_or_else(|| Error::DbNotGit {
-        path: path.to_owned(),
-    })?;
+    let commit = git(path, &["rev-parse", "--verify", "HEAD"])
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| Error::DbNotGit {
+            path: path.to_owned(),
+        })?;
     Ok(DbIdentity {
         kind: "git-commit".to_owned(),
         value: commit,

@@ -31,6 +31,7 @@ mod diags;
 mod error;
 mod report;
 pub mod sarif;
+mod snapshot;
 pub mod yanked;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -49,7 +49,7 @@ impl FingerprintCache {
             return fingerprint_file(path);
         }
         let entry_path = self.entry_path(path);
-        let reader = reader_identity();
+        let reader = crate::types::reader_identity();
         if let Some(entry) = std::fs::read(&entry_path)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Entry>(&bytes).ok())
@@ -86,24 +86,6 @@ impl FingerprintCache {
         let key = Sha256Digest::of_bytes(path.as_str().as_bytes()).hex();
         self.dir.join(format!("{}.json", &key[..32]))
     }
-}
-
-/// This plugpack's version and executable (size and modification time): entries written by
-/// any other build of the reader are not used.
-fn reader_identity() -> String {
-    let exe = std::env::current_exe()
-        .and_then(std::fs::metadata)
-        .map(|m| {
-            let modified = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_nanos())
-                .unwrap_or(0);
-            format!("{}:{modified}", m.len())
-        })
-        .unwrap_or_else(|_| "unknown".to_owned());
-    format!("{} {exe}", env!("CARGO_PKG_VERSION"))
 }
 
 #[cfg(test)]
