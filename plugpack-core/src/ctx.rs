@@ -170,6 +170,59 @@ pub struct RustcAnswerRecord {
     pub unchanged_files: Vec<(String, crate::types::FileStamp)>,
 }
 
+/// The `rustup` executable behind the `rustc` that `path` (a `PATH` value) finds, when that `rustc` is a
+/// rustup proxy (a link to `rustup`, as rustup installs its proxies); `None` otherwise.
+#[cfg(all(feature = "tool", unix))]
+fn rustup_behind_rustc(path: &std::ffi::OsStr) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // The first executable `rustc`, as `Command::new("rustc")` finds it.
+    let rustc = std::env::split_paths(path)
+        .map(|dir| dir.join("rustc"))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })?;
+    if std::fs::symlink_metadata(&rustc)
+        .ok()?
+        .file_type()
+        .is_symlink()
+    {
+        let target = std::fs::canonicalize(&rustc).ok()?;
+        return (target.file_name()? == "rustup").then_some(target);
+    }
+    // A hard link: the same file as the `rustup` beside it.
+    let rustup = rustc.parent()?.join("rustup");
+    let (a, b) = (
+        std::fs::metadata(&rustc).ok()?,
+        std::fs::metadata(&rustup).ok()?,
+    );
+    (a.dev() == b.dev() && a.ino() == b.ino()).then_some(rustup)
+}
+
+/// The sysroot of the rustc that the rustup proxy `rustc` runs in `dir`, from rustup's own
+/// `rustup which rustc` (same toolchain resolution as the proxy: `RUSTUP_TOOLCHAIN`,
+/// overrides, toolchain files, the default): a few milliseconds, where `rustc --print
+/// sysroot` loads the compiler first. `None` when `rustc` is not a rustup proxy or rustup
+/// cannot tell.
+#[cfg(feature = "tool")]
+fn rustup_sysroot(dir: &camino::Utf8Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        let mut cmd = std::process::Command::new(rustup_behind_rustc(&std::env::var_os("PATH")?)?);
+        cmd.args(["which", "rustc"]).current_dir(dir);
+        let rustc = crate::process::stdout_string(&mut cmd).ok()?;
+        let bin = std::path::Path::new(&rustc).parent()?;
+        if bin.file_name()? != "bin" {
+            return None;
+        }
+        bin.parent()?.to_str().map(str::to_owned)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
 /// `<sysroot>/bin/rustc` and every `<sysroot>/lib/librustc_driver-*` with their stamps, or
 /// nothing when either is missing (then nothing is vouched for).
 #[cfg(feature = "tool")]
@@ -400,12 +453,44 @@ impl Ctx {
         questions.sort_by_key(|a| a.args != ["--print", "sysroot"]);
         questions.into_iter().all(|a| {
             let dir = camino::Utf8Path::new(&a.dir);
-            if self.files_vouch_for(a) {
+            if self.files_vouch_for(a) || self.rustup_vouches_for(a) {
                 return true;
             }
             self.rustc_stdout(dir, &a.args)
                 .is_ok_and(|now| now == a.answer)
         })
+    }
+
+    /// Whether `record` (a `--print sysroot` of the default rustc) still holds by rustup's
+    /// word: `rustc` is a rustup proxy and `rustup which rustc` names `<sysroot>/bin/rustc`
+    /// for the same sysroot. The answer is then kept as this context's own (and the `-vV`
+    /// answer can be vouched for by that sysroot's files, [`Ctx::files_vouch_for`]).
+    #[cfg(feature = "tool")]
+    fn rustup_vouches_for(&self, record: &RustcAnswerRecord) -> bool {
+        if record.rustc != "rustc"
+            || self.rustc() != "rustc"
+            || record.args != ["--print", "sysroot"]
+        {
+            return false;
+        }
+        let key = (self.rustc(), record.dir.clone(), record.args.clone());
+        let slot = Arc::clone(
+            self.rustc_answers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(key)
+                .or_default(),
+        );
+        let mut answer = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(now) = answer.as_ref() {
+            return *now == record.answer;
+        }
+        if rustup_sysroot(camino::Utf8Path::new(&record.dir)).as_deref() != Some(&record.answer) {
+            return false;
+        }
+        tracing::debug!(sysroot = %record.answer, "rustup names the recorded toolchain");
+        *answer = Some(record.answer.clone());
+        true
     }
 
     /// Whether `record` (a `-vV` of the default rustc) still holds without asking: this
@@ -628,6 +713,100 @@ mod tests {
         std::fs::write(&sysroot, "/toolchains/two").unwrap();
         let fresh = Ctx::with_env(ctx.env.clone(), Arc::new(SilentReporter));
         assert!(!fresh.confirms(&assumed));
+    }
+
+    /// A `rustc` that is a link (symbolic or hard) to `rustup` is a rustup proxy; another
+    /// `rustc`, or one `exec` would skip (not executable), is not taken for one.
+    #[test]
+    fn a_rustup_proxy_is_known_by_its_link_to_rustup() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        let script = |path: &std::path::Path, mode: u32| {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        let path_of =
+            |dirs: &[&str]| std::env::join_paths(dirs.iter().map(|d| dir.join(d))).unwrap();
+        script(&dir.join("sym/rustup"), 0o755);
+        std::os::unix::fs::symlink("rustup", dir.join("sym/rustc")).unwrap();
+        script(&dir.join("hard/rustup"), 0o755);
+        std::fs::hard_link(dir.join("hard/rustup"), dir.join("hard/rustc")).unwrap();
+        script(&dir.join("plain/rustup"), 0o755);
+        script(&dir.join("plain/rustc"), 0o755);
+        script(&dir.join("noexec/rustc"), 0o644);
+        let canonical = |p: &str| std::fs::canonicalize(dir.join(p)).unwrap();
+        assert_eq!(
+            rustup_behind_rustc(&path_of(&["sym"])),
+            Some(canonical("sym/rustup"))
+        );
+        assert_eq!(
+            rustup_behind_rustc(&path_of(&["hard"])),
+            Some(dir.join("hard/rustup"))
+        );
+        assert_eq!(rustup_behind_rustc(&path_of(&["plain", "sym"])), None);
+        assert_eq!(
+            rustup_behind_rustc(&path_of(&["empty", "noexec", "sym"])),
+            Some(canonical("sym/rustup"))
+        );
+    }
+
+    /// On this machine (rustup-managed, as `.ci/run` sets it up) `rustup which rustc` names
+    /// the sysroot `rustc --print sysroot` reports, so a recorded sysroot is confirmed by
+    /// rustup's word, and the recorded `-vV` then by the toolchain files; a record naming
+    /// another sysroot is not confirmed (by rustup, nor then by rustc).
+    #[test]
+    fn rustup_confirms_the_recorded_toolchain_without_starting_rustc() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = camino::Utf8Path::from_path(dir.path()).unwrap().to_owned();
+        if rustup_behind_rustc(&std::env::var_os("PATH").unwrap()).is_none() {
+            assert!(
+                std::env::var_os("PLUGPACK_INTEROP").is_none(),
+                "PLUGPACK_INTEROP=1: the rustc on PATH is not a rustup proxy"
+            );
+            return;
+        }
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k == "PATH" || k == "HOME" || k.starts_with("RUSTUP"))
+            .collect();
+        let ctx = Ctx::with_env(env.clone(), Arc::new(SilentReporter));
+        let sysroot_q = ["--print", "sysroot"].map(str::to_owned);
+        let sysroot = ctx.rustc_stdout(&dir, &sysroot_q).unwrap();
+        assert_eq!(rustup_sysroot(&dir).as_deref(), Some(sysroot.as_str()));
+        let assumed = |sysroot: &str| {
+            vec![
+                RustcAnswerRecord {
+                    rustc: "rustc".to_owned(),
+                    dir: dir.to_string(),
+                    args: sysroot_q.to_vec(),
+                    answer: sysroot.to_owned(),
+                    unchanged_files: Vec::new(),
+                },
+                RustcAnswerRecord {
+                    rustc: "rustc".to_owned(),
+                    dir: dir.to_string(),
+                    args: vec!["-vV".to_owned()],
+                    answer: "rustc 0.0.0-vouched".to_owned(),
+                    unchanged_files: toolchain_files(sysroot),
+                },
+            ]
+        };
+        let fresh = Ctx::with_env(env.clone(), Arc::new(SilentReporter));
+        let recorded = assumed(&sysroot);
+        // rustup's word alone (no rustc run) takes the sysroot ...
+        assert!(fresh.rustup_vouches_for(&recorded[0]));
+        assert_eq!(fresh.rustc_stdout(&dir, &sysroot_q).unwrap(), sysroot);
+        // ... and the files then the `-vV` (a started rustc would contradict it).
+        assert!(fresh.confirms(&recorded));
+        assert_eq!(
+            fresh.rustc_stdout(&dir, &["-vV".to_owned()]).unwrap(),
+            "rustc 0.0.0-vouched"
+        );
+        let fresh = Ctx::with_env(env, Arc::new(SilentReporter));
+        let elsewhere = assumed(&format!("{sysroot}-elsewhere"));
+        assert!(!fresh.rustup_vouches_for(&elsewhere[0]));
+        assert!(!fresh.confirms(&elsewhere));
     }
 
     /// `-vV` of the default rustc is vouched for by its toolchain's files: with the same

@@ -570,3 +570,61 @@ fn a_stale_build_record_plan_is_caught_before_anything_is_published() {
         "the record was not rewritten from fresh metadata"
     );
 }
+
+/// A toolchain switch after a recorded build (`RUSTUP_TOOLCHAIN` here; a toolchain file or
+/// `rustup default` move the rustup proxy the same way) is caught on the planned path,
+/// whether rustup's `which` or rustc itself is asked: the bundle names the rustc that
+/// built it, each time.
+#[test]
+fn a_toolchain_switch_after_a_recorded_build_is_caught() {
+    let nightly = std::env::var("PLUGPACK_NIGHTLY").unwrap_or_else(|_| "nightly".to_owned());
+    let version = |toolchain: &str| {
+        let out = std::process::Command::new("rustc")
+            .arg("-V")
+            .env("RUSTUP_TOOLCHAIN", toolchain)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "toolchain {toolchain} missing: {out:?}"
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let (stable_v, nightly_v) = (version("stable"), version(&nightly));
+    assert_ne!(stable_v, nightly_v);
+    let dir = tempdir();
+    let lib = "#[unsafe(no_mangle)]\npub extern \"C\" fn answer() -> u32 { 42 }\n";
+    let manifest = scratch_crate(dir.path(), "[lib]\ncrate-type = [\"cdylib\"]\n", lib);
+    let target = dir.path().join("target");
+    let package = |toolchain: &str, name: &str| {
+        let out = dir.path().join(name);
+        run_ok(
+            on_scratch(
+                &manifest,
+                "package",
+                &["--profile", "dev", "-o", out.to_str().unwrap()],
+            )
+            .env("CARGO_TARGET_DIR", &target)
+            .env("RUSTUP_TOOLCHAIN", toolchain)
+            // cargo through the rustup proxy too, as a user's shell runs it.
+            .env_remove("CARGO"),
+        );
+        std::fs::read(out).unwrap()
+    };
+    let names = |bundle: &[u8], v: &str| bundle.windows(v.len()).any(|w| w == v.as_bytes());
+    for (i, (toolchain, ours, other)) in [
+        ("stable", &stable_v, &nightly_v),
+        ("stable", &stable_v, &nightly_v),
+        (nightly.as_str(), &nightly_v, &stable_v),
+        ("stable", &stable_v, &nightly_v),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let bundle = package(toolchain, &format!("{i}.oci.tar"));
+        assert!(
+            names(&bundle, ours) && !names(&bundle, other),
+            "run {i} ({toolchain}): the bundle does not name {ours} alone"
+        );
+    }
+}

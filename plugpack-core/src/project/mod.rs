@@ -171,6 +171,16 @@ pub fn load(ctx: &Ctx, options: &LoadOptions) -> Result<Project, Error> {
     project
 }
 
+/// [`load`] without asking git ([`from_metadata_without_vcs`]): for checking a plan whose
+/// git answers are already at hand.
+pub fn load_without_vcs(ctx: &Ctx, options: &LoadOptions) -> Result<Project, Error> {
+    let metadata = run_metadata(&ctx.cargo(), options)?;
+    tracing::debug!("cargo metadata finished");
+    let project = from_metadata_without_vcs(ctx, options, metadata);
+    tracing::debug!("project loaded");
+    project
+}
+
 /// Runs `cargo metadata` (with `cargo` as the cargo binary) for these options. Needs no
 /// [`Ctx`], so a caller can run it on another thread while cargo builds.
 pub fn run_metadata(cargo: &str, options: &LoadOptions) -> Result<Metadata, Error> {
