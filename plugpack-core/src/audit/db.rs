@@ -68,7 +68,33 @@ pub struct Database {
     /// Its description.
     pub info: DbInfo,
     /// Advisories by crate name.
-    pub by_crate: BTreeMap<String, Vec<rustsec::Advisory>>,
+    advisories: Advisories,
+}
+
+/// A database's advisories: parsed from the files, or from a snapshot (decoded crate by
+/// crate when first looked up).
+#[derive(Debug)]
+enum Advisories {
+    Parsed(BTreeMap<String, Vec<rustsec::Advisory>>),
+    Snapshot(snapshot::LazyAdvisories),
+}
+
+impl Database {
+    /// The advisories of the crate `name`, in file order (none when it has none).
+    pub fn advisories_for(&self, name: &str) -> &[rustsec::Advisory] {
+        match &self.advisories {
+            Advisories::Parsed(by_crate) => by_crate.get(name).map_or(&[], Vec::as_slice),
+            Advisories::Snapshot(lazy) => lazy.get(name),
+        }
+    }
+
+    /// Every crate the database has advisories for, by name.
+    pub fn crate_names(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match &self.advisories {
+            Advisories::Parsed(by_crate) => Box::new(by_crate.keys().map(String::as_str)),
+            Advisories::Snapshot(lazy) => Box::new(lazy.names()),
+        }
+    }
 }
 
 /// Where `$CARGO_HOME` is (`$CARGO_HOME`, else `$HOME/.cargo`).
@@ -114,25 +140,25 @@ pub fn open(path: &Utf8Path, location: &str, today: time::Date) -> Result<Databa
         // Asking git about the checkout overlaps with reading the snapshot, or, when there is
         // none, with reading every advisory.
         let git = scope.spawn(|| is_checkout.then(|| checkout_state(path, true)).flatten());
-        let snapshot = git_dir.as_deref().and_then(snapshot::load);
+        let snapshot = git_dir.as_deref().and_then(|g| snapshot::load(path, g));
         let early = snapshot
             .is_none()
             .then(|| read_advisories(path, unreadable));
         let checkout = git.join().unwrap_or(None);
         let clean = checkout.as_ref().filter(|c| c.clean);
         if let Some(c) = clean {
-            if let Some(s) = snapshot.filter(|s| s.commit == c.commit) {
+            if let Some((header, lazy)) = snapshot.filter(|(h, _)| h.commit == c.commit) {
                 tracing::debug!(commit = %c.commit, "advisory database read from its snapshot");
                 return describe(
                     path,
                     location,
                     today,
-                    Some((s.commit, s.date, c.url.clone())),
-                    s.by_crate,
-                    s.malformed,
+                    Some((header.commit, header.date, c.url.clone())),
+                    Advisories::Snapshot(lazy),
+                    header.malformed,
                     String::new(),
                     None,
-                    s.count,
+                    header.count,
                 );
             }
         }
@@ -153,26 +179,21 @@ pub fn open(path: &Utf8Path, location: &str, today: time::Date) -> Result<Databa
                 "advisory database checkout has local changes under crates/: identified by content"
             );
         }
-        let (by_crate, malformed) = match (&commit, &git_dir) {
-            (Some((commit, date, _)), Some(git_dir)) => {
-                let snapshot = snapshot::Snapshot {
-                    commit: commit.clone(),
-                    date: date.clone(),
-                    by_crate,
-                    malformed,
-                    count,
-                };
-                snapshot::store(git_dir, &snapshot);
-                (snapshot.by_crate, snapshot.malformed)
-            }
-            _ => (by_crate, malformed),
-        };
+        if let (Some((commit, date, _)), Some(git_dir)) = (&commit, &git_dir) {
+            let header = snapshot::Header {
+                commit: commit.clone(),
+                date: date.clone(),
+                malformed: malformed.clone(),
+                count,
+            };
+            snapshot::store(git_dir, &header, &by_crate);
+        }
         describe(
             path,
             location,
             today,
             commit,
-            by_crate,
+            Advisories::Parsed(by_crate),
             malformed,
             content_sha256,
             newest,
@@ -183,7 +204,7 @@ pub fn open(path: &Utf8Path, location: &str, today: time::Date) -> Result<Databa
 
 /// What [`read_advisories`] found: advisories by crate, malformed files, the content digest,
 /// the newest advisory date and the number of advisories.
-type Advisories = (
+type ReadAdvisories = (
     BTreeMap<String, Vec<rustsec::Advisory>>,
     Vec<MalformedFile>,
     String,
@@ -194,7 +215,7 @@ type Advisories = (
 fn read_advisories(
     path: &Utf8Path,
     unreadable: impl Fn(std::io::Error) -> Error + Copy,
-) -> Result<Advisories, Error> {
+) -> Result<ReadAdvisories, Error> {
     let crates_dir = path.join("crates");
     let mut files: Vec<Utf8PathBuf> = Vec::new();
     match std::fs::read_dir(&crates_dir) {
@@ -332,7 +353,7 @@ fn describe(
     location: &str,
     today: time::Date,
     git: Option<(String, String, Option<String>)>,
-    by_crate: BTreeMap<String, Vec<rustsec::Advisory>>,
+    advisories: Advisories,
     malformed: Vec<MalformedFile>,
     content_sha256: String,
     newest: Option<String>,
@@ -372,7 +393,7 @@ fn describe(
             advisories: count,
             malformed,
         },
-        by_crate,
+        advisories,
     })
 }
 

@@ -575,7 +575,7 @@ fn audit_packages(
             let Ok(version) = rustsec::Version::parse(&p.version) else {
                 continue;
             };
-            for advisory in database.by_crate.get(&p.name).into_iter().flatten() {
+            for advisory in database.advisories_for(&p.name) {
                 if advisory.withdrawn() || !advisory.versions.is_vulnerable(&version) {
                     continue;
                 }
