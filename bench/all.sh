@@ -18,7 +18,8 @@
 #            signed bundle vs `openssl dgst -sha256` of the bundle.
 #  small:    `package` of an up-to-date small cdylib with full DWARF (bench/fixtures/regex-capi,
 #            a C API over regex, release profile `debug = true`) vs `cargo cyclonedx` plus
-#            `cargo audit --no-fetch --no-yanked` on its Cargo.lock (the sum per run).
+#            `cargo audit --no-fetch --no-yanked` on its Cargo.lock (the sum per run): each
+#            binary started directly, then each as typed through `cargo` (second row).
 #  lockfile: `audit --lockfile` on bench/fixtures/big-plugin/Cargo.lock vs
 #            `cargo audit --no-fetch --no-yanked`.
 # Needs: GNU time, openssl, objcopy, cargo-audit; cargo-cyclonedx for the small row (skipped
@@ -166,6 +167,18 @@ if [[ " $ROWS " == *" small "* ]]; then
     fi
     run audit-small cargo-audit audit --no-fetch --no-yanked --db "$DB" --file "$src/Cargo.lock"
   done
+  # The same work as users type it, through cargo (the rustup proxy, then cargo's dispatch to
+  # the subcommand): `cargo plugpack package` against `cargo cyclonedx` + `cargo audit`. Under
+  # cargo, `$CARGO` names the real cargo, so a subcommand's own cargo runs skip the proxy.
+  mkdir -p "$work/bin"
+  ln -sf "$pp" "$work/bin/cargo-plugpack"
+  for i in $(seq "$RUNS"); do
+    run package-small-cargo env PATH="$work/bin:$PATH" bash -c "cd '$src' && exec cargo plugpack package --offline --locked --db '$DB' -o '$work/small.oci.tar'"
+    if [ "$have_cdx" = yes ]; then
+      run cyclonedx-small-cargo bash -c "cd '$src' && exec cargo cyclonedx"
+    fi
+    run audit-small-cargo bash -c "cd '$src' && exec cargo audit --no-fetch --no-yanked --db '$DB' --file Cargo.lock"
+  done
   unset CARGO_TARGET_DIR
   o=$(median package-small); a=$(median audit-small)
   if [ "$have_cdx" = yes ]; then
@@ -180,6 +193,16 @@ if [[ " $ROWS " == *" small "* ]]; then
   grep -q "debuginfo companion" "$work/small-warm.log" && companion=yes
   rows+=("| \`package\` of an up-to-date small cdylib (bench/fixtures/regex-capi, $(($(stat -c %s "$work/regex-target/release/libregex_capi_bench.so") / 1048576)) MiB with DWARF) | $o s, $(peak package-small) MiB$(before package-small) | $peers | $(ratio "$o" "$both") × peers | ≤ 1.0 × the peers together | $met |")
   notes+=("small row: the warm-up run built the debuginfo companion: $companion.")
+  o=$(median package-small-cargo); a=$(median audit-small-cargo)
+  if [ "$have_cdx" = yes ]; then
+    c=$(median cyclonedx-small-cargo); both=$(sum_median cyclonedx-small-cargo audit-small-cargo)
+    peers="\`cargo cyclonedx\` $c s + \`cargo audit --no-fetch --no-yanked\` $a s = $both s"
+  else
+    both=$a
+    peers="\`cargo audit --no-fetch --no-yanked\` $a s (cargo-cyclonedx missing)"
+  fi
+  met=no; le "$o" "$both" && met=yes
+  rows+=("| the same, as typed: \`cargo plugpack package\` (through rustup's \`cargo\`) | $o s, $(peak package-small-cargo) MiB | $peers, each through \`cargo\` | $(ratio "$o" "$both") × peers | ≤ 1.0 × the peers together | $met |")
 fi
 
 if [[ " $ROWS " == *" lockfile "* ]]; then
