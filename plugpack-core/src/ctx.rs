@@ -332,13 +332,7 @@ impl Ctx {
         let key = (self.rustc(), dir.to_string(), args.to_vec());
         // One slot per question: a second thread asking the same while the first runs rustc
         // waits for its answer instead of starting another rustc.
-        let slot = Arc::clone(
-            self.rustc_answers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(key.clone())
-                .or_default(),
-        );
+        let slot = self.answer_slot(key.clone());
         let mut answer = slot.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(answer) = answer.as_ref() {
             return Ok(answer.clone());
@@ -473,24 +467,14 @@ impl Ctx {
         {
             return false;
         }
-        let key = (self.rustc(), record.dir.clone(), record.args.clone());
-        let slot = Arc::clone(
-            self.rustc_answers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(key)
-                .or_default(),
-        );
-        let mut answer = slot.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(now) = answer.as_ref() {
-            return *now == record.answer;
-        }
-        if rustup_sysroot(camino::Utf8Path::new(&record.dir)).as_deref() != Some(&record.answer) {
-            return false;
-        }
-        tracing::debug!(sysroot = %record.answer, "rustup names the recorded toolchain");
-        *answer = Some(record.answer.clone());
-        true
+        self.take_answer_if(record, || {
+            let named = rustup_sysroot(camino::Utf8Path::new(&record.dir));
+            let same = named.as_deref() == Some(&record.answer);
+            if same {
+                tracing::debug!(sysroot = %record.answer, "rustup names the recorded toolchain");
+            }
+            same
+        })
     }
 
     /// Whether `record` (a `-vV` of the default rustc) still holds without asking: this
@@ -515,25 +499,39 @@ impl Ctx {
         let Some(sysroot) = known(&sysroot_q) else {
             return false;
         };
-        if toolchain_files(&sysroot) != record.unchanged_files {
+        self.take_answer_if(record, || {
+            toolchain_files(&sysroot) == record.unchanged_files
+        })
+    }
+
+    /// The answer slot of `record`'s question: when it already holds an answer, whether that
+    /// is `record`'s; else, when `holds` says so, `record`'s answer becomes this context's
+    /// own. The slot stays locked meanwhile, so a thread asking rustc the same question
+    /// waits for the verdict.
+    #[cfg(feature = "tool")]
+    fn take_answer_if(&self, record: &RustcAnswerRecord, holds: impl FnOnce() -> bool) -> bool {
+        let slot = self.answer_slot((self.rustc(), record.dir.clone(), record.args.clone()));
+        let mut answer = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(now) = answer.as_ref() {
+            return *now == record.answer;
+        }
+        if !holds() {
             return false;
         }
-        let key = (self.rustc(), record.dir.clone(), record.args.clone());
-        let slot = Arc::clone(
+        *answer = Some(record.answer.clone());
+        true
+    }
+
+    /// The slot for one rustc question (created empty when new).
+    #[cfg(feature = "tool")]
+    fn answer_slot(&self, key: RustcQuery) -> RustcAnswer {
+        Arc::clone(
             self.rustc_answers
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .entry(key)
                 .or_default(),
-        );
-        let mut answer = slot.lock().unwrap_or_else(|p| p.into_inner());
-        match answer.as_ref() {
-            Some(now) => *now == record.answer,
-            None => {
-                *answer = Some(record.answer.clone());
-                true
-            }
-        }
+        )
     }
 
     /// Takes over every rustc answer `other` has (after [`Ctx::confirms`] showed that its
@@ -715,6 +713,26 @@ mod tests {
         assert!(!fresh.confirms(&assumed));
     }
 
+    /// Recorded answers of the default rustc in `dir`: `sysroot`, and a `-vV` that is not
+    /// rustc's real one (a started rustc would contradict it) with `files` behind it.
+    fn vouched_records(
+        dir: &camino::Utf8Path,
+        sysroot: &str,
+        files: Vec<(String, crate::types::FileStamp)>,
+    ) -> Vec<RustcAnswerRecord> {
+        let record = |args: &[&str], answer: &str, unchanged_files| RustcAnswerRecord {
+            rustc: "rustc".to_owned(),
+            dir: dir.to_string(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            answer: answer.to_owned(),
+            unchanged_files,
+        };
+        vec![
+            record(&["--print", "sysroot"], sysroot, Vec::new()),
+            record(&["-vV"], "rustc 0.0.0-vouched", files),
+        ]
+    }
+
     /// A `rustc` that is a link (symbolic or hard) to `rustup` is a rustup proxy; another
     /// `rustc`, or one `exec` would skip (not executable), is not taken for one.
     #[test]
@@ -774,24 +792,7 @@ mod tests {
         let sysroot_q = ["--print", "sysroot"].map(str::to_owned);
         let sysroot = ctx.rustc_stdout(&dir, &sysroot_q).unwrap();
         assert_eq!(rustup_sysroot(&dir).as_deref(), Some(sysroot.as_str()));
-        let assumed = |sysroot: &str| {
-            vec![
-                RustcAnswerRecord {
-                    rustc: "rustc".to_owned(),
-                    dir: dir.to_string(),
-                    args: sysroot_q.to_vec(),
-                    answer: sysroot.to_owned(),
-                    unchanged_files: Vec::new(),
-                },
-                RustcAnswerRecord {
-                    rustc: "rustc".to_owned(),
-                    dir: dir.to_string(),
-                    args: vec!["-vV".to_owned()],
-                    answer: "rustc 0.0.0-vouched".to_owned(),
-                    unchanged_files: toolchain_files(sysroot),
-                },
-            ]
-        };
+        let assumed = |sysroot: &str| vouched_records(&dir, sysroot, toolchain_files(sysroot));
         let fresh = Ctx::with_env(env.clone(), Arc::new(SilentReporter));
         let recorded = assumed(&sysroot);
         // rustup's word alone (no rustc run) takes the sysroot ...
@@ -825,24 +826,7 @@ mod tests {
         let sysroot = ctx.rustc_stdout(&dir, &sysroot_q).unwrap();
         let files = toolchain_files(&sysroot);
         assert!(files.len() >= 2, "no rustc and driver under {sysroot}");
-        let assumed = |files: Vec<(String, crate::types::FileStamp)>| {
-            vec![
-                RustcAnswerRecord {
-                    rustc: "rustc".to_owned(),
-                    dir: dir.to_string(),
-                    args: sysroot_q.to_vec(),
-                    answer: sysroot.clone(),
-                    unchanged_files: Vec::new(),
-                },
-                RustcAnswerRecord {
-                    rustc: "rustc".to_owned(),
-                    dir: dir.to_string(),
-                    args: vec!["-vV".to_owned()],
-                    answer: "rustc 0.0.0-vouched".to_owned(),
-                    unchanged_files: files,
-                },
-            ]
-        };
+        let assumed = |files| vouched_records(&dir, &sysroot, files);
         let fresh = Ctx::with_env(env.clone(), Arc::new(SilentReporter));
         assert!(fresh.confirms(&assumed(files.clone())));
         assert_eq!(

@@ -440,6 +440,7 @@ pub fn write_cache_entry(dir: &Utf8Path, dest: &Utf8Path, bytes: &[u8]) {
 
 /// This plugpack's version and executable (size and modification time): entries written by
 /// any other build of the reader are not used (by the fingerprint and advisory caches).
+#[cfg(feature = "tool")]
 pub(crate) fn reader_identity() -> String {
     let exe = std::env::current_exe()
         .and_then(std::fs::metadata)
