@@ -713,6 +713,13 @@ mod tests {
         assert!(!fresh.confirms(&assumed));
     }
 
+    /// The variables that pick the real toolchain (`PATH`, `HOME`, `RUSTUP_*`).
+    fn toolchain_env() -> BTreeMap<String, String> {
+        std::env::vars()
+            .filter(|(k, _)| k == "PATH" || k == "HOME" || k.starts_with("RUSTUP"))
+            .collect()
+    }
+
     /// Recorded answers of the default rustc in `dir`: `sysroot`, and a `-vV` that is not
     /// rustc's real one (a started rustc would contradict it) with `files` behind it.
     fn vouched_records(
@@ -785,9 +792,7 @@ mod tests {
             );
             return;
         }
-        let env: BTreeMap<String, String> = std::env::vars()
-            .filter(|(k, _)| k == "PATH" || k == "HOME" || k.starts_with("RUSTUP"))
-            .collect();
+        let env = toolchain_env();
         let ctx = Ctx::with_env(env.clone(), Arc::new(SilentReporter));
         let sysroot_q = ["--print", "sysroot"].map(str::to_owned);
         let sysroot = ctx.rustc_stdout(&dir, &sysroot_q).unwrap();
@@ -818,9 +823,7 @@ mod tests {
     fn unchanged_toolchain_files_vouch_for_the_version_answer() {
         let dir = tempfile::tempdir().unwrap();
         let dir = camino::Utf8Path::from_path(dir.path()).unwrap().to_owned();
-        let env: BTreeMap<String, String> = std::env::vars()
-            .filter(|(k, _)| k == "PATH" || k == "HOME" || k.starts_with("RUSTUP"))
-            .collect();
+        let env = toolchain_env();
         let ctx = Ctx::with_env(env.clone(), Arc::new(SilentReporter));
         let sysroot_q = ["--print", "sysroot"].map(str::to_owned);
         let sysroot = ctx.rustc_stdout(&dir, &sysroot_q).unwrap();

@@ -164,19 +164,24 @@ pub struct Project {
 
 /// Loads the workspace and selects its plugin packages.
 pub fn load(ctx: &Ctx, options: &LoadOptions) -> Result<Project, Error> {
-    let metadata = run_metadata(&ctx.cargo(), options)?;
-    tracing::debug!("cargo metadata finished");
-    let project = from_metadata(ctx, options, metadata);
-    tracing::debug!("project loaded");
-    project
+    load_with(ctx, options, from_metadata)
 }
 
 /// [`load`] without asking git ([`from_metadata_without_vcs`]): for checking a plan whose
 /// git answers are already at hand.
 pub fn load_without_vcs(ctx: &Ctx, options: &LoadOptions) -> Result<Project, Error> {
+    load_with(ctx, options, from_metadata_without_vcs)
+}
+
+/// Runs `cargo metadata`, then `project` on its output.
+fn load_with(
+    ctx: &Ctx,
+    options: &LoadOptions,
+    project: fn(&Ctx, &LoadOptions, Metadata) -> Result<Project, Error>,
+) -> Result<Project, Error> {
     let metadata = run_metadata(&ctx.cargo(), options)?;
     tracing::debug!("cargo metadata finished");
-    let project = from_metadata_without_vcs(ctx, options, metadata);
+    let project = project(ctx, options, metadata);
     tracing::debug!("project loaded");
     project
 }
