@@ -23,7 +23,9 @@ run_one() {
   mkdir -p "fuzz/corpus/$t"
   if cargo +nightly fuzz run -O --target-dir "$tdir" "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -timeout=10 \
       -rss_limit_mb=2048 -max_len=1048576 >"$logs/$t.log" 2>&1; then
-    echo "fuzz: $t: ok ($(grep -Eo '#[0-9]+' "$logs/$t.log" | tail -n 1 | tr -d '#') runs in ${secs}s)"
+    # libFuzzer's last line: "Done N runs in S second(s)" (a "#N" may also stand in the
+    # recommended dictionary it prints before it).
+    echo "fuzz: $t: ok ($(grep -Eo '^Done [0-9]+ runs' "$logs/$t.log" | tail -n 1 | tr -dc '0-9') runs in ${secs}s)"
   else
     echo "fuzz: $t: FAILED"; tail -n 40 "$logs/$t.log"; return 1
   fi
