@@ -117,6 +117,9 @@ pub fn attachment_files(info: &BundleInfo) -> Vec<AttachmentFile> {
         }
     }
     let mut used = BTreeSet::new();
+    // The next `-N` to try for each name taken: a bundle with thousands of signatures (one
+    // name) numbers them in linear time, not by trying 2, 3, … again for each.
+    let mut next_suffix: BTreeMap<String, usize> = BTreeMap::new();
     let mut files = Vec::new();
     for r in &info.referrers {
         let target = target_of.get(&r.digest).cloned().flatten();
@@ -137,10 +140,16 @@ pub fn attachment_files(info: &BundleInfo) -> Vec<AttachmentFile> {
                 format!("{stem}-{}", i + 1)
             };
             let mut name = format!("{stem}.{ext}");
-            let mut n = 2;
-            while !used.insert(name.clone()) {
-                name = format!("{stem}-{n}.{ext}");
-                n += 1;
+            if !used.insert(name.clone()) {
+                // Every `-N` below the saved one is taken already (`used` only grows).
+                let n = next_suffix.entry(name).or_insert(2);
+                loop {
+                    name = format!("{stem}-{n}.{ext}");
+                    *n += 1;
+                    if used.insert(name.clone()) {
+                        break;
+                    }
+                }
             }
             files.push(AttachmentFile {
                 name,
@@ -234,6 +243,65 @@ mod naming_tests {
                 format!("_evil-wasm32-wasip1-2.{second}.bin"),
             ]
         );
+    }
+    /// Numbering same-named attachments (thousands of signatures, issue 12's referrer
+    /// benchmark) gives exactly the names the first-free search gives, including a name that
+    /// another stem already took (`p-x-2.dsse.json` from target `x-2`).
+    #[test]
+    fn many_same_named_attachments_get_the_first_free_numbers() {
+        let manifest = |n: u8, target: &str| ManifestInfo {
+            digest: digest(n),
+            size: 1,
+            target: Some(target.to_owned()),
+            kind: None,
+            platform: None,
+            artifact_type: None,
+            config: layer(0),
+            layers: Vec::new(),
+            annotations: [(PLUGIN_ANNOTATION.to_owned(), "p".to_owned())]
+                .into_iter()
+                .collect(),
+        };
+        let dsse = "application/vnd.dsse.envelope.v1+json";
+        // 200 signatures, most over target `x`, every seventh over `x-2`.
+        let referrers: Vec<ReferrerInfo> = (10..210u8)
+            .map(|n| referrer(n, if n % 7 == 0 { 2 } else { 1 }, dsse, &[n]))
+            .collect();
+        let info = BundleInfo {
+            schema: String::new(),
+            tag: None,
+            media_type: String::new(),
+            digest: digest(255),
+            size: 1,
+            manifests: vec![manifest(1, "x"), manifest(2, "x-2")],
+            referrers,
+        };
+        let names: Vec<String> = attachment_files(&info)
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        // The first-free search, one name at a time.
+        let mut used = BTreeSet::new();
+        let expected: Vec<String> = info
+            .referrers
+            .iter()
+            .map(|r| {
+                let stem = if r.subject == digest(2) {
+                    "p-x-2"
+                } else {
+                    "p-x"
+                };
+                let mut name = format!("{stem}.dsse.json");
+                let mut n = 2;
+                while !used.insert(name.clone()) {
+                    name = format!("{stem}-{n}.dsse.json");
+                    n += 1;
+                }
+                name
+            })
+            .collect();
+        assert_eq!(names, expected);
+        assert!(names.contains(&"p-x-2-2.dsse.json".to_owned()), "{names:?}");
     }
 }
 
