@@ -712,13 +712,14 @@ pub fn inspect(layout: &Layout) -> Result<BundleInfo, Error> {
         manifests,
         referrers,
     };
-    let files = super::attachment_files(&info);
+    // Grouped once by referrer: a lookup per referrer over all files was quadratic.
+    let mut files: std::collections::HashMap<Sha256Digest, Vec<String>> =
+        std::collections::HashMap::new();
+    for f in super::attachment_files(&info) {
+        files.entry(f.referrer).or_default().push(f.name);
+    }
     for r in &mut info.referrers {
-        r.files = files
-            .iter()
-            .filter(|f| f.referrer == r.digest)
-            .map(|f| f.name.clone())
-            .collect();
+        r.files = files.remove(&r.digest).unwrap_or_default();
     }
     Ok(info)
 }

@@ -164,6 +164,50 @@ pub struct BundleFacts {
     pub targets: Vec<TargetRef>,
     /// Attachments other than signatures, sorted.
     pub attachments: Vec<AttachmentRef>,
+    /// For every referrer, the manifest at the end of its chain of subjects (an attachment
+    /// about an attachment belongs to that manifest); see [`BundleFacts::described_manifest`].
+    pub described: BTreeMap<Sha256Digest, Sha256Digest>,
+}
+
+impl BundleFacts {
+    /// The manifest `subject` ultimately describes: itself when it is not a referrer, else
+    /// the manifest at the end of the referrer chain.
+    pub fn described_manifest(&self, subject: &Sha256Digest) -> Sha256Digest {
+        self.described.get(subject).copied().unwrap_or(*subject)
+    }
+}
+
+/// For every referrer of `info`, the manifest at the end of its chain of subjects, each
+/// chain walked once (the roots found are remembered), so thousands of referrers, or one
+/// long chain of them, take linear time. A walk stops after as many steps as there are
+/// referrers (a cycle, which the reader refuses anyway).
+fn described_manifests(info: &BundleInfo) -> BTreeMap<Sha256Digest, Sha256Digest> {
+    let subject_of: std::collections::HashMap<Sha256Digest, Sha256Digest> = info
+        .referrers
+        .iter()
+        .map(|r| (r.digest, r.subject))
+        .collect();
+    let mut root: BTreeMap<Sha256Digest, Sha256Digest> = BTreeMap::new();
+    for r in &info.referrers {
+        let mut path = Vec::new();
+        let mut current = r.digest;
+        let end = loop {
+            if let Some(known) = root.get(&current) {
+                break *known;
+            }
+            match subject_of.get(&current) {
+                Some(subject) if path.len() <= info.referrers.len() => {
+                    path.push(current);
+                    current = *subject;
+                }
+                _ => break current,
+            }
+        };
+        for p in path {
+            root.insert(p, end);
+        }
+    }
+    root
 }
 
 /// Reads the facts from a validated bundle.
@@ -265,6 +309,7 @@ pub fn facts(layout: &Layout, info: &BundleInfo) -> Result<BundleFacts, String> 
         index_annotations,
         targets,
         attachments,
+        described: described_manifests(info),
     })
 }
 
@@ -349,6 +394,41 @@ impl Statement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Chains of referrers end at their manifest, and a chain of 20,000 (each referrer about
+    /// the one before) is walked once, not once per referrer.
+    #[test]
+    fn referrer_chains_end_at_their_manifest() {
+        let digest = |n: u32| Sha256Digest::of_bytes(&n.to_le_bytes());
+        let referrer = |n: u32, subject: u32| crate::oci::ReferrerInfo {
+            digest: digest(n),
+            artifact_type: None,
+            subject: digest(subject),
+            layers: Vec::new(),
+            annotations: BTreeMap::new(),
+            files: Vec::new(),
+        };
+        let manifest = 0;
+        // 1 → manifest; 2 → 1; 3 → manifest; then a chain 100 → 99 → … → 1.
+        let mut referrers = vec![referrer(1, manifest), referrer(2, 1), referrer(3, manifest)];
+        referrers.extend(
+            (100..20_100)
+                .rev()
+                .map(|n| referrer(n, if n == 100 { 1 } else { n - 1 })),
+        );
+        let info = BundleInfo {
+            schema: String::new(),
+            tag: None,
+            media_type: String::new(),
+            digest: digest(u32::MAX),
+            size: 0,
+            manifests: Vec::new(),
+            referrers,
+        };
+        let described = described_manifests(&info);
+        assert_eq!(described.len(), info.referrers.len());
+        assert!(described.values().all(|m| *m == digest(manifest)));
+    }
 
     #[test]
     fn sequence_orders_versions() {

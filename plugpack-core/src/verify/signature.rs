@@ -133,7 +133,7 @@ impl Verifier {
                 .attachments
                 .iter()
                 .filter(|a| {
-                    let root = described_manifest(info, &a.subject);
+                    let root = facts.described_manifest(&a.subject);
                     !facts.targets.iter().any(|t| t.manifest == root)
                 })
                 .map(|a| format!("{} ({}) of {}", a.kind, a.artifact_type, a.subject))
@@ -538,24 +538,10 @@ fn per_target_diffs(
     let present: Vec<_> = facts
         .attachments
         .iter()
-        .filter(|a| described_manifest(info, &a.subject) == target.manifest)
+        .filter(|a| facts.described_manifest(&a.subject) == target.manifest)
         .collect();
     attachment_diffs(&p.attachments, &present, &mut diffs);
     if diffs.is_empty() { Ok(()) } else { Err(diffs) }
-}
-
-/// The manifest a referrer's `subject` ultimately describes: referrers of referrers (an
-/// attachment about an attachment) belong to the manifest at the end of the chain.
-fn described_manifest(info: &BundleInfo, subject: &Sha256Digest) -> Sha256Digest {
-    let mut current = *subject;
-    // Bounded: a chain longer than the referrers is a cycle the reader would not accept.
-    for _ in 0..=info.referrers.len() {
-        match info.referrers.iter().find(|r| r.digest == current) {
-            Some(r) => current = r.subject,
-            None => break,
-        }
-    }
-    current
 }
 
 fn name_version_diffs(p: &crate::sign::PluginPredicate, facts: &BundleFacts) -> Vec<String> {
