@@ -68,6 +68,26 @@ pub fn output(cmd: &mut Command) -> Result<Output, ProcessError> {
     Ok(out)
 }
 
+/// Runs `git -C dir ARGS` for a read-only question and returns its trimmed stdout; `None`
+/// when git is missing, fails, or prints nothing. `GIT_OPTIONAL_LOCKS=0`: a `git status`
+/// asked by plugpack never rewrites the repository's index, so it cannot get in the way of
+/// the user's own git commands (or a `db update`) running at the same time.
+pub fn git_stdout(dir: &camino::Utf8Path, args: &[&str]) -> Option<String> {
+    stdout_string(&mut git_command(dir, args))
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// `git -C dir ARGS` with `GIT_OPTIONAL_LOCKS=0` (see [`git_stdout`]).
+pub fn git_command(dir: &camino::Utf8Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_OPTIONAL_LOCKS", "0");
+    cmd
+}
+
 /// Runs `cmd` and returns its trimmed stdout as UTF-8 (lossy).
 pub fn stdout_string(cmd: &mut Command) -> Result<String, ProcessError> {
     let out = output(cmd)?;

@@ -51,19 +51,7 @@ fn one_target_bundle(dir: &Path, target: &str, byte: u8, key: &Path) -> PathBuf 
     )
     .unwrap();
     let bundle = dir.join(format!("{target}.oci.tar"));
-    run_ok(&mut on_fixture(
-        "package",
-        "wasm-plugin",
-        &[
-            "-q",
-            "-o",
-            bundle.to_str().unwrap(),
-            "--artifact",
-            module.to_str().unwrap(),
-            "--target",
-            target,
-        ],
-    ));
+    package_prebuilt_wasm_for(&module, &bundle, target);
     sign(&bundle, key);
     bundle
 }

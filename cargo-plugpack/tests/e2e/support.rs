@@ -137,6 +137,11 @@ pub fn padded_wasm_module(path: &Path, size: usize) {
 /// `package -q -o BUNDLE --artifact MODULE --target wasm32-wasip1` on the wasm fixture: a
 /// one-target bundle from a prebuilt module, no build.
 pub fn package_prebuilt_wasm(module: &Path, bundle: &Path) {
+    package_prebuilt_wasm_for(module, bundle, "wasm32-wasip1");
+}
+
+/// [`package_prebuilt_wasm`] with the bundle's target named.
+pub fn package_prebuilt_wasm_for(module: &Path, bundle: &Path, target: &str) {
     run_ok(&mut on_fixture(
         "package",
         "wasm-plugin",
@@ -147,7 +152,7 @@ pub fn package_prebuilt_wasm(module: &Path, bundle: &Path) {
             "--artifact",
             module.to_str().unwrap(),
             "--target",
-            "wasm32-wasip1",
+            target,
         ],
     ));
 }

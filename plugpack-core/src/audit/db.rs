@@ -11,7 +11,7 @@ use sha2::Digest;
 
 use super::{Error, snapshot};
 use crate::Ctx;
-use crate::process;
+use crate::process::{self, git_stdout as git};
 
 /// The upstream advisory database.
 pub const ADVISORY_DB_URL: &str = "https://github.com/rustsec/advisory-db.git";
@@ -408,20 +408,6 @@ struct Checkout {
     url: Option<String>,
 }
 
-/// Runs `git -C path ARGS` and returns its stdout; `None` when git fails or is missing.
-/// `GIT_OPTIONAL_LOCKS=0`: a status here never writes the index (and so never gets in the
-/// way of a `db update` or of the user's own git commands running at the same time).
-fn git(path: &Utf8Path, args: &[&str]) -> Option<String> {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C")
-        .arg(path)
-        .args(args)
-        .env("GIT_OPTIONAL_LOCKS", "0");
-    process::output(&mut cmd)
-        .ok()
-        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 /// `git status` of `crates/` in the checkout at `path` (and its `origin` URL, asked at the
 /// same time, `with_url`); `None` when git cannot tell (not a repository, no commit yet, no
 /// git).
@@ -464,9 +450,7 @@ fn checkout_state(path: &Utf8Path, with_url: bool) -> Option<Checkout> {
 
 /// The commit date of `commit`, `YYYY-MM-DD`.
 fn commit_date(path: &Utf8Path, commit: &str) -> Option<String> {
-    let date = git(path, &["show", "-s", "--format=%cs", commit, "--"])?;
-    let date = date.trim();
-    (!date.is_empty()).then(|| date.to_owned())
+    git(path, &["show", "-s", "--format=%cs", commit, "--"])
 }
 
 /// A remote URL fit to record: `scheme://host/…` or `user@host:path` with any credentials
@@ -548,12 +532,9 @@ pub fn update(path: &Utf8Path, url: Option<&str>, offline: bool) -> Result<DbIde
         }
         run(clone.arg(url).arg(path))?;
     }
-    let commit = git(path, &["rev-parse", "--verify", "HEAD"])
-        .map(|c| c.trim().to_owned())
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| Error::DbNotGit {
-            path: path.to_owned(),
-        })?;
+    let commit = git(path, &["rev-parse", "--verify", "HEAD"]).ok_or_else(|| Error::DbNotGit {
+        path: path.to_owned(),
+    })?;
     Ok(DbIdentity {
         kind: "git-commit".to_owned(),
         value: commit,

@@ -262,15 +262,14 @@ pub fn package(
     } else {
         external_artifacts(project, build_options, options, ctx)?
     };
-    published(package_built(
+    package_built_unchecked(
         project,
         build_options,
         options,
         build,
         signing_key.as_ref(),
         ctx,
-        &mut || true,
-    )?)
+    )
 }
 
 /// Loads the project and packages it, like [`crate::project::load`] followed by [`package`],
@@ -302,15 +301,14 @@ pub fn load_and_package(
     let project = crate::project::load(ctx, load_options)?;
     check_output_for(&project, options)?;
     let build = build_plugins(&project, build_options, !options.no_embed_dependencies, ctx)?;
-    let output = published(package_built(
+    let output = package_built_unchecked(
         &project,
         build_options,
         options,
         build,
         signing_key.as_ref(),
         ctx,
-        &mut || true,
-    )?)?;
+    )?;
     Ok((project, output))
 }
 
@@ -461,17 +459,31 @@ fn signing_key_checked(
     Ok(signing_key)
 }
 
-/// The output of a [`package_built`] whose `still_true` always held (it then always
-/// publishes).
-fn published(output: Option<PackageOutput>) -> Result<PackageOutput> {
-    output
-        .ok_or_else(|| Error::Usage("internal: an unconditional package was withdrawn".to_owned()))
+/// [`package_built`] with no plan to check (it then always publishes).
+fn package_built_unchecked(
+    project: &Project,
+    build_options: &BuildOptions,
+    options: &PackageOptions,
+    build: BuildOutput,
+    signing_key: Option<&crate::sign::SecretKey>,
+    ctx: &Ctx,
+) -> Result<PackageOutput> {
+    package_built(
+        project,
+        build_options,
+        options,
+        build,
+        signing_key,
+        ctx,
+        &mut || true,
+    )?
+    .ok_or_else(|| Error::Usage("internal: an unconditional package was withdrawn".to_owned()))
 }
 
 /// [`package`] after the build: fingerprints, audits, SBOMs, notices, then one bundle per
 /// plugin, signed when a key was given. `still_true` is asked before the first bundle is
 /// published: `None` (nothing published, the staged files removed) when it says the inputs
-/// changed; callers without a plan to check pass `|| true` ([`published`]).
+/// changed; callers without a plan to check use [`package_built_unchecked`].
 fn package_built(
     project: &Project,
     build_options: &BuildOptions,

@@ -9,8 +9,6 @@ pub mod cargo_config;
 mod cfg;
 mod error;
 
-use std::process::Command;
-
 use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::{Metadata, MetadataCommand, Package, PackageId};
 use serde::Serialize;
@@ -23,7 +21,7 @@ pub use cfg::{
 pub use error::Error;
 
 use crate::ctx::Ctx;
-use crate::process;
+use crate::process::{self, git_stdout as git};
 
 /// Which packages to act on, mirroring cargo's `-p/--workspace/--exclude`.
 #[derive(Debug, Clone, Default)]
@@ -394,22 +392,14 @@ fn plugin_from_package(
     }))
 }
 
-fn git(dir: &Utf8Path, args: &[&str]) -> Option<String> {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C").arg(dir).args(args);
-    process::stdout_string(&mut cmd)
-        .ok()
-        .filter(|s| !s.is_empty())
-}
-
 /// Whether tracked files under `dir` have uncommitted changes (staged or not), as
 /// `git describe --dirty` decides; untracked files do not count. `None` outside a git
 /// checkout or when git fails.
 pub fn worktree_dirty(dir: &Utf8Path) -> Option<bool> {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C")
-        .arg(dir)
-        .args(["status", "--porcelain", "--untracked-files=no", "--", "."]);
+    let mut cmd = process::git_command(
+        dir,
+        &["status", "--porcelain", "--untracked-files=no", "--", "."],
+    );
     process::stdout_string(&mut cmd)
         .ok()
         .map(|s| !s.trim().is_empty())

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use camino::Utf8Path;
 
 use crate::ctx::Ctx;
+use crate::process::git_stdout as git;
 use crate::project::FeatureFlags;
 use crate::sign::{
     BUILD_TYPE, BuildDefinition, BuildMetadata, Builder, ExternalParameters, GENERIC_BUILDER_ID,
@@ -252,19 +253,6 @@ fn builder(ctx: &Ctx) -> (String, Option<String>) {
             .to_owned(),
         var(ctx, "PLUGPACK_INVOCATION_ID").map(str::to_owned),
     )
-}
-
-fn git(dir: &Utf8Path, args: &[&str]) -> Option<String> {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())?;
-    let s = String::from_utf8(out.stdout).ok()?.trim().to_owned();
-    (!s.is_empty()).then_some(s)
 }
 
 #[cfg(test)]
